@@ -1,0 +1,51 @@
+# Targets people and CI both use. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+.PHONY: install demo serve test test-sqlite test-postgres lint fmt bench soak screenshots clean
+
+$(BIN)/posko: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/posko ## create .venv with Posko and its test tools
+
+demo: install ## the server with dashboard and simulated field units, on SQLite
+	$(BIN)/posko demo
+
+serve: install ## the server alone
+	$(BIN)/posko serve
+
+test: install lint test-sqlite test-postgres ## everything CI checks
+
+test-sqlite: install
+	$(PY) -m pytest -q
+
+test-postgres: install ## the same suite on PostgreSQL (skips with a reason if none is reachable)
+	POSKO_TEST_DB=postgres $(PY) -m pytest -q
+
+lint: install
+	$(BIN)/ruff check backend dashboard schemas tests bench
+	$(BIN)/ruff format --check backend dashboard schemas tests bench
+	$(BIN)/mypy backend schemas dashboard
+
+fmt: install
+	$(BIN)/ruff check --fix backend dashboard schemas tests bench
+	$(BIN)/ruff format backend dashboard schemas tests bench
+
+bench: install ## full benchmarks -> bench/results.md
+	$(PY) -m bench.run
+
+screenshots: install ## docs/wall.png and docs/commander.png from a simulated election morning
+	$(PY) -m tests.dashboard.make_screenshots
+
+soak: install ## a whole election day in 30 minutes, watched for leaks
+	$(PY) -m pytest -q -s --timeout 2700 tests/faults/test_soak.py --soak-minutes 30
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

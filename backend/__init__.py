@@ -1,0 +1,1 @@
+"""Posko server: intake, state, live stream and operations."""

@@ -1,0 +1,1 @@
+"""Alerts domain: what needs a commander's attention, raised and cleared by the sweeper."""

@@ -1,0 +1,310 @@
+"""Pure alert rules: from facts at one moment, the set of alerts that should be open.
+
+The sweeper reads the facts, calls `evaluate`, and applies the difference to the alert table.
+Nothing here does I/O or reads a clock, so every rule is tested with plain values.
+
+Outage grouping: a TPS is *net-silent* when nothing was received about it, nor from any phone
+of its assigned officers, for `outage_silence_min`. When at least `outage_min_tps` and
+`outage_share` of a kecamatan's watched TPS are net-silent while, outside it, fewer than
+`outage_share` are, one
+`network_outage` alert is raised for the kecamatan and every TPS, schedule and officer alert
+inside it is held under it (suppressed, linked by parent). If the kabupaten as a whole is that
+silent, "elsewhere" is not healthy: one outage for the whole kabupaten holds everything instead.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from backend.config import Settings
+from backend.schedule.calendar import behind_schedule, duty_window
+from backend.tps.liveness import grace_s
+from schemas.enums import IncidentStatus, Phase, RiskRating
+from schemas.ops import AlertKind, AlertSeverity, AlertSubjectKind
+
+Key = tuple[AlertKind, str]  # (kind, subject): at most one open alert each
+
+# Kinds that depend on hearing from the field: frozen (neither raised nor cleared) while our
+# own intake is stalled, because then silence says nothing about the field.
+FIELD_KINDS: frozenset[AlertKind] = frozenset(
+    {
+        AlertKind.BEHIND_SCHEDULE,
+        AlertKind.TPS_NOT_VISITED,
+        AlertKind.OFFICER_SILENT,
+        AlertKind.NETWORK_OUTAGE,
+    }
+)
+INTAKE_SUBJECT = "intake"
+
+
+@dataclass(frozen=True, slots=True)
+class TpsFacts:
+    """A TPS as the rules see it."""
+
+    code: str
+    kecamatan_code: str
+    kabupaten_code: str
+    risk: RiskRating
+    phase: Phase | None
+    last_seen_at: datetime | None  # newest device time (clamped), from anyone
+    # When we last received anything about it or from its assigned officers' phones: the
+    # network's view. A TPS reported every 30 minutes is not out of reach if its roving
+    # officer's phone was heard a minute ago.
+    last_heard_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerFacts:
+    """An officer as the rules see it."""
+
+    nrp: str
+    kabupaten_code: str
+    last_received_at: datetime | None
+    kecamatan_codes: frozenset[str]  # of the TPS assigned
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    """An open incident as the rules see it."""
+
+    id: int
+    status: IncidentStatus
+    severity: int
+    kabupaten_code: str
+    kecamatan_code: str | None
+    tps_code: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """An alert that should be open now."""
+
+    kind: AlertKind
+    subject_kind: AlertSubjectKind
+    subject: str
+    severity: AlertSeverity
+    kabupaten_code: str | None = None
+    kecamatan_code: str | None = None
+    # Part of the alert's identity beyond (kind, subject): when it changes (a TPS that was not
+    # open is now late counting), the old alert is cleared and a new one raised.
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    parent: Key | None = None  # the outage this alert is held under
+
+    @property
+    def key(self) -> Key:
+        """(kind, subject)."""
+        return (self.kind, self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything the rules look at."""
+
+    now: datetime
+    tps: list[TpsFacts]
+    officers: list[OfficerFacts]
+    incidents: list[IncidentFacts]
+    # Silence before this moment is not the field's fault: we were not listening.
+    listening_since: datetime
+    intake_stalled: bool = False
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+def _since(*moments: datetime | None) -> datetime:
+    return max(m for m in moments if m is not None)
+
+
+def _outages(facts: Facts, settings: Settings) -> dict[str, Desired]:
+    """Outage alerts by the area code they cover (kecamatan, or kabupaten as a whole)."""
+    now = facts.now
+    window = timedelta(minutes=settings.outage_silence_min)
+    watched: dict[str, list[TpsFacts]] = defaultdict(list)
+    silent: dict[str, list[TpsFacts]] = defaultdict(list)
+    for t in facts.tps:
+        if grace_s(settings, t.risk, t.phase) is None:
+            continue
+        watched[t.kecamatan_code].append(t)
+        if now - _since(t.last_heard_at, facts.listening_since) >= window:
+            silent[t.kecamatan_code].append(t)
+
+    def out(n_silent: int, n_watched: int) -> bool:
+        return n_silent >= settings.outage_min_tps and n_silent >= settings.outage_share * n_watched
+
+    found: dict[str, Desired] = {}
+    by_kab: dict[str, list[str]] = defaultdict(list)
+    for kec in watched:
+        by_kab[kec.rsplit(".", 1)[0]].append(kec)
+    for kab, kecs in by_kab.items():
+        kab_watched = sum(len(watched[k]) for k in kecs)
+        kab_silent = sum(len(silent[k]) for k in kecs)
+        if len(kecs) > 1 and out(kab_silent, kab_watched):
+            # Silent nearly everywhere: no "elsewhere" to compare with; one alert for it all.
+            found[kab] = Desired(
+                kind=AlertKind.NETWORK_OUTAGE,
+                subject_kind=AlertSubjectKind.KABUPATEN,
+                subject=kab,
+                severity=AlertSeverity.CRITICAL,
+                kabupaten_code=kab,
+                detail={"silent_tps": kab_silent, "watched_tps": kab_watched, "kecamatan": kecs},
+            )
+            continue
+        for kec in kecs:
+            n_w, n_s = len(watched[kec]), len(silent[kec])
+            if not out(n_s, n_w):
+                continue
+            rest_w = kab_watched - n_w
+            rest_s = kab_silent - n_s
+            if rest_w == 0 or rest_s >= settings.outage_share * rest_w:
+                continue  # nothing healthy to compare with
+            found[kec] = Desired(
+                kind=AlertKind.NETWORK_OUTAGE,
+                subject_kind=AlertSubjectKind.KECAMATAN,
+                subject=kec,
+                severity=AlertSeverity.CRITICAL,
+                kabupaten_code=kab,
+                kecamatan_code=kec,
+                detail={"silent_tps": n_s, "watched_tps": n_w},
+            )
+    return found
+
+
+def evaluate(facts: Facts, settings: Settings) -> dict[Key, Desired]:
+    """The alerts that should be open at `facts.now`."""
+    now = facts.now
+    cal = settings.calendar
+    desired: dict[Key, Desired] = {}
+
+    def add(d: Desired) -> None:
+        desired[d.key] = d
+
+    if facts.intake_stalled:
+        add(
+            Desired(
+                kind=AlertKind.INTAKE_STALLED,
+                subject_kind=AlertSubjectKind.SYSTEM,
+                subject=INTAKE_SUBJECT,
+                severity=AlertSeverity.CRITICAL,
+            )
+        )
+
+    outages = _outages(facts, settings)
+    for d in outages.values():
+        add(d)
+
+    def held(kecamatan: str) -> Key | None:
+        area = outages.get(kecamatan) or outages.get(kecamatan.rsplit(".", 1)[0])
+        return area.key if area is not None else None
+
+    for t in facts.tps:
+        parent = held(t.kecamatan_code)
+        late = behind_schedule(cal, t.phase, now)
+        if late is not None:
+            add(
+                Desired(
+                    kind=AlertKind.BEHIND_SCHEDULE,
+                    subject_kind=AlertSubjectKind.TPS,
+                    subject=t.code,
+                    severity=AlertSeverity.WARNING,
+                    kabupaten_code=t.kabupaten_code,
+                    kecamatan_code=t.kecamatan_code,
+                    reason=late.reason,
+                    detail={
+                        "reason": late.reason,
+                        "due_at": late.due_at.isoformat(),
+                        "expected": late.expected.value,
+                        "phase": t.phase.value if t.phase else None,
+                    },
+                    parent=parent,
+                )
+            )
+        grace = grace_s(settings, t.risk, t.phase)
+        if grace is not None:
+            since = _since(t.last_seen_at, facts.listening_since)
+            if (now - since).total_seconds() >= grace:
+                add(
+                    Desired(
+                        kind=AlertKind.TPS_NOT_VISITED,
+                        subject_kind=AlertSubjectKind.TPS,
+                        subject=t.code,
+                        severity=(
+                            AlertSeverity.CRITICAL
+                            if t.risk is RiskRating.SANGAT_RAWAN
+                            else AlertSeverity.WARNING
+                        ),
+                        kabupaten_code=t.kabupaten_code,
+                        kecamatan_code=t.kecamatan_code,
+                        detail={
+                            "last_seen_at": _iso(t.last_seen_at),
+                            "grace_min": grace / 60,
+                            "risk": t.risk.value,
+                            "phase": t.phase.value if t.phase else None,
+                        },
+                        parent=parent,
+                    )
+                )
+
+    duty_from, duty_until = duty_window(cal)
+    officer_grace = timedelta(minutes=settings.officer_grace_min)
+    if duty_from <= now < duty_until:
+        for o in facts.officers:
+            if not o.kecamatan_codes:
+                continue  # no TPS to guard: not watched
+            since = _since(o.last_received_at, duty_from, facts.listening_since)
+            if now - since < officer_grace:
+                continue
+            parents = {held(k) for k in o.kecamatan_codes}
+            parent = parents.pop() if len(parents) == 1 else None  # all in one outage area
+            add(
+                Desired(
+                    kind=AlertKind.OFFICER_SILENT,
+                    subject_kind=AlertSubjectKind.OFFICER,
+                    subject=o.nrp,
+                    severity=AlertSeverity.WARNING,
+                    kabupaten_code=o.kabupaten_code,
+                    kecamatan_code=next(iter(o.kecamatan_codes))
+                    if len(o.kecamatan_codes) == 1
+                    else None,
+                    detail={
+                        "last_received_at": _iso(o.last_received_at),
+                        "grace_min": settings.officer_grace_min,
+                    },
+                    parent=parent,
+                )
+            )
+
+    escalate = timedelta(minutes=settings.escalate_after_min)
+    for i in facts.incidents:
+        if i.status is not IncidentStatus.BARU:
+            continue
+        common = {
+            "subject_kind": AlertSubjectKind.INCIDENT,
+            "subject": str(i.id),
+            "kabupaten_code": i.kabupaten_code,
+            "kecamatan_code": i.kecamatan_code,
+        }
+        info = {"severity": i.severity, "tps": i.tps_code, "opened_at": i.opened_at.isoformat()}
+        if i.severity >= settings.severe_incident_min:
+            add(
+                Desired(
+                    kind=AlertKind.INCIDENT_SEVERE,
+                    severity=AlertSeverity.CRITICAL,
+                    detail=info,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+        if now - i.opened_at >= escalate:
+            add(
+                Desired(
+                    kind=AlertKind.INCIDENT_UNACKNOWLEDGED,
+                    severity=AlertSeverity.CRITICAL,
+                    detail={**info, "after_min": settings.escalate_after_min},
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+    return desired

@@ -1,0 +1,511 @@
+"""Alerts in the database: read the facts, apply the sweeper's diff, list, acknowledge, silence.
+
+Every change is a compare-and-set: a raise is an INSERT that the partial unique index on open
+(kind, subject) turns into a no-op when someone else raised it first, a clear is an UPDATE
+WHERE cleared_at IS NULL, an acknowledgement an UPDATE WHERE version = the one read. So two
+sweepers, or a sweeper and a commander, can never undo each other's work.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, Table, text, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from backend.alerts.models import Alert, AlertOutbox
+from backend.alerts.rules import (
+    FIELD_KINDS,
+    Desired,
+    Facts,
+    IncidentFacts,
+    Key,
+    OfficerFacts,
+    TpsFacts,
+    evaluate,
+)
+from backend.audit.service import SYSTEM, AuditRecord, append
+from backend.config import Settings, now_utc
+from backend.incidents.models import Incident
+from backend.incidents.service import OPEN_STATUSES
+from backend.officers.models import Assignment, Officer
+from backend.tps.models import Tps, TpsState
+from schemas.ops import AlertKind, AlertPublic, AlertSubjectKind
+
+
+class AlertConflictError(Exception):
+    """A compare-and-set on an alert failed: field and reason for the 409."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def to_public(a: Alert) -> AlertPublic:
+    """The wire form of an alert."""
+    assert a.id is not None
+    return AlertPublic(
+        id=a.id,
+        kind=a.kind,
+        subject_kind=a.subject_kind,
+        subject=a.subject,
+        kabupaten_code=a.kabupaten_code,
+        kecamatan_code=a.kecamatan_code,
+        severity=a.severity,
+        detail=orjson.loads(a.detail),
+        raised_at=a.raised_at,
+        cleared_at=a.cleared_at,
+        acknowledged_at=a.acknowledged_at,
+        acknowledged_by=a.acknowledged_by,
+        silenced_at=a.silenced_at,
+        silenced_by=a.silenced_by,
+        silenced_until=a.silenced_until,
+        parent_id=a.parent_id,
+        version=a.version,
+    )
+
+
+# --- facts ---------------------------------------------------------------------------------
+
+
+def load_facts(
+    *, session: Session, now: datetime, listening_since: datetime, intake_stalled: bool
+) -> Facts:
+    """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement."""
+    heard: dict[int, datetime] = {}
+    kecs: dict[int, set[str]] = defaultdict(set)
+    officer_heard = dict(
+        session.execute(sa_select(col(Officer.id), col(Officer.last_received_at))).all()
+    )
+    for oid, tps_id, kec in session.execute(
+        sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code)).join(
+            Tps, col(Tps.id) == col(Assignment.tps_id)
+        )
+    ):
+        kecs[oid].add(kec)
+        at = officer_heard.get(oid)
+        if at is not None and (tps_id not in heard or at > heard[tps_id]):
+            heard[tps_id] = at
+    tps = []
+    for tps_id, code, kec, kab, risk, phase, seen, received in session.execute(
+        sa_select(
+            col(Tps.id),
+            col(Tps.code),
+            col(Tps.kecamatan_code),
+            col(Tps.kabupaten_code),
+            col(Tps.risk),
+            col(TpsState.phase),
+            col(TpsState.last_seen_at),
+            col(TpsState.last_received_at),
+        ).join(TpsState, col(TpsState.tps_id) == col(Tps.id))
+    ):
+        by_officer = heard.get(tps_id)
+        tps.append(
+            TpsFacts(
+                code=code,
+                kecamatan_code=kec,
+                kabupaten_code=kab,
+                risk=risk,
+                phase=phase,
+                last_seen_at=seen,
+                last_heard_at=max(received, by_officer)
+                if received and by_officer
+                else received or by_officer,
+            )
+        )
+    officers = [
+        OfficerFacts(
+            nrp=nrp,
+            kabupaten_code=kab,
+            last_received_at=received,
+            kecamatan_codes=frozenset(kecs.get(oid, ())),
+        )
+        for oid, nrp, kab, received in session.execute(
+            sa_select(
+                col(Officer.id),
+                col(Officer.nrp),
+                col(Officer.kabupaten_code),
+                col(Officer.last_received_at),
+            )
+        )
+    ]
+    incidents = [
+        IncidentFacts(
+            id=i.id,
+            status=i.status,
+            severity=i.severity,
+            kabupaten_code=i.kabupaten_code,
+            kecamatan_code=i.kecamatan_code,
+            tps_code=code,
+            opened_at=i.opened_at,
+        )
+        for i, code in session.execute(
+            sa_select(Incident, col(Tps.code))
+            .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
+            .where(col(Incident.status).in_(OPEN_STATUSES))
+        )
+        if i.id is not None
+    ]
+    return Facts(
+        now=now,
+        tps=tps,
+        officers=officers,
+        incidents=incidents,
+        listening_since=listening_since,
+        intake_stalled=intake_stalled,
+    )
+
+
+# --- applying the sweeper's diff -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Open:
+    id: int
+    subject_kind: AlertSubjectKind
+    reason: str | None
+    detail: str
+    parent_id: int | None
+    notified: bool
+
+
+@dataclass(slots=True)
+class SweepChanges:
+    """What one sweep changed: alert ids to publish, and whether the outbox got work."""
+
+    raised: list[int] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    outbox: int = 0
+
+    @property
+    def alert_ids(self) -> list[int]:
+        """Every alert this sweep touched."""
+        return sorted({*self.raised, *self.cleared, *self.updated})
+
+
+def _detail(d: Desired) -> str:
+    return orjson.dumps(
+        {**d.detail, **({"reason": d.reason} if d.reason else {})}, option=orjson.OPT_SORT_KEYS
+    ).decode()
+
+
+def _open_alerts(session: Session) -> dict[Key, _Open]:
+    out: dict[Key, _Open] = {}
+    for a in session.exec(select(Alert).where(col(Alert.cleared_at).is_(None))):
+        assert a.id is not None
+        reason = orjson.loads(a.detail).get("reason")
+        out[(a.kind, a.subject)] = _Open(
+            a.id, a.subject_kind, reason, a.detail, a.parent_id, a.notified_at is not None
+        )
+    return out
+
+
+def webhook_body(event: str, alert: AlertPublic) -> str:
+    """The JSON body of one webhook delivery (fixed when written; every retry sends it again)."""
+    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")}).decode()
+
+
+def _audit_alert(
+    records: list[AuditRecord],
+    now: datetime,
+    action: str,
+    alert_id: int,
+    key: Key,
+    subject_kind: AlertSubjectKind,
+) -> None:
+    records.append(
+        AuditRecord(
+            at=now,
+            actor=SYSTEM,
+            action=action,
+            subject_kind=subject_kind.value,
+            subject=key[1],
+            data={"alert_id": alert_id, "kind": key[0].value},
+        )
+    )
+
+
+_RAISE_CHUNK = 500  # alerts per INSERT: 11 columns stay far under every driver's parameter limit
+
+
+def apply_desired(
+    *,
+    session: Session,
+    desired: dict[Key, Desired],
+    now: datetime,
+    frozen: frozenset[AlertKind] = frozenset(),
+    webhook: bool = False,
+) -> SweepChanges:
+    """Make the open alerts match `desired`, in one transaction; commit; return what changed.
+
+    Kinds in `frozen` are neither raised nor cleared (our own intake is stalled).
+    """
+    changes = SweepChanges()
+    current = _open_alerts(session)
+    table: Table = Alert.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    records: list[AuditRecord] = []
+    visible: list[tuple[int, str]] = []  # (alert id, webhook event)
+    ids: dict[Key, int] = {k: o.id for k, o in current.items()}
+
+    def clear(key: Key, o: _Open) -> None:
+        res = session.execute(
+            update(Alert)
+            .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
+            .values(cleared_at=now, version=col(Alert.version) + 1)
+        )
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            changes.cleared.append(o.id)
+            _audit_alert(records, now, "alert.cleared", o.id, key, o.subject_kind)
+            if o.notified:
+                visible.append((o.id, "cleared"))
+        ids.pop(key, None)
+
+    # Clear first, so that a changed reason can be raised again within the same sweep.
+    for key, o in current.items():
+        if key[0] not in frozen and (key not in desired or desired[key].reason != o.reason):
+            clear(key, o)
+
+    # Raise parents (outages) before the alerts held under them, many rows per statement: after
+    # a long silence one sweep may raise hundreds of thousands (measured on the national
+    # registry: row by row, a sweep did not finish within two minutes).
+    fresh = [d for d in desired.values() if d.key not in ids and d.kind not in frozen]
+    for wave in (
+        [d for d in fresh if d.kind is AlertKind.NETWORK_OUTAGE],
+        [d for d in fresh if d.kind is not AlertKind.NETWORK_OUTAGE],
+    ):
+        for i in range(0, len(wave), _RAISE_CHUNK):
+            chunk = wave[i : i + _RAISE_CHUNK]
+            rows = [
+                {
+                    "kind": d.kind,
+                    "subject_kind": d.subject_kind,
+                    "subject": d.subject,
+                    "kabupaten_code": d.kabupaten_code,
+                    "kecamatan_code": d.kecamatan_code,
+                    "severity": d.severity,
+                    "detail": _detail(d),
+                    "raised_at": now,
+                    "parent_id": ids.get(d.parent) if d.parent else None,
+                    "notified_at": None if d.parent and d.parent in ids else now,
+                    "version": 0,
+                }
+                for d in chunk
+            ]
+            stmt = (
+                insert_fn(table)
+                .values(rows)
+                .on_conflict_do_nothing(
+                    index_elements=["kind", "subject"], index_where=text("cleared_at IS NULL")
+                )
+                .returning(table.c.id, table.c.kind, table.c.subject)
+            )
+            # Rows that conflict were raised by another sweeper meanwhile: open, as wanted.
+            got = {(AlertKind(k), subj): new_id for new_id, k, subj in session.execute(stmt)}
+            for d in chunk:
+                new_id = got.get(d.key)
+                if new_id is None:
+                    continue
+                ids[d.key] = new_id
+                changes.raised.append(new_id)
+                _audit_alert(records, now, "alert.raised", new_id, d.key, d.subject_kind)
+                if not (d.parent and d.parent in ids):
+                    visible.append((new_id, "raised"))
+
+    # Alerts that stay open: move under or out of an outage, refresh their detail.
+    for key, o in current.items():
+        kept = desired.get(key)
+        if kept is None or key not in ids or ids[key] != o.id:
+            continue
+        d = kept
+        parent_id = ids.get(d.parent) if d.parent else None
+        if d.kind in frozen:
+            parent_id = o.parent_id
+        detail = _detail(d)
+        if parent_id == o.parent_id and detail == o.detail:
+            continue
+        values: dict[str, Any] = {"parent_id": parent_id, "detail": detail}
+        released = o.parent_id is not None and parent_id is None and not o.notified
+        if released:
+            values["notified_at"] = now
+        res = session.execute(
+            update(Alert)
+            .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
+            .values(**values, version=col(Alert.version) + 1)
+        )
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        changes.updated.append(o.id)
+        if parent_id != o.parent_id:
+            action = "alert.held" if parent_id is not None else "alert.released"
+            _audit_alert(records, now, action, o.id, key, o.subject_kind)
+        if released:
+            visible.append((o.id, "raised"))
+
+    if webhook and visible:
+        session.flush()
+        real_now = now_utc()
+        alerts = {
+            a.id: a
+            for a in session.exec(select(Alert).where(col(Alert.id).in_([i for i, _ in visible])))
+        }
+        for alert_id, event in visible:
+            session.add(
+                AlertOutbox(
+                    alert_id=alert_id,
+                    event=event,
+                    body=webhook_body(event, to_public(alerts[alert_id])),
+                    created_at=real_now,
+                    next_attempt_at=real_now,
+                )
+            )
+            changes.outbox += 1
+    if records:
+        append(session=session, records=records)
+    session.commit()
+    return changes
+
+
+# --- people acting on alerts ---------------------------------------------------------------
+
+
+def get(*, session: Session, alert_id: int) -> Alert | None:
+    """One alert."""
+    return session.get(Alert, alert_id)
+
+
+def list_alerts(
+    *,
+    session: Session,
+    area_code: str | None = None,
+    open_only: bool = True,
+    kind: AlertKind | None = None,
+    subject: str | None = None,
+    ids: list[int] | None = None,
+    limit: int = 2000,
+) -> list[AlertPublic]:
+    """Alerts, newest first; by default only open ones."""
+    q = select(Alert)
+    if area_code is not None:
+        # Alerts of the system itself (no kabupaten) concern everyone.
+        q = q.where(
+            (col(Alert.kabupaten_code) == area_code)
+            | col(Alert.kabupaten_code).startswith(area_code + ".")
+            | col(Alert.kabupaten_code).is_(None)
+        )
+    if open_only:
+        q = q.where(col(Alert.cleared_at).is_(None))
+    if kind is not None:
+        q = q.where(col(Alert.kind) == kind)
+    if subject is not None:
+        q = q.where(col(Alert.subject) == subject)
+    if ids is not None:
+        q = q.where(col(Alert.id).in_(ids))
+    rows = session.exec(q.order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(limit))
+    return [to_public(a) for a in rows]
+
+
+def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -> Alert:
+    """Record that someone saw the alert (once; a second acknowledgement is a conflict)."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise LookupError(alert_id)
+    if alert.acknowledged_at is not None:
+        raise AlertConflictError(
+            "acknowledged_at", f"already acknowledged by {alert.acknowledged_by}"
+        )
+    res = session.execute(
+        update(Alert)
+        .where(col(Alert.id) == alert_id, col(Alert.acknowledged_at).is_(None))
+        .values(acknowledged_at=now, acknowledged_by=actor, version=col(Alert.version) + 1)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise AlertConflictError("acknowledged_at", "acknowledged by someone else meanwhile")
+    _audit_person(session, now, actor, "alert.acknowledged", alert)
+    session.commit()
+    session.refresh(alert)
+    return alert
+
+
+def silence(
+    *, session: Session, alert_id: int, actor: str, now: datetime, minutes: float | None
+) -> Alert:
+    """Silence an open alert for `minutes` (None: until it clears)."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise LookupError(alert_id)
+    if alert.cleared_at is not None:
+        raise AlertConflictError("cleared_at", "the alert has already cleared")
+    until = now + timedelta(minutes=minutes) if minutes is not None else None
+    res = session.execute(
+        update(Alert)
+        .where(col(Alert.id) == alert_id, col(Alert.cleared_at).is_(None))
+        .values(
+            silenced_at=now,
+            silenced_by=actor,
+            silenced_until=until,
+            version=col(Alert.version) + 1,
+        )
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise AlertConflictError("cleared_at", "the alert cleared meanwhile")
+    _audit_person(session, now, actor, "alert.silenced", alert, minutes=minutes)
+    session.commit()
+    session.refresh(alert)
+    return alert
+
+
+def _audit_person(
+    session: Session, now: datetime, actor: str, action: str, alert: Alert, **extra: Any
+) -> None:
+    assert alert.id is not None
+    append(
+        session=session,
+        records=[
+            AuditRecord(
+                at=now,
+                actor=actor,
+                action=action,
+                subject_kind=alert.subject_kind.value,
+                subject=alert.subject,
+                data={"alert_id": alert.id, "kind": alert.kind.value, **extra},
+            )
+        ],
+    )
+
+
+def sweep(
+    *,
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    listening_since: datetime,
+    intake_stalled: bool,
+) -> SweepChanges:
+    """Evaluate the rules at `now` and apply the diff (what one sweeper tick does)."""
+    with Session(engine) as session:
+        facts = load_facts(
+            session=session,
+            now=now,
+            listening_since=listening_since,
+            intake_stalled=intake_stalled,
+        )
+        desired = evaluate(facts, settings)
+        frozen = FIELD_KINDS if intake_stalled else frozenset()
+        return apply_desired(
+            session=session,
+            desired=desired,
+            now=now,
+            frozen=frozen,
+            webhook=bool(settings.alert_webhook_url),
+        )

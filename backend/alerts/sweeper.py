@@ -1,0 +1,115 @@
+"""The sweeper: every couple of real seconds, on the server's clock, make the alerts true.
+
+One node sweeps at a time: the cluster lease `LEASE_NAME` (backend.cluster) is taken over only
+once expired, so a scaled-out cluster runs the sweep once however many nodes it has.
+Correctness does not depend on the lease (the alert table's constraints make a second sweeper
+harmless); the lease only saves the work.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from backend.alerts import flows
+from backend.alerts.service import SweepChanges, sweep
+from backend.cluster import acquire, node_id
+from backend.incidents.service import incident_situations
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
+log = logging.getLogger("posko.sweeper")
+LEASE_NAME = "alerts"
+
+
+class Sweeper:
+    """Runs the alert sweep on the server's clock; `wake()` asks for a sweep right away."""
+
+    def __init__(self, rt: "Runtime", *, holder: str | None = None) -> None:
+        self.rt = rt
+        self.holder = holder or node_id()
+        self.last_sweep_at: datetime | None = None  # server clock
+        self.is_leader = False
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._seen_commit: float | None = None
+        self._progress_mono = time.monotonic()
+
+    def wake(self) -> None:
+        """Sweep as soon as possible (an incident changed)."""
+        self._wake.set()
+
+    def intake_stalled(self) -> bool:
+        """Events are queued and no commit has happened for `intake_stall_s` (monotonic time)."""
+        w = self.rt.writer
+        mono = time.monotonic()
+        if w.queue_depth == 0 or w.last_commit_at != self._seen_commit:
+            self._seen_commit = w.last_commit_at
+            self._progress_mono = mono
+        return mono - self._progress_mono > self.rt.settings.intake_stall_s
+
+    async def start(self) -> None:
+        """Start the loop."""
+        self._task = asyncio.create_task(self._run(), name="posko-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        interval = self.rt.settings.sweep_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("sweep failed; retrying next tick")
+
+    async def tick(self) -> SweepChanges | None:
+        """One sweep: refresh incident situations, and if we hold the lease, apply alerts."""
+        rt = self.rt
+        stalled = self.intake_stalled()
+        changed_tps = await asyncio.to_thread(self._refresh_situations)
+        if changed_tps:
+            await flows.publish_tps(rt, changed_tps)
+        grant = await asyncio.to_thread(
+            acquire,
+            engine=rt.engine,
+            name=LEASE_NAME,
+            holder=self.holder,
+            ttl_s=rt.settings.sweep_lease_s,
+        )
+        self.is_leader = grant is not None
+        if not self.is_leader:
+            return None
+        now = rt.clock.now()
+        changes = await asyncio.to_thread(
+            sweep,
+            engine=rt.engine,
+            settings=rt.settings,
+            now=now,
+            listening_since=rt.started_at,
+            intake_stalled=stalled,
+        )
+        self.last_sweep_at = now
+        if changes.alert_ids:
+            await flows.publish_alerts(rt, changes.alert_ids)
+        if changes.outbox and rt.outbox is not None:
+            rt.outbox.wake()
+        return changes
+
+    def _refresh_situations(self) -> list[int]:
+        """Re-read what open incidents do to TPS situations; return the TPS ids that changed."""
+        with Session(self.rt.engine) as session:
+            fresh = incident_situations(session=session)
+        return flows.swap_situations(self.rt, fresh)

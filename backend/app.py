@@ -1,0 +1,234 @@
+"""create_app(settings) -> FastAPI: the lifespan opens the engine, the writer and the live hub."""
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
+from pydantic import TypeAdapter
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from backend import health
+from backend.alerts import views as alert_views
+from backend.alerts.sweeper import Sweeper
+from backend.alerts.webhook import OutboxSender
+from backend.audit import views as audit_views
+from backend.auth import views as auth_views
+from backend.auth.service import CredentialResolver, ReplayGuard
+from backend.clock import Clock
+from backend.cluster import LeasedTask, LeaseGrant
+from backend.config import Settings
+from backend.db import make_engine
+from backend.incidents import views as incident_views
+from backend.incidents.flows import intake_after_commit
+from backend.incidents.service import IncidentRules, incident_situations
+from backend.intake import views as intake_views
+from backend.intake.flows import LiveFlow
+from backend.intake.socket import FieldSocketRoute
+from backend.intake.validate import Checker
+from backend.intake.writer import Writer
+from backend.meta import EXERCISE_CLOCK, get_value, set_value
+from backend.migrate import upgrade
+from backend.officers import views as officer_views
+from backend.realtime import views as live_views
+from backend.realtime.broadcast import make_broadcaster
+from backend.realtime.hub import LiveHub
+from backend.runtime import Runtime
+from backend.tps import views as tps_views
+from backend.tps.index import RegistryIndex
+from backend.tps.rollup import check as check_rollup
+from backend.users import views as user_views
+from dashboard.app import attach_dashboard
+from schemas.events import FieldEvent
+
+log = logging.getLogger("posko")
+REGISTRY_POLL_S = 10.0
+
+
+async def _watch_registry(rt: Runtime) -> None:
+    """Reload the in-memory registry when `posko registry seed/import` changed it."""
+    while True:
+        await asyncio.sleep(REGISTRY_POLL_S)
+        try:
+
+            def refresh() -> bool:
+                with Session(rt.engine) as s:
+                    return rt.index.refresh_if_changed(s)
+
+            if await asyncio.to_thread(refresh):
+                log.info("registry reloaded: %d TPS", len(rt.index.tps_by_code))
+        except Exception:
+            log.exception("registry reload failed; keeping the previous one")
+
+
+def _exercise_clock(engine: Engine, settings: Settings) -> Clock:
+    """The server's clock; an exercise restarted with the same start and speed continues."""
+    clock = Clock.from_settings(settings)
+    if not clock.is_exercise:
+        return clock
+    start = settings.clock_start.isoformat() if settings.clock_start else None
+    with Session(engine) as s:
+        stored = get_value(session=s, key=EXERCISE_CLOCK)
+        if stored:
+            data = json.loads(stored)
+            if data.get("start") == start and data.get("speed") == settings.clock_speed:
+                origin = datetime.fromisoformat(data["real_origin"])
+                log.info("exercise clock continues from %s", origin.isoformat())
+                return Clock(settings.clock_start, settings.clock_speed, real_origin=origin)
+        record = {
+            "start": start,
+            "speed": settings.clock_speed,
+            "real_origin": clock.real_origin.isoformat(),
+        }
+        set_value(session=s, key=EXERCISE_CLOCK, value=json.dumps(record))
+        s.commit()
+    return clock
+
+
+def _rollup_check(engine: Engine, interval_s: float) -> LeasedTask:
+    """Once across the cluster: make tps_rollup agree with tps_state (see backend.tps.rollup)."""
+
+    async def work(_grant: LeaseGrant) -> None:
+        fixed = await asyncio.to_thread(check_rollup, engine)
+        if fixed:
+            log.warning("tps_rollup was off by %d TPS; corrected", fixed)
+
+    return LeasedTask(engine=engine, name="rollup-check", interval_s=interval_s, work=work)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # asyncio.to_thread's pool defaults to cores + 4 threads (6 here), shared by sweeps, reads
+    # and dashboard callbacks; a few slow database reads would queue everything behind them.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="posko-io")
+    )
+    engine = make_engine(settings)
+    if settings.auto_migrate:
+        await asyncio.to_thread(upgrade, engine)
+    index = RegistryIndex()
+
+    def load() -> dict[int, Any]:
+        with Session(engine) as s:
+            index.load(s)
+            return incident_situations(session=s)
+
+    situations = await asyncio.to_thread(load)
+    clock = await asyncio.to_thread(_exercise_clock, engine, settings)
+    hub = LiveHub(make_broadcaster(settings.broadcast_url), settings.live_queue_max)
+    writer = Writer(
+        engine,
+        batch_max=settings.writer_batch_max,
+        queue_max=settings.writer_queue_max,
+        rules=IncidentRules(),
+        inline=settings.writer_mode == "inline"
+        or (settings.writer_mode == "auto" and settings.is_sqlite),
+    )
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        index=index,
+        checker=Checker(settings, index, clock_speed=clock.speed),
+        writer=writer,
+        hub=hub,
+        resolver=CredentialResolver(engine, settings.credential_cache_s),
+        replay=ReplayGuard(),
+        started_at=clock.now(),
+        incident_situations=situations,
+    )
+    writer.set_on_commit(intake_after_commit(rt, LiveFlow(rt)))
+    rt.sweeper = Sweeper(rt)
+    if settings.alert_webhook_url:
+        rt.outbox = OutboxSender(engine, settings)
+    app.state.runtime = rt
+    await hub.start()
+    await writer.start()
+    await rt.sweeper.start()
+    if rt.outbox is not None:
+        await rt.outbox.start()
+    # Per node, on purpose: every node keeps its own in-memory registry index.
+    watcher = asyncio.create_task(_watch_registry(rt), name="posko-registry-watch")
+    rollup_check = _rollup_check(engine, settings.rollup_check_s)
+    await rollup_check.start()
+    # Everything built so far lives as long as the process: keep it out of the collector's
+    # scans, and collect the young generation less often. Intake allocates a few objects per
+    # event, and full scans of a heap of long-lived objects were showing up in its profile.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    # From here on: the start itself (loading the registry, the collection above) blocks the
+    # loop before anyone is connected, and is not the lag an operator should be shown.
+    rt.loop_lag.start()
+    log.info("posko ready: %d TPS, %d officers", len(index.tps_by_code), len(index.officers))
+    try:
+        yield
+    finally:
+        await rollup_check.stop()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await rt.sweeper.stop()
+        if rt.outbox is not None:
+            await rt.outbox.stop()
+        await writer.stop()
+        await hub.stop()
+        await rt.loop_lag.stop()
+        engine.dispose()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI with the field-event models that the raw-body webhooks accept."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    defs = TypeAdapter(FieldEvent).json_schema(ref_template="#/components/schemas/{model}")
+    components.update(defs.pop("$defs", {}))
+    defs.pop("discriminator", None)
+    components["FieldEvent"] = defs
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API (and, when present, the dashboard) on one FastAPI app."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Posko",
+        version="0.1.0",
+        description="Election-day security picture for a police command post.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(FieldSocketRoute)
+    for module in (
+        intake_views,
+        tps_views,
+        officer_views,
+        incident_views,
+        live_views,
+        auth_views,
+        alert_views,
+        user_views,
+        audit_views,
+        health,
+    ):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    attach_dashboard(app, settings)
+    # Outermost: the dashboard's first load is ~6 MB of JavaScript (1.5 MB compressed); bodies
+    # over 128 KiB are compressed in a worker thread, so intake does not wait for it.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+    return app

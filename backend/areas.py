@@ -1,0 +1,43 @@
+"""Area scopes: None is national, "16" a province (Polda), "16.08" a kabupaten (Polres).
+
+Every credential carries one; every read, export and live subscription is cut to it. A request
+may narrow its view inside its own area (`?area=`), never widen it. Containment is by whole
+code segments: "16.08" lies in "16", "16.10" does not lie in "16.1".
+"""
+
+import re
+
+_AREA = re.compile(r"\d{2}(\.\d{2})?")
+
+
+class AreaError(ValueError):
+    """A requested area is malformed (422) or outside the caller's own (403)."""
+
+    def __init__(self, reason: str, *, status: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def is_area_code(code: str) -> bool:
+    """Whether `code` is a province ("16") or kabupaten ("16.08") code."""
+    return _AREA.fullmatch(code) is not None
+
+
+def contains(outer: str | None, inner: str) -> bool:
+    """Whether area `inner` (or a region code below it) lies inside area `outer`."""
+    return outer is None or inner == outer or inner.startswith(outer + ".")
+
+
+def narrow(scope: str | None, wanted: str | None) -> str | None:
+    """The area a request sees: `wanted` if it lies inside `scope`, else `scope`; or raise."""
+    if scope is not None and not is_area_code(scope):
+        # A credential with a malformed area sees nothing rather than a prefix's worth.
+        raise AreaError("your credential's area is not a province or kabupaten code", status=403)
+    if wanted is None or wanted == "":
+        return scope
+    if not is_area_code(wanted):
+        raise AreaError("not a province (16) or kabupaten (16.08) code", status=422)
+    if not contains(scope, wanted):
+        raise AreaError("outside your area", status=403)
+    return wanted

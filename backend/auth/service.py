@@ -1,0 +1,248 @@
+"""Issue, revoke and resolve credentials; verify HMAC-signed webhooks."""
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from backend.auth.models import Credential
+from backend.officers.models import Officer
+from schemas.enums import ROLE_RANK, CredentialKind, Role
+
+_PREFIX = {
+    CredentialKind.DEVICE: "pkd_",
+    CredentialKind.PERSON: "pkp_",
+    CredentialKind.KIOSK: "pkk_",
+    CredentialKind.SESSION: "pks_",
+}
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token.
+
+    Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force,
+    and intake must resolve credentials without spending milliseconds on a password hash.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, resolved from a credential."""
+
+    credential_id: int
+    kind: CredentialKind
+    name: str
+    role: Role | None
+    officer_id: int | None
+    officer_nrp: str | None
+    area_code: str | None  # None = national
+    token_hash: str
+
+    def has_role(self, role: Role) -> bool:
+        """Whether this principal holds `role` or a higher one."""
+        return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def can_read(self) -> bool:
+        """People, systems and kiosks read; devices only send."""
+        return self.kind is CredentialKind.KIOSK or self.role is not None
+
+
+class AuthError(Exception):
+    """A refused credential, with a reason that is safe to show and to record."""
+
+    def __init__(self, reason: str, prefix: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.prefix = prefix
+
+
+def new_credential(
+    *,
+    kind: CredentialKind,
+    name: str,
+    now: datetime,
+    role: Role | None = None,
+    officer_id: int | None = None,
+    user_id: int | None = None,
+    area_code: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Credential, str]:
+    """Build a credential and its secret (not added to any session; the secret is never stored)."""
+    if kind is CredentialKind.DEVICE and officer_id is None:
+        raise ValueError("a device token belongs to an officer")
+    if kind in (CredentialKind.PERSON, CredentialKind.SESSION) and role is None:
+        raise ValueError("a person's token needs a role")
+    token = _PREFIX[kind] + secrets.token_urlsafe(32)
+    cred = Credential(
+        kind=kind,
+        token_hash=hash_token(token),
+        prefix=token[:12],
+        name=name,
+        role=role,
+        officer_id=officer_id,
+        user_id=user_id,
+        area_code=area_code,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return cred, token
+
+
+def issue(
+    *,
+    session: Session,
+    kind: CredentialKind,
+    name: str,
+    now: datetime,
+    role: Role | None = None,
+    officer_id: int | None = None,
+    area_code: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Credential, str]:
+    """Create a credential and return it with its secret, which is never stored."""
+    cred, token = new_credential(
+        kind=kind,
+        name=name,
+        now=now,
+        role=role,
+        officer_id=officer_id,
+        area_code=area_code,
+        expires_at=expires_at,
+    )
+    session.add(cred)
+    session.commit()
+    session.refresh(cred)
+    return cred, token
+
+
+def revoke(*, session: Session, credential_id: int, now: datetime) -> Credential:
+    """Revoke a credential; resolvers drop it within their cache time."""
+    cred = session.get(Credential, credential_id)
+    if cred is None:
+        raise LookupError(f"no credential {credential_id}")
+    if cred.revoked_at is None:
+        cred.revoked_at = now
+        session.add(cred)
+        session.commit()
+        session.refresh(cred)
+    return cred
+
+
+def list_credentials(*, session: Session, include_revoked: bool = False) -> list[Credential]:
+    """All credentials, newest first."""
+    q = select(Credential).order_by(col(Credential.id).desc())
+    if not include_revoked:
+        q = q.where(col(Credential.revoked_at).is_(None))
+    return list(session.exec(q))
+
+
+def hmac_secret(secret_key: str, cred_id: int, token_hash: str) -> str:
+    """The HMAC key of a device credential, derived so that the database alone cannot forge."""
+    msg = f"posko-hmac:{cred_id}:{token_hash}".encode()
+    return hmac.new(secret_key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Signature header value for a webhook body: sha256=HMAC(secret, timestamp + "." + body)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class ReplayGuard:
+    """Remembers signatures inside the replay window so a captured request cannot be resent."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._next_prune = 0.0
+
+    def first_time(self, key: str, ttl_s: float) -> bool:
+        """True the first time `key` is seen within `ttl_s`."""
+        now = time.monotonic()
+        if now >= self._next_prune:
+            self._seen = {k: t for k, t in self._seen.items() if t > now}
+            self._next_prune = now + 10
+        expiry = self._seen.get(key)
+        if expiry is not None and expiry > now:
+            return False
+        self._seen[key] = now + ttl_s
+        return True
+
+
+class CredentialResolver:
+    """Resolves tokens to principals with a short cache, so revocation lands within seconds."""
+
+    def __init__(self, engine: Engine, cache_s: float) -> None:
+        self._engine = engine
+        self._cache_s = cache_s
+        self._cache: dict[str, tuple[float, Principal | AuthError]] = {}
+        self._by_id: dict[int, tuple[float, Principal | AuthError]] = {}
+
+    def clear(self) -> None:
+        """Forget cached results (after a revocation in this process)."""
+        self._cache.clear()
+        self._by_id.clear()
+
+    def resolve(self, token: str | None, *, now: datetime) -> Principal:
+        """Return the principal for a token or raise AuthError with the reason."""
+        if not token:
+            raise AuthError("missing credential")
+        if len(token) > 200:
+            raise AuthError("malformed credential")
+        h = hash_token(token)
+        mono = time.monotonic()
+        hit = self._cache.get(h)
+        if hit is None or hit[0] < mono:
+            if len(self._cache) > 50_000:
+                self._cache.clear()  # bounded: a spray of random tokens must not grow memory
+            hit = (mono + self._cache_s, self._load(h, token[:12], now))
+            self._cache[h] = hit
+        result = hit[1]
+        if isinstance(result, AuthError):
+            raise result
+        return result
+
+    def resolve_id(self, cred_id: int, *, now: datetime) -> tuple[Principal, str]:
+        """Resolve a credential by id (HMAC key id); return it with its token hash."""
+        mono = time.monotonic()
+        hit = self._by_id.get(cred_id)
+        if hit is None or hit[0] < mono:
+            with Session(self._engine) as s:
+                cred = s.get(Credential, cred_id)
+                token_hash = cred.token_hash if cred else ""
+            hit = (mono + self._cache_s, self._load(token_hash, None, now))
+            self._by_id[cred_id] = hit
+        result = hit[1]
+        if isinstance(result, AuthError):
+            raise result
+        return result, result.token_hash
+
+    def _load(self, token_hash: str, prefix: str | None, now: datetime) -> Principal | AuthError:
+        with Session(self._engine) as s:
+            cred = s.exec(select(Credential).where(Credential.token_hash == token_hash)).first()
+            if cred is None or cred.id is None:
+                return AuthError("unknown credential", prefix)
+            if cred.revoked_at is not None:
+                return AuthError("revoked credential", cred.prefix)
+            if cred.expires_at is not None and cred.expires_at <= now:
+                return AuthError("expired credential", cred.prefix)
+            nrp = None
+            if cred.officer_id is not None:
+                officer = s.get(Officer, cred.officer_id)
+                nrp = officer.nrp if officer else None
+            return Principal(
+                credential_id=cred.id,
+                kind=cred.kind,
+                name=cred.name,
+                role=cred.role,
+                officer_id=cred.officer_id,
+                officer_nrp=nrp,
+                area_code=cred.area_code,
+                token_hash=cred.token_hash,
+            )

@@ -1,0 +1,140 @@
+"""Settings from the environment (prefix POSKO_) and a .env file."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.schedule.calendar import ElectionCalendar
+
+PLACEHOLDER_SECRET = "changethis-local-only"
+REPO_DIR = Path(__file__).resolve().parent.parent
+# Reference data lives beside the repository and is read by path, never copied into it.
+DEFAULT_REGION_DATA = REPO_DIR.parent / "shared" / "data"
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+class Settings(BaseSettings):
+    """Everything configurable; the defaults run on one machine with nothing installed."""
+
+    model_config = SettingsConfigDict(env_prefix="POSKO_", env_file=".env", extra="ignore")
+
+    environment: Literal["local", "production"] = "local"
+    secret_key: str = PLACEHOLDER_SECRET
+    database_url: str = f"sqlite:///{REPO_DIR / 'var' / 'posko.db'}"
+    broadcast_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None  # how people reach this server, for printed links
+
+    region_data_dir: Path = DEFAULT_REGION_DATA
+    auto_migrate: bool = True  # run Alembic upgrade at start (SQLite convenience)
+
+    # Intake: group commits, bounded memory.
+    writer_batch_max: int = 2000
+    # Where group commits run: "inline" on the event loop (SQLite: no GIL hand-offs per row),
+    # "thread" on a writer thread (PostgreSQL: waits on the network); "auto" picks by database.
+    writer_mode: Literal["auto", "inline", "thread"] = "auto"
+    writer_queue_max: int = 20_000
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    max_frame_bytes: int = 256 * 1024
+    # Frames up to this size are read, refused with a reason and kept (first 64 KiB); larger
+    # ones are cut by the websocket layer itself (close code 1009) so nobody can exhaust memory.
+    ws_max_message_bytes: int = 4 * 1024 * 1024
+    max_batch_events: int = 1000
+    max_inflight_per_connection: int = 5000
+    enforce_assignment: bool = False
+
+    # Time rules for field events.
+    clock_skew_tolerance_s: float = 120.0
+    late_after_s: float = 300.0
+    max_future_s: float = 24 * 3600.0
+    max_age_s: float = 7 * 24 * 3600.0
+    hmac_window_s: float = 300.0
+
+    # Exercise clock: start the server's clock at a past or future moment, optionally faster.
+    clock_start: AwareDatetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0)
+
+    # Liveness: minutes a TPS may go unseen during voting, by risk rating; other watched phases
+    # get `grace_other_phase_factor` times as much (see backend.tps.liveness).
+    grace_voting_min: dict[str, float] = Field(
+        default_factory=lambda: {"sangat_rawan": 10.0, "rawan": 20.0, "kurang_rawan": 45.0}
+    )
+    grace_other_phase_factor: float = 2.0
+
+    # Dashboard map: a raster tile URL template ({z}/{x}/{y}) for rooms that have a tile server;
+    # without it the map draws boundaries on a plain background and never leaves the server.
+    map_tile_url: str | None = None
+    # Above this many TPS in a screen's area, `/` and `/wall` hand over to the rollup page
+    # `/nasional`: a browser drawing a province (tens of thousands) or the nation (435k) of
+    # live markers is unusable, and reading them all every few seconds is not cheap either.
+    map_max_tps: int = Field(default=20_000, ge=1)
+
+    # Threads for blocking work (database reads, sweeps, dashboard callbacks).
+    io_threads: int = 16
+
+    # Live stream.
+    live_queue_max: int = 512
+    # Scale-out: how often one node of the cluster checks tps_rollup against tps_state (its
+    # lease lasts three intervals, so a dead holder is replaced within about four).
+    rollup_check_s: float = Field(default=60.0, gt=0)
+    credential_cache_s: float = 5.0
+
+    # Operations (backend/schedule, backend/alerts): the election calendar and its bounds,
+    # liveness of officers, outage grouping, escalation. Minutes are on the server's clock.
+    calendar: ElectionCalendar = Field(default_factory=ElectionCalendar)
+    officer_grace_min: float = Field(default=30.0, gt=0)
+    # A kecamatan is "possibly out of network" when at least outage_min_tps and outage_share of
+    # its watched TPS sent nothing for outage_silence_min, while elsewhere fewer did.
+    outage_silence_min: float = Field(default=10.0, gt=0)
+    outage_min_tps: int = Field(default=3, ge=1)
+    outage_share: float = Field(default=0.6, gt=0, le=1)
+    severe_incident_min: int = Field(default=3, ge=1, le=4)
+    escalate_after_min: float = Field(default=10.0, gt=0)
+    # The sweeper runs every sweep_interval_s real seconds on the node holding the lease.
+    sweep_interval_s: float = Field(default=2.0, gt=0)
+    sweep_lease_s: float = Field(default=10.0, gt=0)
+    intake_stall_s: float = Field(default=15.0, gt=0)  # queued events but no commit this long
+    # Outgoing alert webhook: JSON body, X-Posko-Signature = sha256=HMAC(secret, ts + "." + body).
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = None
+    webhook_timeout_s: float = 5.0
+    webhook_backoff_s: float = 2.0
+    webhook_backoff_max_s: float = 600.0
+    webhook_max_attempts: int = 12
+
+    # People (backend/users): sessions last one shift; lockout after repeated failures.
+    session_hours: float = Field(default=12.0, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_min: float = Field(default=15.0, gt=0)
+    password_time_cost: int = 3  # argon2id (RFC 9106 low-memory profile)
+    password_memory_kib: int = 65536
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.environment != "local" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("POSKO_SECRET_KEY must be set outside local mode")
+        if self.alert_webhook_url and not self.alert_webhook_secret:
+            raise ValueError("POSKO_ALERT_WEBHOOK_SECRET must be set with POSKO_ALERT_WEBHOOK_URL")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    def exercise_label(self) -> str | None:
+        """A short label when the clock is not real time, else None."""
+        if self.clock_start is None and self.clock_speed == 1.0:
+            return None
+        start = self.clock_start.astimezone(WIB).strftime("%d-%m %H:%M") if self.clock_start else ""
+        return f"{start} x{self.clock_speed:g}".strip()
+
+
+def now_utc() -> datetime:
+    """Real wall-clock time, timezone-aware."""
+    return datetime.now(ZoneInfo("UTC"))

@@ -1,0 +1,318 @@
+"""The single writer: groups events from every connection into one commit, then acks them."""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from backend.db import RawDb
+from backend.incidents.service import IncidentRules
+from backend.intake.metrics import METRICS
+from backend.intake.service import (
+    AuthFailureRecord,
+    BatchOutcome,
+    StaleStateError,
+    index_pings,
+    store_batch,
+)
+from backend.intake.validate import Item
+from backend.tps.state import StateRow
+
+log = logging.getLogger("posko.writer")
+
+OnCommit = Callable[[BatchOutcome], Awaitable[None]]
+INDEX_EVERY_S = 1.0  # SQLite: how often the per-TPS ping lookup is brought up to date
+INDEX_CHUNK = 20_000  # rows per indexing transaction, so intake never pauses for long
+
+
+@dataclass(slots=True)
+class _Submission:
+    items: list[Item]
+    future: asyncio.Future[list[dict[str, Any]]]
+
+
+# PostgreSQL: deadlock detected, serialization failure. Another node's batch won a race; the
+# whole batch is merged again from what is committed now (nothing of it was kept).
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _is_retryable(exc: Exception) -> bool:
+    """Whether a failed batch may simply be run again."""
+    return isinstance(exc, StaleStateError) or getattr(exc, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+class StorageUnavailable(RuntimeError):
+    """The batch could not be committed; nothing in it was acknowledged."""
+
+
+class Writer:
+    """Owns the one write connection; every acknowledgement comes after its commit.
+
+    Handlers hand over validated items and wait; the writer takes whatever has accumulated
+    (up to `batch_max`), stores it in one transaction on its own thread, and resolves the
+    waiters. While a commit runs, the next batch accumulates, so batches grow with load and
+    fsyncs stay few. The queue is bounded: when it is full, handlers wait, and the sockets they
+    read from push back on the devices instead of the server growing without limit.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_max: int,
+        queue_max: int,
+        rules: IncidentRules,
+        on_commit: OnCommit | None = None,
+        inline: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._batch_max = batch_max
+        self._queue_max = queue_max
+        self._rules = rules
+        self._on_commit = on_commit
+        self._inline = inline
+        self._queue: deque[_Submission] = deque()
+        self._queued = 0
+        self._auth_failures: list[AuthFailureRecord] = []
+        self._wake = asyncio.Event()
+        self._space = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # One thread, one connection: SQLite wants a single writer, and the event loop stays
+        # free to read sockets while a commit waits for the disk.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posko-writer")
+        self._db: RawDb | None = None
+        self._states: dict[int, StateRow] | None = None
+        self._unindexed = 1  # unknown after a start: look once
+        self._indexed_at = 0.0
+        self.last_commit_at: float | None = None  # time.time() of the last commit
+        self.last_commit_s: float = 0.0
+
+    def set_on_commit(self, on_commit: OnCommit) -> None:
+        """Set what runs after each commit (publishing), once the runtime exists."""
+        self._on_commit = on_commit
+
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting to be committed."""
+        return self._queued
+
+    async def start(self) -> None:
+        """Open the write connection and start the commit loop."""
+        loop = asyncio.get_running_loop()
+        self._db = await loop.run_in_executor(self._pool, RawDb, self._engine)
+        # Only a single writer may trust its memory of what it wrote: SQLite's case.
+        self._states = {} if self._db.is_sqlite else None
+        self._task = asyncio.create_task(self._run(), name="posko-writer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then close."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._db is not None:
+            db = self._db
+            await asyncio.get_running_loop().run_in_executor(self._pool, db.close)
+        self._pool.shutdown(wait=True)
+
+    async def reserve(self, n: int) -> None:
+        """Wait until the queue has room for `n` more events."""
+        if self._queued + n > self._queue_max:
+            async with self._space:
+                await self._space.wait_for(lambda: self._queued + n <= self._queue_max)
+
+    def enqueue(self, items: list[Item]) -> asyncio.Future[list[dict[str, Any]]]:
+        """Queue items for the next commit; the future resolves to their acks after it."""
+        if self._stopping:
+            raise StorageUnavailable("server is shutting down")
+        fut: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Submission(items, fut))
+        self._queued += len(items)
+        METRICS.queue_depth.set(self._queued)
+        self._wake.set()
+        return fut
+
+    async def submit(self, items: list[Item]) -> list[dict[str, Any]]:
+        """Queue items and wait for their acks."""
+        await self.reserve(len(items))
+        return await self.enqueue(items)
+
+    def record_auth_failure(self, record: AuthFailureRecord) -> None:
+        """Keep a refused credential for the next commit, without making anyone wait."""
+        if len(self._auth_failures) < 10_000:  # a flood of bad credentials must not fill memory
+            self._auth_failures.append(record)
+            self._wake.set()
+
+    def _take(self) -> list[_Submission]:
+        # Whole submissions only: a frame's events commit together (frames are capped below
+        # batch_max by the settings), so each waiter gets all its acks from one commit.
+        subs = [self._queue.popleft()]
+        n = len(subs[0].items)
+        while self._queue and n + len(self._queue[0].items) <= self._batch_max:
+            sub = self._queue.popleft()
+            subs.append(sub)
+            n += len(sub.items)
+        return subs
+
+    def _commit(self, items: list[Item], failures: list[AuthFailureRecord]) -> BatchOutcome:
+        db = self._db
+        assert db is not None
+        t0 = time.perf_counter()
+        for attempt in range(3):
+            db.begin()
+            try:
+                outcome = store_batch(
+                    db,
+                    items,
+                    rules=self._rules,
+                    auth_failures=failures,
+                    state_cache=self._states,
+                )
+                db.commit()
+            except Exception as exc:
+                db.rollback()
+                self._forget_states()
+                if attempt == 2 or not _is_retryable(exc):
+                    raise
+                log.warning("batch of %d merged again: %s", len(items), exc.__class__.__name__)
+                continue
+            except BaseException:
+                db.rollback()
+                self._forget_states()
+                raise
+            if self._states is not None:
+                for ch in outcome.tps_changes:
+                    self._states[ch.after.tps_id] = ch.after
+            outcome.seconds = time.perf_counter() - t0
+            return outcome
+        raise AssertionError("unreachable")
+
+    def _forget_states(self) -> None:
+        if self._states is not None:
+            self._states.clear()
+
+    def _index(self) -> None:
+        db = self._db
+        assert db is not None
+        db.begin()
+        try:
+            n = index_pings(db, INDEX_CHUNK)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        self._indexed_at = time.monotonic()
+        if n < INDEX_CHUNK:
+            self._unindexed = 0
+
+    async def _maybe_index(self) -> None:
+        db = self._db
+        if db is None or not db.is_sqlite or not self._unindexed:
+            return
+        if self._unindexed < INDEX_CHUNK and time.monotonic() - self._indexed_at < INDEX_EVERY_S:
+            return
+        try:
+            if self._inline:
+                self._index()
+            else:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self._index)
+        except Exception:
+            log.exception("indexing pings by TPS failed; will retry")
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue and not self._auth_failures:
+                await self._maybe_index()
+                if self._stopping:
+                    return
+                self._wake.clear()
+                if self._unindexed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), INDEX_EVERY_S)
+                else:
+                    await self._wake.wait()
+                continue
+            subs = self._take() if self._queue else []
+            failures, self._auth_failures = self._auth_failures, []
+            for group, result in await self._commit_isolating(subs, failures):
+                await self._finish(group, result)
+            await self._maybe_index()
+            if self._inline:
+                # Let handlers drain the frames that piled up in socket buffers during the
+                # commit, so the next batch is as large as the load is.
+                await asyncio.sleep(0)
+
+    async def _commit_one(
+        self, items: list[Item], failures: list[AuthFailureRecord]
+    ) -> BatchOutcome:
+        if self._inline:
+            return self._commit(items, failures)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._commit, items, failures)
+
+    async def _commit_isolating(
+        self, subs: list[_Submission], failures: list[AuthFailureRecord]
+    ) -> list[tuple[list[_Submission], BatchOutcome | Exception]]:
+        """Commit the batch; if that fails, frame by frame, so one bad frame blocks nobody else."""
+        items = [item for sub in subs for item in sub.items]
+        try:
+            return [(subs, await self._commit_one(items, failures))]
+        except Exception as exc:
+            if len(subs) <= 1:
+                return [(subs, exc)]
+            log.warning(
+                "a batch of %d frames failed (%r); committing them one by one", len(subs), exc
+            )
+        results: list[tuple[list[_Submission], BatchOutcome | Exception]] = []
+        for i, sub in enumerate(subs):
+            try:
+                results.append(
+                    ([sub], await self._commit_one(sub.items, failures if i == 0 else []))
+                )
+            except Exception as exc:
+                results.append(([sub], exc))
+        return results
+
+    async def _finish(self, subs: list[_Submission], result: BatchOutcome | Exception) -> None:
+        n_items = sum(len(sub.items) for sub in subs)
+        if isinstance(result, Exception):
+            log.error("commit failed; %d events not acknowledged: %r", n_items, result)
+            METRICS.commit_failures.inc()
+            err = StorageUnavailable(f"storage unavailable: {result.__class__.__name__}")
+            for sub in subs:
+                if not sub.future.done():
+                    sub.future.set_exception(err)
+            await self._release(n_items)
+            await asyncio.sleep(0.2)  # a failing disk is not retried in a hot loop
+            return
+        outcome = result
+        self._unindexed += outcome.stored
+        self.last_commit_at = time.time()
+        self.last_commit_s = outcome.seconds
+        METRICS.observe_commit(outcome.seconds, outcome)
+        pos = 0
+        for sub in subs:
+            n = len(sub.items)
+            if not sub.future.done():  # a waiter that went away no longer needs its acks
+                sub.future.set_result(outcome.acks[pos : pos + n])
+            pos += n
+        await self._release(n_items)
+        if self._on_commit is not None:
+            try:
+                await self._on_commit(outcome)
+            except Exception:
+                log.exception("after-commit flow failed (events are stored and acked)")
+
+    async def _release(self, n: int) -> None:
+        self._queued -= n
+        METRICS.queue_depth.set(self._queued)
+        async with self._space:
+            self._space.notify_all()

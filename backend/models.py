@@ -1,0 +1,40 @@
+"""Import every table so that metadata (Alembic, tests) sees them all."""
+
+from backend.alerts.models import Alert, AlertOutbox
+from backend.audit.models import AuditEntry, AuditHead
+from backend.auth.models import AuthFailure, Credential
+from backend.cluster import Lease
+from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
+from backend.intake.models import DeadLetter, Ping, PingByTps
+from backend.meta import Meta
+from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.regions.models import Region
+from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
+from backend.users.models import User
+
+__all__ = [
+    "Alert",
+    "AlertOutbox",
+    "Assignment",
+    "AuditEntry",
+    "AuditHead",
+    "AuthFailure",
+    "Credential",
+    "DeadLetter",
+    "Incident",
+    "IncidentReport",
+    "IncidentStepRow",
+    "Lease",
+    "Meta",
+    "Officer",
+    "Ping",
+    "PingByTps",
+    "Region",
+    "Tps",
+    "TpsRollup",
+    "TpsState",
+    "TpsTransition",
+    "Unit",
+    "UnitKecamatan",
+    "User",
+]

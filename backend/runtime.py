@@ -1,0 +1,44 @@
+"""The running server's parts, built once by the app's lifespan and shared by every request."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from backend.auth.service import CredentialResolver, ReplayGuard
+from backend.clock import Clock
+from backend.config import Settings
+from backend.intake.validate import Checker
+from backend.intake.writer import Writer
+from backend.loop_lag import LoopLag
+from backend.realtime.hub import LiveHub
+from backend.tps.index import RegistryIndex
+from schemas.enums import Situation
+
+if TYPE_CHECKING:
+    from backend.alerts.sweeper import Sweeper
+    from backend.alerts.webhook import OutboxSender
+
+
+@dataclass(eq=False)
+class Runtime:
+    """Everything a request handler may need, in one place."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    index: RegistryIndex
+    checker: Checker
+    writer: Writer
+    hub: LiveHub
+    resolver: CredentialResolver
+    replay: ReplayGuard
+    started_at: datetime
+    last_event_at: datetime | None = field(default=None)
+    # Operations: TPS id -> situation raised by open incidents (refreshed after incident
+    # changes and on every sweep), the alert sweeper, and the webhook sender (if configured).
+    incident_situations: dict[int, Situation] = field(default_factory=dict)
+    sweeper: "Sweeper | None" = None
+    loop_lag: LoopLag = field(default_factory=LoopLag)
+    outbox: "OutboxSender | None" = None

@@ -1,0 +1,1 @@
+"""Schedule domain: the election calendar and whether a TPS keeps to it."""

@@ -1,0 +1,90 @@
+"""Polling stations and their current state."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from backend.db import UtcDateTime, enum_column
+from schemas.enums import Phase, RiskRating, Situation
+
+
+class Tps(SQLModel, table=True):
+    """A polling station as registered; never changed by intake."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=17)
+    number: int
+    desa_code: str = Field(foreign_key="region.code", index=True)
+    kecamatan_code: str = Field(foreign_key="region.code", index=True)
+    kabupaten_code: str = Field(foreign_key="region.code", index=True)
+    province_code: str = Field(foreign_key="region.code", index=True)
+    lat: float
+    lon: float
+    voters: int
+    risk: RiskRating = Field(sa_column=enum_column(RiskRating, index=True))
+
+
+class TpsState(SQLModel, table=True):
+    """Current state of a TPS, a merge of every ping ever stored for it.
+
+    Each column is a join (max by device time) of the pings, so applying pings in any order, on any
+    node, twice or late, gives the same row: that is what makes "never roll back" hold.
+    """
+
+    __tablename__ = "tps_state"
+
+    tps_id: int = Field(foreign_key="tps.id", primary_key=True)
+    phase: Phase | None = Field(
+        default=None, sa_column=enum_column(Phase, nullable=True, index=True)
+    )
+    # Highest ordered phase reached and the newest device time it was reported at.
+    phase_rank: int = -1
+    phase_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    postponed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    situation: Situation | None = Field(
+        default=None, sa_column=enum_column(Situation, nullable=True, index=True)
+    )
+    situation_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    last_received_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    last_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    version: int = 0
+
+
+class TpsTransition(SQLModel, table=True):
+    """A change of a TPS's phase or situation, written with the batch that caused it.
+
+    It is what the command post saw happen, in order: the source of the timeline and the log.
+    """
+
+    __tablename__ = "tps_transition"
+    __table_args__ = (Index("ix_tps_transition_tps_at", "tps_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tps_id: int = Field(foreign_key="tps.id")
+    kind: str = Field(max_length=12)  # phase | situation
+    before: str | None = Field(default=None, max_length=24)
+    after: str = Field(max_length=24)
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+
+
+class TpsRollup(SQLModel, table=True):
+    """How many TPS of a kecamatan are in each (phase, situation): the summaries' source.
+
+    Maintained in the writer's transaction from each TPS change (minus one where it was, plus
+    one where it is), rebuilt whole by every registry write and checked against tps_state by a
+    leased periodic job (backend.tps.rollup). "" stands for "not reported yet" (primary keys
+    cannot hold NULL). A national summary then reads ~70k rows instead of joining 435k TPS.
+    """
+
+    __tablename__ = "tps_rollup"
+
+    kecamatan_code: str = Field(primary_key=True, max_length=13)
+    phase: str = Field(primary_key=True, max_length=24)
+    situation: str = Field(primary_key=True, max_length=24)
+    kabupaten_code: str = Field(max_length=13, index=True)
+    province_code: str = Field(max_length=2, index=True)
+    n: int = 0

@@ -1,0 +1,214 @@
+"""Read API for TPS: list with state, one TPS with its timeline, summary, snapshot."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlmodel import col, select
+
+from backend.alerts.service import list_alerts
+from backend.deps import ReaderDep, RuntimeDep, SessionDep, scoped_area
+from backend.incidents.service import list_public
+from backend.realtime.hub import channel_for_area
+from backend.tps.liveness import grace_table
+from backend.tps.models import Tps
+from backend.tps.rollup import LEVEL_LENGTH, add_rows, area_rows
+from backend.tps.service import list_views, recent_log, summary, timeline, timeline_rows
+from schemas.enums import Phase, RiskRating, Situation
+from schemas.errors import problem_responses
+from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline
+from schemas.rollup import Rollup, RollupLevel
+
+router = APIRouter(prefix="/api/v1", tags=["state"], responses=problem_responses(401, 403))
+
+
+_scope = scoped_area
+
+
+@router.get("/tps", response_model=TpsPage)
+def read_tps(
+    principal: ReaderDep,
+    session: SessionDep,
+    kecamatan: str | None = None,
+    desa: str | None = None,
+    phase: Phase | None = None,
+    situation: Situation | None = None,
+    risk: RiskRating | None = None,
+    area: Annotated[str | None, Query(description="province or kabupaten code")] = None,
+) -> TpsPage:
+    """Every TPS in your area with phase, situation, last seen and by whom."""
+    data = list_views(
+        session=session,
+        area_code=_scope(principal.area_code, area),
+        kecamatan_code=kecamatan,
+        desa_code=desa,
+        phase=phase,
+        situation=situation,
+        risk=risk,
+    )
+    return TpsPage(data=data, count=len(data))
+
+
+@router.get("/tps/{code}", response_model=TpsTimeline, responses=problem_responses(404))
+def read_tps_timeline(
+    code: str, principal: ReaderDep, session: SessionDep, limit: int = Query(500, ge=1, le=5000)
+) -> TpsTimeline:
+    """One TPS with its whole timeline of events, newest first."""
+    views = list_views(session=session, area_code=_scope(principal.area_code, None), codes=[code])
+    if not views:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail={"field": "code", "reason": "no such TPS"}
+        )
+    tps_id = session.exec(select(Tps.id).where(col(Tps.code) == code)).one()
+    assert tps_id is not None
+    return TpsTimeline(tps=views[0], events=timeline(session=session, tps_id=tps_id, limit=limit))
+
+
+@router.get("/summary", response_model=Summary)
+def read_summary(principal: ReaderDep, session: SessionDep, area: str | None = None) -> Summary:
+    """How many TPS of each kecamatan are in each phase and situation."""
+    return summary(session=session, area_code=_scope(principal.area_code, area))
+
+
+@router.get("/rollup", response_model=Rollup)
+def read_rollup(
+    principal: ReaderDep,
+    session: SessionDep,
+    rt: RuntimeDep,
+    level: RollupLevel = "province",
+    area: Annotated[str | None, Query(description="province or kabupaten code")] = None,
+) -> Rollup:
+    """Counts per province, kabupaten or kecamatan inside your area, problems first.
+
+    A national wall starts at `level=province`, drills to `level=kabupaten&area=16`, then to
+    `level=kecamatan&area=16.08` or the TPS of `/api/v1/tps?area=16.08`: it never needs 435k
+    markers. Read from tps_rollup (milliseconds at national scale, see bench/national.md).
+    """
+    scope = _scope(principal.area_code, area)
+    depth = LEVEL_LENGTH[level]
+    if scope is not None and len(scope) > depth:
+        own = principal.area_code is not None and len(principal.area_code) > depth
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN if own else status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail={
+                "field": "level",
+                "reason": f"{level} is above {'your area' if own else scope}",
+            },
+        )
+    rows = area_rows(session=session, level=level, area_code=scope)
+    total = add_rows(scope or "", "", rows)
+    return Rollup(
+        level=level,
+        area=scope,
+        taken_at=rt.clock.now(),
+        total=total.total,
+        phases=total.phases,
+        situations=total.situations,
+        data=rows,
+    )
+
+
+@router.get("/snapshot", response_model=Snapshot)
+def read_snapshot(
+    principal: ReaderDep, session: SessionDep, rt: RuntimeDep, area: str | None = None
+) -> Snapshot:
+    """Everything a live screen starts from; apply /ws/live deltas with a higher seq on top.
+
+    The seq is read before the data, so a delta committed meanwhile is applied again on top;
+    per-TPS versions make that harmless.
+    """
+    area_code = _scope(principal.area_code, area)
+    channel = channel_for_area(area_code)
+    seq = rt.hub.broadcaster.current_seq(channel)
+    return Snapshot(
+        seq=seq,
+        channel=channel,
+        taken_at=rt.clock.now(),
+        clock_speed=rt.clock.speed,
+        exercise=rt.settings.exercise_label(),
+        grace_s=grace_table(rt.settings),
+        tps=list_views(session=session, area_code=area_code),
+        incidents=list_public(session=session, area_code=area_code, open_only=True),
+        alerts=list_alerts(session=session, area_code=area_code, open_only=True),
+    )
+
+
+@router.get("/timeline", response_model=Timeline)
+def read_timeline(
+    principal: ReaderDep,
+    session: SessionDep,
+    rt: RuntimeDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bin_s: Annotated[int, Query(ge=60, le=3600)] = 300,
+    area: str | None = None,
+) -> Timeline:
+    """Every TPS's phase and situation per time bin (default: the last 18 hours to now)."""
+    end = end or rt.clock.now()
+    start = start or end - timedelta(hours=18)
+    if end <= start or (end - start) > timedelta(days=5):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail={"field": "start", "reason": "start must be before end, at most 5 days apart"},
+        )
+    bins, rows = timeline_rows(
+        session=session,
+        area_code=_scope(principal.area_code, area),
+        start=start,
+        end=end,
+        bin_s=bin_s,
+    )
+    return Timeline(start=start, end=end, bin_s=bin_s, bins=bins, rows=rows)
+
+
+@router.get("/log", response_model=list[LogEntry])
+def read_log(
+    principal: ReaderDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+    area: Annotated[str | None, Query(description="province or kabupaten code")] = None,
+) -> list[LogEntry]:
+    """The event log, newest first: phase and situation changes and incidents."""
+    area = _scope(principal.area_code, area)
+    entries = recent_log(session=session, area_code=area, limit=limit)
+    for inc in list_public(session=session, area_code=area, limit=limit):
+        entries.append(
+            LogEntry(
+                at=inc.opened_at,
+                kind="incident",
+                tps=inc.tps,
+                officer=inc.reported_by[0] if inc.reported_by else None,
+                after=inc.category.value,
+                incident_id=inc.id,
+                severity=inc.severity,
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+_GEO_FILES = {
+    "kabupaten": "oku_timur_kabupaten.geojson",
+    "kecamatan": "oku_timur_kecamatan.geojson",
+    "desa": "oku_timur_desa.geojson",
+}
+
+
+@router.get("/geo/{layer}", response_class=Response, responses=problem_responses(404))
+def read_geo(
+    layer: Literal["kabupaten", "kecamatan", "desa"], _: ReaderDep, rt: RuntimeDep
+) -> Response:
+    """Boundaries as GeoJSON from the configured region data directory (no internet needed)."""
+    path: Path = rt.settings.region_data_dir / _GEO_FILES[layer]
+    if not path.is_file():
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail={"field": "layer", "reason": f"no boundary file at {path}"},
+        )
+    return Response(
+        path.read_bytes(),
+        media_type="application/geo+json",
+        # private: a shared cache must not hand a signed-in reader's file to anyone else.
+        headers={"Cache-Control": "private, max-age=3600"},
+    )

@@ -1,0 +1,1 @@
+"""Users domain: people who sign in, their roles, sessions and lockout."""

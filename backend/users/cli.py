@@ -1,0 +1,138 @@
+"""`posko user add|list|disable` and `posko kiosk issue|revoke`: people and wall displays."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from backend.audit.service import cli_actor
+from backend.clock import Clock
+from backend.config import Settings
+from backend.db import command_engine
+from backend.users.service import (
+    UserError,
+    create,
+    get_by_username,
+    issue_credential,
+    list_users,
+    revoke_credential,
+    update_user,
+)
+from schemas.enums import CredentialKind, Role
+from schemas.ops import UserCreate, UserUpdate
+
+user_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
+kiosk_app = typer.Typer(help="Watch-only links for wall displays.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Override POSKO_DATABASE_URL.")
+]
+
+
+@contextmanager
+def _open(database_url: str | None) -> Iterator[tuple[Settings, Session]]:
+    with command_engine(database_url) as (settings, engine), Session(engine) as session:
+        yield settings, session
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="viewer|operator|commander|admin")],
+    name: Annotated[str, typer.Option(help="full name")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    area: Annotated[str | None, typer.Option(help="province or kabupaten code")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a user who signs in with a password."""
+    try:
+        data = UserCreate(
+            username=username, full_name=name, role=role, password=password, area_code=area
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with _open(database_url) as (settings, session):
+        try:
+            user = create(
+                session=session,
+                data=data,
+                now=Clock.from_settings(settings).now(),
+                actor=cli_actor(),
+                settings=settings,
+            )
+        except UserError as err:
+            raise typer.BadParameter(err.reason) from None
+    typer.echo(f"user {user.id} {user.username} ({user.role.value})")
+
+
+@user_app.command("list")
+def user_list(database_url: DatabaseUrl = None) -> None:
+    """List users."""
+    with _open(database_url) as (_, session):
+        for u in list_users(session=session):
+            state = "active" if u.is_active else "disabled"
+            if u.locked_until is not None:
+                state += f", locked until {u.locked_until:%Y-%m-%d %H:%M}"
+            typer.echo(f"{u.id:>5}  {u.username:<20} {u.role.value:<9} {u.full_name}  [{state}]")
+
+
+@user_app.command("disable")
+def user_disable(username: str, database_url: DatabaseUrl = None) -> None:
+    """Disable a user and end their sessions."""
+    with _open(database_url) as (settings, session):
+        user = get_by_username(session=session, username=username)
+        if user is None or user.id is None:
+            raise typer.BadParameter(f"no user {username}")
+        _, ended = update_user(
+            session=session,
+            user_id=user.id,
+            data=UserUpdate(is_active=False),
+            now=Clock.from_settings(settings).now(),
+            actor=cli_actor(),
+            settings=settings,
+        )
+    typer.echo(f"disabled {username}; {ended} session(s) ended")
+
+
+@kiosk_app.command("issue")
+def kiosk_issue(
+    name: Annotated[str, typer.Option(help="which wall")] = "wall display",
+    area: Annotated[str | None, typer.Option(help="province or kabupaten code")] = None,
+    next: Annotated[str, typer.Option(help="page to open")] = "/wall",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue a watch-only kiosk credential and print its sign-in URL (shown once)."""
+    from urllib.parse import urlencode
+
+    with _open(database_url) as (settings, session):
+        cred, token = issue_credential(
+            session=session,
+            kind=CredentialKind.KIOSK,
+            name=name,
+            now=Clock.from_settings(settings).now(),
+            actor=cli_actor(),
+            area_code=area,
+        )
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    typer.echo(f"kiosk credential {cred.id} ({cred.name})")
+    typer.echo(f"{base}/login?{urlencode({'token': token, 'next': next})}")
+    typer.echo("Shown once. Revoke with `posko kiosk revoke ID`.")
+
+
+@kiosk_app.command("revoke")
+def kiosk_revoke(credential_id: int, database_url: DatabaseUrl = None) -> None:
+    """Revoke a kiosk credential; walls using it drop out within seconds."""
+    with _open(database_url) as (settings, session):
+        try:
+            cred = revoke_credential(
+                session=session,
+                credential_id=credential_id,
+                now=Clock.from_settings(settings).now(),
+                actor=cli_actor(),
+                kind=CredentialKind.KIOSK,
+            )
+        except UserError as err:
+            raise typer.BadParameter(err.reason) from None
+    typer.echo(f"revoked kiosk credential {cred.id} ({cred.name})")

@@ -1,0 +1,463 @@
+"""Words on the screens: Bahasa Indonesia by default, English on request; times in WIB."""
+
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from schemas.enums import IncidentCategory, IncidentStatus, RiskRating
+from schemas.ops import AlertKind
+
+Lang = Literal["id", "en"]
+LANGS: tuple[Lang, ...] = ("id", "en")
+DEFAULT_LANG: Lang = "id"
+WIB = ZoneInfo("Asia/Jakarta")
+
+_WORDS: dict[str, tuple[str, str]] = {
+    # Screen furniture.
+    "title": ("POSKO PENGAMANAN PILKADA 2024", "ELECTION SECURITY COMMAND POST 2024"),
+    "unit": ("Polres OKU Timur", "Polres OKU Timur"),
+    "wall_title": ("Dinding Posko", "Command post wall"),
+    "commander_title": ("Komandan", "Commander"),
+    "live": ("LANGSUNG", "LIVE"),
+    "connecting": ("MENYAMBUNG…", "CONNECTING…"),
+    "data_age": ("data {age}", "data {age}"),
+    "lost_banner": (
+        "SAMBUNGAN TERPUTUS — gambar ini TIDAK terkini (data terakhir {age}). Menyambung ulang…",
+        "CONNECTION LOST — this picture is NOT current (last data {age}). Reconnecting…",
+    ),
+    "denied_banner": (
+        "AKSES DITOLAK — buka ulang tautan masuk dari admin.",
+        "ACCESS DENIED — open the sign-in link from the admin again.",
+    ),
+    "exercise": ("LATIHAN {label}", "EXERCISE {label}"),
+    "map": ("Peta kamtibmas TPS", "TPS security map"),
+    "timeline": ("Linimasa semua TPS (fase)", "Timeline of every TPS (phase)"),
+    "progress": ("Fase TPS per kecamatan", "TPS phase per kecamatan"),
+    "day": ("Fase sepanjang hari", "Phases over the day"),
+    "log": ("Log kejadian", "Event log"),
+    "legend_situation": ("Situasi", "Situation"),
+    "legend_phase": ("Fase", "Phase"),
+    "legend_incident": ("Insiden (ukuran = tingkat)", "Incident (size = severity)"),
+    "problems": (
+        "tanda: waspada · gangguan · tidak terpantau",
+        "marks: alert · disturbance · not seen",
+    ),
+    # Counters.
+    "c_tps": ("TPS", "TPS"),
+    "c_stale": ("Tidak terpantau", "Not seen"),
+    "c_stale_sub": ("lewat batas waktu lapor", "past reporting grace"),
+    "c_incidents": ("Insiden terbuka", "Open incidents"),
+    "c_silent": ("Petugas senyap", "Silent officers"),
+    "c_silent_sub": ("> 30 mnt · dari {n}", "> 30 min · of {n}"),
+    "c_waspada": ("Waspada", "Alert"),
+    "c_gangguan": ("Gangguan", "Disturbance"),
+    "sev": ("T{n}", "S{n}"),
+    # Hover and panels.
+    "h_desa": ("Desa", "Desa"),
+    "h_kecamatan": ("Kec.", "Kec."),
+    "h_phase": ("Fase", "Phase"),
+    "h_situation": ("Situasi", "Situation"),
+    "h_risk": ("Kerawanan", "Risk"),
+    "h_seen": ("Terakhir terlihat", "Last seen"),
+    "h_by": ("oleh NRP", "by NRP"),
+    "h_never": ("belum pernah lapor", "never reported"),
+    "h_voters": ("Pemilih", "Voters"),
+    "h_officers": ("Petugas", "Officers"),
+    "wib": ("WIB", "WIB"),
+    # Relative times.
+    "ago_s": ("{n} dtk lalu", "{n} s ago"),
+    "ago_m": ("{n} mnt lalu", "{n} min ago"),
+    "ago_h": ("{n} jam {m} mnt lalu", "{n} h {m} min ago"),
+    # Log lines.
+    "log_phase": ("{tps} · {before} → {after}", "{tps} · {before} → {after}"),
+    "log_situation": ("{tps} · {before} → {after}", "{tps} · {before} → {after}"),
+    "log_incident": ("T{severity} {category} · {tps}", "S{severity} {category} · {tps}"),
+    "log_silence": ("{tps} · tidak terpantau > {grace} mnt", "{tps} · not seen > {grace} min"),
+    "log_by": ("NRP {nrp}", "NRP {nrp}"),
+    "log_empty": ("Belum ada kejadian.", "No events yet."),
+    # Commander.
+    "f_kecamatan": ("Kecamatan", "Kecamatan"),
+    "f_desa": ("Desa / kelurahan", "Desa / kelurahan"),
+    "f_phase": ("Fase", "Phase"),
+    "f_situation": ("Situasi", "Situation"),
+    "f_risk": ("Kerawanan", "Risk rating"),
+    "f_colour": ("Warnai peta menurut", "Colour the map by"),
+    "f_all": ("Semua", "All"),
+    "f_search": ("Cari kode TPS, nama desa atau NRP", "Search TPS code, desa name or NRP"),
+    "f_go": ("Cari", "Find"),
+    "f_filters": ("Saring", "Filter"),
+    "search_none": ("Tidak ditemukan: {q}", "Not found: {q}"),
+    "search_many": ("{n} TPS cocok; dibuka: {code}", "{n} TPS match; opened: {code}"),
+    "matches": ("{n} dari {total} TPS tampil", "{n} of {total} TPS shown"),
+    "detail": ("TPS terpilih", "Selected TPS"),
+    "detail_hint": (
+        "Klik TPS di peta atau cari untuk melihat linimasa dan kejadiannya.",
+        "Click a TPS on the map or search to see its timeline and events.",
+    ),
+    "events": ("Kejadian (terbaru di atas)", "Events (newest first)"),
+    "no_events": ("Belum ada kejadian untuk TPS ini.", "No events for this TPS yet."),
+    "ev_ping": ("Laporan", "Report"),
+    "ev_incident": ("Insiden", "Incident"),
+    "incidents": ("Insiden", "Incidents"),
+    "no_incidents": ("Tidak ada insiden terbuka.", "No open incidents."),
+    "reports": ("{n} laporan", "{n} reports"),
+    "resolved_waiting": ("Selesai — menunggu ditutup", "Resolved — waiting to be closed"),
+    "assignee": ("Ditugaskan ke {who}", "Dispatched to {who}"),
+    "a_accept": ("Terima", "Acknowledge"),
+    "a_dispatch": ("Tugaskan", "Dispatch"),
+    "a_resolve": ("Selesai", "Resolve"),
+    "a_close": ("Tutup", "Close"),
+    "a_note": ("Catatan", "Note"),
+    "a_merge": ("Gabung", "Merge"),
+    "a_split": ("Pisah", "Split"),
+    "a_history": ("Riwayat", "History"),
+    "a_ack": ("Tandai dilihat", "Acknowledge"),
+    "a_silence": ("Bisukan", "Silence"),
+    "a_send": ("Kirim", "Send"),
+    "a_cancel": ("Batal", "Cancel"),
+    "d_officer": ("NRP petugas", "Officer NRP"),
+    "d_unit": ("atau kode satuan", "or unit code"),
+    "d_note": ("Catatan (boleh kosong)", "Note (optional)"),
+    "d_text": ("Catatan", "Note"),
+    "d_merge_into": ("Gabungkan insiden ini ke dalam:", "Merge this incident into:"),
+    "d_split_report": (
+        "Pindahkan laporan ini ke insiden baru:",
+        "Move this report to a new incident:",
+    ),
+    "d_minutes": ("Lama", "For"),
+    "d_until_clear": ("sampai pulih", "until it clears"),
+    "d_steps": ("Langkah", "Steps"),
+    "d_reports": ("Laporan", "Reports"),
+    "d_working": ("Mengirim…", "Sending…"),
+    "d_done": ("Tersimpan.", "Saved."),
+    "refused": ("Ditolak: {reason}", "Refused: {reason}"),
+    "alerts": ("Peringatan", "Alerts"),
+    "no_alerts": ("Tidak ada peringatan terbuka.", "No open alerts."),
+    "alerts_more": ("+{n} lagi", "+{n} more"),
+    "alert_held": ("{n} tertahan di bawahnya", "{n} held under it"),
+    "alert_acked": ("dilihat {who}", "seen by {who}"),
+    "alert_silenced": ("dibisukan {who} s.d. {until}", "silenced by {who} until {until}"),
+    "alert_silenced_clear": ("dibisukan {who} sampai pulih", "silenced by {who} until it clears"),
+    "alert_since": ("sejak {at} WIB", "since {at} WIB"),
+    "system": ("Server posko", "Command post server"),
+    "platform_ok": (
+        "Server sehat · antrean {queue} · simpan terakhir {commit} · jeda {lag} ms",
+        "Server healthy · queue {queue} · last save {commit} · lag {lag} ms",
+    ),
+    "platform_slow": (
+        "Server lambat · antrean {queue} · simpan terakhir {commit} · jeda {lag} ms",
+        "Server slow · queue {queue} · last save {commit} · lag {lag} ms",
+    ),
+    "platform_stalled": (
+        "Server macet: {queue} laporan menunggu disimpan",
+        "Server stuck: {queue} reports waiting to be saved",
+    ),
+    "platform_down": ("Server tidak menjawab", "Server not answering"),
+    "platform_never": ("belum ada", "none yet"),
+    "logout": ("Keluar", "Sign out"),
+    "admin": ("Admin", "Admin"),
+    # Sign-in form.
+    "login_title": ("Masuk ke Posko", "Sign in to Posko"),
+    "login_username": ("Nama pengguna", "Username"),
+    "login_password": ("Kata sandi", "Password"),
+    "login_submit": ("Masuk", "Sign in"),
+    "login_wrong": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
+    "login_locked": (
+        "Akun terkunci sampai {at} WIB karena terlalu banyak percobaan.",
+        "Account locked until {at} WIB after too many attempts.",
+    ),
+    "login_missing": ("Isi nama pengguna dan kata sandi.", "Enter username and password."),
+    "login_failed": ("Tidak bisa masuk: {reason}", "Cannot sign in: {reason}"),
+    "login_kiosk": (
+        "Layar dinding posko: buka tautan masuk dari admin.",
+        "Command post wall: open the sign-in link from the admin.",
+    ),
+    # Token links (/login?token=...).
+    "link_title": ("Tautan masuk", "Sign-in link"),
+    "link_invalid": ("Tautan tidak berlaku ({reason}).", "This link is not valid ({reason})."),
+    "link_device": (
+        "Token perangkat tidak bisa membuka dasbor.",
+        "A device token cannot open the dashboard.",
+    ),
+    # Admin page.
+    "forbidden_title": ("Akses ditolak", "Access denied"),
+    "forbidden_admin": (
+        "Halaman ini hanya untuk peran admin. Anda masuk sebagai {who} ({role}).",
+        "This page is for the admin role only. You are signed in as {who} ({role}).",
+    ),
+    "back": ("Kembali ke dasbor", "Back to the dashboard"),
+    "adm_title": ("Administrasi Posko", "Posko administration"),
+    "adm_users": ("Pengguna", "Users"),
+    "adm_new_user": ("Pengguna baru", "New user"),
+    "adm_full_name": ("Nama lengkap", "Full name"),
+    "adm_role": ("Peran", "Role"),
+    "adm_area": ("Wilayah (kode, boleh kosong)", "Area (code, optional)"),
+    "adm_active": ("Aktif", "Active"),
+    "adm_locked": ("Terkunci s.d.", "Locked until"),
+    "adm_last_login": ("Terakhir masuk", "Last sign-in"),
+    "adm_create": ("Buat", "Create"),
+    "adm_devices": ("Token perangkat petugas", "Officers' device tokens"),
+    "adm_nrp": ("NRP petugas", "Officer NRP"),
+    "adm_name": ("Nama", "Name"),
+    "adm_issue": ("Terbitkan", "Issue"),
+    "adm_kiosks": ("Tautan layar dinding (kiosk)", "Wall display (kiosk) links"),
+    "adm_next": ("Halaman", "Page"),
+    "adm_prefix": ("Awalan", "Prefix"),
+    "adm_created": ("Dibuat", "Created"),
+    "adm_revoke": ("Cabut", "Revoke"),
+    "adm_revoked": ("Dicabut.", "Revoked."),
+    "adm_disable": ("Nonaktifkan", "Disable"),
+    "adm_enable": ("Aktifkan", "Enable"),
+    "adm_once": (
+        "Salin sekarang — rahasia ini hanya ditampilkan sekali:",
+        "Copy it now — this secret is shown only once:",
+    ),
+    "adm_none": ("Belum ada.", "None yet."),
+    "adm_saved": ("Tersimpan.", "Saved."),
+    "silent": ("Petugas senyap", "Silent officers"),
+    "no_silent": (
+        "Semua petugas melapor dalam 30 menit terakhir.",
+        "Every officer reported in the last 30 minutes.",
+    ),
+    "language": ("Bahasa", "Language"),
+    "colour_situation": ("Situasi", "Situation"),
+    "colour_phase": ("Fase", "Phase"),
+    "flags": ("catatan", "flags"),
+    # The national rollup page (/nasional).
+    "national_title": ("Rekap nasional", "National rollup"),
+    "national": ("Nasional", "National"),
+    "n_level_province": ("Provinsi", "Province"),
+    "n_level_kabupaten": ("Kabupaten / kota", "Kabupaten / city"),
+    "n_level_kecamatan": ("Kecamatan", "Kecamatan"),
+    "n_tps": ("TPS", "TPS"),
+    "n_progress": ("Progres fase", "Phase progress"),
+    "n_gangguan": ("Gangguan", "Disturbance"),
+    "n_not_seen": ("Tidak terpantau", "Not seen"),
+    "n_behind": ("Terlambat", "Behind schedule"),
+    "n_waspada": ("Waspada", "Alert"),
+    "n_ditunda": ("Ditunda", "Postponed"),
+    "n_incidents": ("Insiden terbuka (T1-T4)", "Open incidents (S1-S4)"),
+    "n_open_map": ("Buka peta langsung", "Open live map"),
+    "n_map": ("peta", "map"),
+    "n_order": (
+        "Urutan: gangguan, tidak terpantau, insiden berat, terlambat, insiden, waspada, ditunda.",
+        "Order: disturbance, not seen, severe incidents, behind schedule, incidents, alert, "
+        "postponed.",
+    ),
+    "n_refused": (
+        "Wilayah {area} di luar wilayah kredensial Anda; yang tampil wilayah Anda sendiri.",
+        "Area {area} is outside your credential's area; your own area is shown instead.",
+    ),
+    "n_updated": ("diperbarui {time} WIB", "updated {time} WIB"),
+    "n_empty": ("Belum ada TPS di wilayah ini.", "No TPS in this area yet."),
+    "n_too_many": (
+        "Wilayah ini memuat {n} TPS — terlalu banyak untuk satu peta langsung. Buka rekap.",
+        "This area holds {n} TPS — too many for one live map. Open the rollup.",
+    ),
+}
+
+PHASE_WORDS: dict[str, tuple[str, str]] = {
+    "belum": ("Belum lapor", "No report yet"),
+    "logistik_tiba": ("Logistik tiba", "Logistics arrived"),
+    "persiapan": ("Persiapan", "Preparation"),
+    "pemungutan": ("Pemungutan", "Voting"),
+    "penghitungan": ("Penghitungan", "Counting"),
+    "selesai_hitung": ("Selesai hitung", "Count finished"),
+    "kotak_dikawal": ("Kotak dikawal", "Boxes escorted"),
+    "diterima_ppk": ("Diterima PPK", "Received by PPK"),
+    "ditunda": ("Ditunda", "Postponed"),
+}
+
+SITUATION_WORDS: dict[str, tuple[str, str]] = {
+    "belum": ("Belum lapor", "No report yet"),
+    "aman": ("Aman", "Safe"),
+    "waspada": ("Waspada", "Alert"),
+    "gangguan": ("Gangguan", "Disturbance"),
+    "stale": ("Tidak terpantau", "Not seen"),
+}
+
+RISK_WORDS: dict[str, tuple[str, str]] = {
+    RiskRating.KURANG_RAWAN.value: ("Kurang rawan", "Low risk"),
+    RiskRating.RAWAN.value: ("Rawan", "At risk"),
+    RiskRating.SANGAT_RAWAN.value: ("Sangat rawan", "High risk"),
+}
+
+CATEGORY_WORDS: dict[str, tuple[str, str]] = {
+    IncidentCategory.KERICUHAN.value: ("Kericuhan", "Unrest"),
+    IncidentCategory.UNJUK_RASA.value: ("Unjuk rasa", "Protest"),
+    IncidentCategory.POLITIK_UANG.value: ("Politik uang", "Vote buying"),
+    IncidentCategory.INTIMIDASI.value: ("Intimidasi", "Intimidation"),
+    IncidentCategory.LOGISTIK.value: ("Logistik", "Logistics"),
+    IncidentCategory.BENCANA_CUACA.value: ("Bencana/cuaca", "Disaster/weather"),
+    IncidentCategory.KECELAKAAN.value: ("Kecelakaan", "Accident"),
+    IncidentCategory.LAINNYA.value: ("Lainnya", "Other"),
+}
+
+ALERT_WORDS: dict[str, tuple[str, str]] = {
+    AlertKind.BEHIND_SCHEDULE.value: ("Terlambat dari jadwal", "Behind schedule"),
+    AlertKind.TPS_NOT_VISITED.value: ("TPS tidak terpantau", "TPS not seen"),
+    AlertKind.OFFICER_SILENT.value: ("Petugas senyap", "Officer silent"),
+    AlertKind.NETWORK_OUTAGE.value: ("Gangguan jaringan", "Network outage"),
+    AlertKind.INCIDENT_SEVERE.value: ("Insiden berat", "Severe incident"),
+    AlertKind.INCIDENT_UNACKNOWLEDGED.value: (
+        "Insiden belum diterima",
+        "Incident not acknowledged",
+    ),
+    AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
+}
+
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    IncidentStatus.BARU.value: ("Baru", "New"),
+    IncidentStatus.DITERIMA.value: ("Diterima", "Acknowledged"),
+    IncidentStatus.DITANGANI.value: ("Ditangani", "Being handled"),
+    IncidentStatus.SELESAI.value: ("Selesai", "Resolved"),
+    IncidentStatus.DITUTUP.value: ("Ditutup", "Closed"),
+}
+
+_DAYS = (
+    ("Senin", "Monday"),
+    ("Selasa", "Tuesday"),
+    ("Rabu", "Wednesday"),
+    ("Kamis", "Thursday"),
+    ("Jumat", "Friday"),
+    ("Sabtu", "Saturday"),
+    ("Minggu", "Sunday"),
+)
+_MONTHS = (
+    ("Januari", "January"),
+    ("Februari", "February"),
+    ("Maret", "March"),
+    ("April", "April"),
+    ("Mei", "May"),
+    ("Juni", "June"),
+    ("Juli", "July"),
+    ("Agustus", "August"),
+    ("September", "September"),
+    ("Oktober", "October"),
+    ("November", "November"),
+    ("Desember", "December"),
+)
+
+
+def lang_of(value: Any) -> Lang:
+    """A supported language from a query value, defaulting to Bahasa Indonesia."""
+    return "en" if value == "en" else DEFAULT_LANG
+
+
+def _pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def t(key: str, lang: Lang, **values: Any) -> str:
+    """A screen text in a language, with `{placeholders}` filled."""
+    text = _pick(_WORDS[key], lang)
+    return text.format(**values) if values else text
+
+
+def phase_name(key: str | None, lang: Lang) -> str:
+    """The name of a phase (None: no report yet)."""
+    return _pick(PHASE_WORDS[key or "belum"], lang)
+
+
+def situation_name(key: str | None, lang: Lang) -> str:
+    """The name of a situation, or of the not-seen state."""
+    return _pick(SITUATION_WORDS[key or "belum"], lang)
+
+
+def risk_name(key: str, lang: Lang) -> str:
+    """The name of a risk rating."""
+    return _pick(RISK_WORDS[key], lang)
+
+
+def category_name(key: str, lang: Lang) -> str:
+    """The name of an incident category."""
+    return _pick(CATEGORY_WORDS[key], lang)
+
+
+def status_name(key: str, lang: Lang) -> str:
+    """The name of an incident status."""
+    return _pick(STATUS_WORDS[key], lang)
+
+
+def wib(at: datetime) -> datetime:
+    """A time in Western Indonesian Time."""
+    return at.astimezone(WIB)
+
+
+def clock_text(at: datetime, *, seconds: bool = False) -> str:
+    """HH:MM (or HH:MM:SS) in WIB."""
+    return wib(at).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def date_text(at: datetime, lang: Lang) -> str:
+    """The day and date in WIB, e.g. "Rabu, 27 November 2024"."""
+    local = wib(at)
+    day = _pick(_DAYS[local.weekday()], lang)
+    month = _pick(_MONTHS[local.month - 1], lang)
+    return f"{day}, {local.day} {month} {local.year}"
+
+
+def ago_text(seconds: float, lang: Lang) -> str:
+    """How long ago, coarsened the way people say it on a radio."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return t("ago_s", lang, n=s)
+    if s < 3600:
+        return t("ago_m", lang, n=s // 60)
+    return t("ago_h", lang, n=s // 3600, m=(s % 3600) // 60)
+
+
+def browser_words(lang: Lang) -> dict[str, Any]:
+    """Every word the browser script needs, in one language."""
+    keys = (
+        "live",
+        "connecting",
+        "data_age",
+        "lost_banner",
+        "denied_banner",
+        "exercise",
+        "h_desa",
+        "h_kecamatan",
+        "h_phase",
+        "h_situation",
+        "h_risk",
+        "h_seen",
+        "h_by",
+        "h_never",
+        "wib",
+        "ago_s",
+        "ago_m",
+        "ago_h",
+        "log_phase",
+        "log_situation",
+        "log_incident",
+        "log_silence",
+        "log_by",
+        "log_empty",
+        "sev",
+        "c_silent_sub",
+        "no_incidents",
+        "reports",
+        "resolved_waiting",
+        "assignee",
+        *(k for k in _WORDS if k.startswith(("a_", "d_", "alert"))),
+        "refused",
+        "no_alerts",
+        "system",
+        "platform_ok",
+        "platform_slow",
+        "platform_stalled",
+        "platform_down",
+        "platform_never",
+    )
+    return {
+        "words": {k: t(k, lang) for k in keys},
+        "phases": {k: _pick(v, lang) for k, v in PHASE_WORDS.items()},
+        "situations": {k: _pick(v, lang) for k, v in SITUATION_WORDS.items()},
+        "risks": {k: _pick(v, lang) for k, v in RISK_WORDS.items()},
+        "categories": {k: _pick(v, lang) for k, v in CATEGORY_WORDS.items()},
+        "statuses": {k: _pick(v, lang) for k, v in STATUS_WORDS.items()},
+        "alert_kinds": {k: _pick(v, lang) for k, v in ALERT_WORDS.items()},
+        "days": [_pick(d, lang) for d in _DAYS],
+        "months": [_pick(m, lang) for m in _MONTHS],
+    }

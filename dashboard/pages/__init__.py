@@ -1,0 +1,1 @@
+"""Dash pages: the wall display and the commander's view."""

@@ -1,0 +1,124 @@
+"""Domain enums: phases, situations, risk ratings, incident taxonomy, roles."""
+
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """Phase of a TPS on election day; ordered except `ditunda`."""
+
+    LOGISTIK_TIBA = "logistik_tiba"
+    PERSIAPAN = "persiapan"
+    PEMUNGUTAN = "pemungutan"
+    PENGHITUNGAN = "penghitungan"
+    SELESAI_HITUNG = "selesai_hitung"
+    KOTAK_DIKAWAL = "kotak_dikawal"
+    DITERIMA_PPK = "diterima_ppk"
+    DITUNDA = "ditunda"
+
+
+# The ordered phases; `ditunda` (postponed) stands outside this order.
+PHASE_ORDER: tuple[Phase, ...] = (
+    Phase.LOGISTIK_TIBA,
+    Phase.PERSIAPAN,
+    Phase.PEMUNGUTAN,
+    Phase.PENGHITUNGAN,
+    Phase.SELESAI_HITUNG,
+    Phase.KOTAK_DIKAWAL,
+    Phase.DITERIMA_PPK,
+)
+PHASE_RANK: dict[Phase, int] = {p: i for i, p in enumerate(PHASE_ORDER)}
+
+
+class Situation(StrEnum):
+    """Kamtibmas situation reported for a TPS."""
+
+    AMAN = "aman"
+    WASPADA = "waspada"
+    GANGGUAN = "gangguan"
+
+
+SITUATION_RANK: dict[Situation, int] = {s: i for i, s in enumerate(Situation)}
+
+
+class RiskRating(StrEnum):
+    """Risk rating of a TPS; sets how closely it is guarded."""
+
+    KURANG_RAWAN = "kurang_rawan"
+    RAWAN = "rawan"
+    SANGAT_RAWAN = "sangat_rawan"
+
+
+class IncidentCategory(StrEnum):
+    """Election incident taxonomy."""
+
+    KERICUHAN = "kericuhan"
+    UNJUK_RASA = "unjuk_rasa"
+    POLITIK_UANG = "politik_uang"
+    INTIMIDASI = "intimidasi"
+    LOGISTIK = "logistik"
+    BENCANA_CUACA = "bencana_cuaca"
+    KECELAKAAN = "kecelakaan"
+    LAINNYA = "lainnya"
+
+
+class IncidentStatus(StrEnum):
+    """Lifecycle of an incident."""
+
+    BARU = "baru"
+    DITERIMA = "diterima"
+    DITANGANI = "ditangani"
+    SELESAI = "selesai"
+    DITUTUP = "ditutup"
+
+
+class AckResult(StrEnum):
+    """Outcome of one field event."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class Role(StrEnum):
+    """Roles of people and systems that read or act; devices have no role."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    COMMANDER = "commander"
+    ADMIN = "admin"
+
+
+ROLE_RANK: dict[Role, int] = {r: i for i, r in enumerate(Role)}
+
+
+class CredentialKind(StrEnum):
+    """What a credential belongs to."""
+
+    DEVICE = "device"  # an officer's phone: sends field events
+    PERSON = "person"  # an API token for a person or a reading system
+    KIOSK = "kiosk"  # the wall display: watch only, never expires
+    SESSION = "session"  # a browser login session
+
+
+class UnitKind(StrEnum):
+    """Police unit level."""
+
+    POLRES = "polres"
+    POLSEK = "polsek"
+
+
+class RegionLevel(StrEnum):
+    """Administrative level of a region (Kemendagri)."""
+
+    PROVINSI = "provinsi"
+    KABUPATEN = "kabupaten"
+    KECAMATAN = "kecamatan"
+    DESA = "desa"
+
+
+class EventFlag(StrEnum):
+    """Remarks the server attaches to a stored event."""
+
+    LATE = "late"  # device time well behind receive time (a replayed buffer)
+    CLOCK_SKEW = "clock_skew"  # device time ahead of the server: clamped for ordering
+    UNASSIGNED = "unassigned"  # officer is not assigned to this TPS

@@ -1,0 +1,99 @@
+"""Field events (status pings, incident reports) and their acknowledgements."""
+
+import re
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+from schemas.enums import AckResult, EventFlag, IncidentCategory, Phase, Situation
+
+TPS_CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}-\d{3}$"
+TPS_CODE_RE = re.compile(TPS_CODE_PATTERN)
+
+TpsCode = Annotated[
+    str,
+    StringConstraints(pattern=TPS_CODE_PATTERN),
+    Field(description="desa code + 3-digit TPS number", examples=["16.08.01.1007-003"]),
+]
+# Free text from the field: no NUL characters (PostgreSQL text cannot hold them, and no phone
+# keyboard types them).
+NO_NUL = r"^[^\x00]*$"
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class _FieldEvent(BaseModel):
+    # Unknown keys are ignored, not rejected: a newer app version must not lose events, and the
+    # officer is never taken from the body, so an extra "officer" key changes nothing.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: uuid.UUID = Field(description="chosen by the device; UUIDv7 recommended")
+    device_time: AwareDatetime = Field(description="ISO 8601 with offset, e.g. +07:00")
+
+
+class PingIn(_FieldEvent):
+    """A status ping about one TPS."""
+
+    type: Literal["ping"]
+    tps: TpsCode
+    phase: Phase
+    situation: Situation
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    note: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
+
+    @model_validator(mode="after")
+    def _lat_lon_together(self) -> "PingIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        return self
+
+
+class IncidentIn(_FieldEvent):
+    """An incident report from an officer."""
+
+    type: Literal["incident"]
+    category: IncidentCategory
+    severity: Annotated[int, Field(ge=1, le=4, description="1 minor … 4 critical")]
+    tps: TpsCode | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+    @model_validator(mode="after")
+    def _where(self) -> "IncidentIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        if self.tps is None and self.lat is None:
+            raise ValueError("an incident needs tps or lat/lon")
+        return self
+
+
+FieldEvent = Annotated[PingIn | IncidentIn, Field(discriminator="type")]
+FIELD_EVENT_ADAPTER: TypeAdapter[PingIn | IncidentIn] = TypeAdapter(FieldEvent)
+
+
+class AckError(BaseModel):
+    """Why an event was rejected: the field at fault and the reason."""
+
+    field: str
+    reason: str
+
+
+class Ack(BaseModel):
+    """The answer to one field event; `stored` only after the event is on disk."""
+
+    type: Literal["ack"] = "ack"
+    event_id: uuid.UUID | None
+    result: AckResult
+    error: AckError | None = None
+    flags: list[EventFlag] = Field(default_factory=list)

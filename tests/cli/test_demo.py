@@ -1,0 +1,58 @@
+"""`posko demo` (the README's first command) starts, plays the day, and stops cleanly."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+
+@pytest.mark.slow
+def test_demo_serves_simulates_and_prints_working_links(tmp_path) -> None:
+    port = free_port()
+    cmd = ["demo", "--port", str(port), "--speed", "60", "--dir", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        commander = None
+        while time.monotonic() < deadline and commander is None:
+            line = proc.stdout.readline()
+            lines.append(line)
+            m = re.search(r"commander\s+(\S+)", line)
+            if m:
+                commander = m.group(1)
+        assert commander, "".join(lines)
+        token = re.search(r"token=([^&]+)", commander)
+        assert token
+        headers = {"authorization": f"Bearer {token.group(1)}"}
+        url = f"http://127.0.0.1:{port}"
+        phased = 0
+        while time.monotonic() < deadline and phased < 500:
+            time.sleep(2)
+            tps = httpx.get(url + "/api/v1/tps", headers=headers, timeout=10).json()["data"]
+            phased = sum(1 for t in tps if t["phase"] is not None)
+        assert phased >= 500, "the simulated officers did not move the TPS"
+        assert httpx.get(url + "/healthz").json()["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    assert proc.returncode == 0

@@ -1,0 +1,1 @@
+"""Dashboard tests: figures without a browser, both views in a real browser."""

@@ -1,0 +1,125 @@
+"""Who may see the dashboard, and what the dashboard reads, on the small registry."""
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from backend.runtime import Runtime
+from dashboard.data import read_officers, read_picture, read_timeline, search_tps, silent_officers
+from tests.conftest import LiveServer
+from tests.factories import NOW, MiniRegistry
+from tests.helpers import field_socket, ping, send
+
+
+def _client(server: LiveServer, token: str | None = None) -> httpx.Client:
+    cookies = {"posko_token": token} if token else {}
+    return httpx.Client(base_url=server.url, cookies=cookies, follow_redirects=False)
+
+
+@pytest.mark.parametrize("path", ["/", "/wall", "/wall?lang=en"])
+def test_pages_without_a_credential_send_the_browser_to_login(
+    server: LiveServer, path: str
+) -> None:
+    with _client(server) as c:
+        r = c.get(path)
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/login?next=%2F")
+        login = c.get(r.headers["location"])
+    # The sign-in form, which also tells the wall's operator to use the token link.
+    assert login.status_code == 200 and "tautan masuk" in login.text
+    assert 'name="password"' in login.text and 'name="next" value="/' in login.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/_dash-layout", "/_dash-dependencies", "/assets/live.js", "/_favicon.ico"]
+)
+def test_dash_endpoints_and_assets_refuse_without_a_credential(
+    server: LiveServer, path: str
+) -> None:
+    with _client(server) as c:
+        r = c.get(path)
+    assert r.status_code == 401 and r.json()["detail"]["field"] == "authorization"
+
+
+def test_callbacks_refuse_a_device_token(server: LiveServer, device: str) -> None:
+    with _client(server, device) as c:
+        r = c.post("/_dash-update-component", json={})
+    assert r.status_code == 401
+    assert r.json()["detail"]["reason"] == "this credential cannot read state"
+
+
+def test_the_token_link_opens_the_wall_and_it_stays_open(server: LiveServer, viewer: str) -> None:
+    with _client(server) as c:
+        r = c.get(f"/login?token={viewer}&next=/wall")
+        assert r.status_code == 303 and r.headers["location"] == "/wall"
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Max-Age=315360000" in cookie
+        page = c.get("/wall")
+        assert page.status_code == 200 and "_dash-renderer" in page.text
+        # The index is light: the layouts it embeds carry no data.
+        assert len(page.content) < 20_000
+        assert c.get("/_dash-layout").status_code == 200
+        assert c.get("/assets/live.js").status_code == 200
+
+
+def test_a_bad_or_device_token_link_explains_itself_in_the_chosen_language(
+    server: LiveServer, device: str
+) -> None:
+    with _client(server) as c:
+        bad = c.get("/login?token=pkk_nonsense&next=/wall")
+        device_link = c.get(f"/login?token={device}&lang=en")
+    assert bad.status_code == 401 and "set-cookie" not in bad.headers
+    assert "Tautan tidak berlaku" in bad.text and 'lang="id"' in bad.text
+    assert device_link.status_code == 403 and "set-cookie" not in device_link.headers
+    assert "A device token cannot open the dashboard." in device_link.text
+
+
+def test_dash_websocket_is_refused_without_a_credential(server: LiveServer) -> None:
+    with pytest.raises(InvalidStatus):
+        connect(f"{server.ws_url}/_dash-ws-callback", open_timeout=5).close()
+
+
+def test_unknown_api_paths_stay_json_404_despite_dash_catch_all(server: LiveServer) -> None:
+    r = httpx.get(server.url + "/api/v1/nope")
+    assert r.status_code == 404 and r.json()["detail"]["field"] == "path"
+
+
+def test_big_javascript_is_compressed(server: LiveServer, viewer: str) -> None:
+    with _client(server, viewer) as c:
+        r = c.get(
+            "/_dash-component-suites/plotly/package_data/plotly.min.js",
+            headers={"accept-encoding": "gzip"},
+        )
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert int(r.headers["content-length"]) < len(r.content) / 3
+
+
+def _runtime(server: LiveServer) -> Runtime:
+    rt: Runtime = server.server.config.app.state.runtime
+    return rt
+
+
+def test_reads_for_the_screens(server: LiveServer, device: str, mini: MiniRegistry) -> None:
+    code = mini.tps_codes[0]  # sangat rawan: 10 minutes of grace while voting
+    with field_socket(server.ws_url, device) as ws:
+        send(ws, ping(code, "persiapan", "aman", minutes=-60))
+        send(ws, ping(code, "pemungutan", "waspada", minutes=-30))
+    rt = _runtime(server)
+    pic = read_picture(rt, area_code=None)
+    assert len(pic.tps) == 12 and pic.grace["sangat_rawan"]["pemungutan"] == 600
+    # The rows of the chosen TPS only, labelled by kecamatan name.
+    tl = read_timeline(rt, area_code=None, codes={code})
+    assert [r.code for r in tl.rows] == [code]
+    assert tl.kecamatan_names == {"16.08.01": "Martapura"}
+    officers = read_officers(rt, area_code=None)
+    silent = silent_officers(officers, NOW + timedelta(hours=1))
+    assert [o.nrp for o, _ in silent][-1] == mini.officer_nrps[0]  # after the never heard from
+    assert silent[0][1] is None  # never heard from comes first
+    assert search_tps(rt, code, area_code=None) == [code]
+    assert search_tps(rt, "tanjung kemala", area_code=None) == mini.tps_codes[3:6]
+    assert search_tps(rt, mini.officer_nrps[1], area_code=None) == mini.tps_codes[3:6]
+    assert search_tps(rt, "16.08.03", area_code=None) == mini.tps_codes[6:]
+    assert search_tps(rt, "nowhere", area_code=None) == []

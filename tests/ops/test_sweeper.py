@@ -1,0 +1,65 @@
+"""The sweeper on the server's clock: moved with time-machine, never waited for."""
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import time_machine
+from sqlalchemy import Engine
+
+from backend.alerts.sweeper import Sweeper
+from backend.config import Settings
+from tests.conftest import start_server
+from tests.factories import MiniRegistry
+from tests.helpers import field_socket, ping, send
+from tests.ops.conftest import auth
+from tests.ops.harness import wib
+
+
+def _not_visited(url: str, token: str, code: str) -> list[dict[str, Any]]:
+    r = httpx.get(url + "/api/v1/alerts", headers=auth(token), params={"kind": "tps_not_visited"})
+    return [a for a in r.json()["data"] if a["subject"] == code]
+
+
+def test_sangat_rawan_tps_is_not_visited_ten_clock_minutes_after_its_last_ping(
+    settings: Settings, engine: Engine, mini: MiniRegistry, tokens: dict[str, str]
+) -> None:
+    code = mini.tps_codes[0]  # sangat rawan
+    nine = wib(27, "09:00")
+    # The loop sleeps for an hour: every sweep here is asked for, so nothing races the test.
+    quiet = settings.model_copy(update={"clock_start": nine, "sweep_interval_s": 3600.0})
+    with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
+        server = start_server(quiet)
+        try:
+            with field_socket(server.ws_url, tokens["device"]) as ws:
+                assert send(ws, ping(code, at=nine))["result"] == "stored"
+            sweep = server.url + "/api/v1/alerts/sweep"
+            assert httpx.post(sweep, headers=auth(tokens["admin"])).json()["leader"] is True
+            assert _not_visited(server.url, tokens["viewer"], code) == []
+            traveller.shift(timedelta(minutes=10))
+            changes = httpx.post(sweep, headers=auth(tokens["admin"])).json()
+            (alert,) = _not_visited(server.url, tokens["viewer"], code)
+            assert alert["id"] in changes["raised"] and alert["severity"] == "critical"
+            raised = datetime.fromisoformat(alert["raised_at"])
+            assert timedelta(0) <= raised - wib(27, "09:10") < timedelta(seconds=30)
+            clock = httpx.get(server.url + "/api/v1/clock").json()
+            assert datetime.fromisoformat(clock["now"]) >= wib(27, "09:10")
+            with field_socket(server.ws_url, tokens["device"]) as ws:
+                send(ws, ping(code, at=wib(27, "09:11")))
+            changes = httpx.post(sweep, headers=auth(tokens["admin"])).json()
+            assert alert["id"] in changes["cleared"]
+            assert httpx.post(sweep, headers=auth(tokens["operator"])).status_code == 403
+        finally:
+            server.stop()
+
+
+def test_intake_counts_as_stalled_only_with_events_queued_and_no_commit_since() -> None:
+    writer = SimpleNamespace(queue_depth=0, last_commit_at=100.0)
+    rt: Any = SimpleNamespace(writer=writer, settings=SimpleNamespace(intake_stall_s=0.0))
+    sweeper = Sweeper(rt, holder="test")
+    assert sweeper.intake_stalled() is False  # nothing waiting
+    writer.queue_depth = 50
+    assert sweeper.intake_stalled() is True  # waiting, and no commit since we last looked
+    writer.last_commit_at = 101.0
+    assert sweeper.intake_stalled() is False  # a commit happened: intake is moving

@@ -1,0 +1,87 @@
+"""`posko registry seed|import` end to end on a SQLite file."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from backend.config import Settings
+from backend.db import make_engine
+from backend.registry.cli import app
+from backend.tps.models import Tps
+from tests.registry.conftest import DATA_DIR, add_ping
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database URL in tmp_path; the reference data dir is pinned for Settings()."""
+    monkeypatch.setenv("POSKO_REGION_DATA_DIR", str(DATA_DIR))
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def _tps_count(url: str) -> int:
+    engine = make_engine(Settings(database_url=url))
+    try:
+        with Session(engine) as session:
+            return session.exec(select(func.count()).select_from(Tps)).one()
+    finally:
+        engine.dispose()
+
+
+def test_seed_prints_counts_per_level_risk_and_unit(url: str) -> None:
+    result = runner.invoke(app, ["seed", "--database-url", url, "--seed", "2024"])
+    assert result.exit_code == 0, result.output
+    assert "regions: 1 provinsi, 1 kabupaten, 20 kecamatan, 312 desa" in result.output
+    assert "units: 1 polres, 11 polsek" in result.output
+    assert "TPS: 1012 (" in result.output and "sangat_rawan" in result.output
+    assert "officers: 298" in result.output
+    assert "Polsek Semendawai Suku III" in result.output
+    assert _tps_count(url) == 1012
+
+
+def test_seed_refuses_to_replace_a_registry_with_events_unless_forced(url: str) -> None:
+    assert runner.invoke(app, ["seed", "--database-url", url]).exit_code == 0
+    engine = make_engine(Settings(database_url=url))
+    with Session(engine) as session:
+        code = session.exec(select(Tps.code)).first()
+    assert code
+    add_ping(engine, code)
+    engine.dispose()
+    refused = runner.invoke(app, ["seed", "--database-url", url, "--seed", "7"])
+    assert refused.exit_code == 1
+    assert "refused" in refused.output and "field events" in refused.output
+    forced = runner.invoke(app, ["seed", "--database-url", url, "--seed", "7", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "deleted 1 field events" in forced.output
+
+
+def test_import_with_a_bad_row_exits_non_zero_and_lists_it(url: str, tmp_path: Path) -> None:
+    path = tmp_path / "tps.csv"
+    path.write_text(
+        "code,desa,kecamatan,lat,lon,dpt,risk\n"
+        "16.08.01.1007-001,Dusun Martapura,Martapura,-4.2978,104.3462,412,rawan\n"
+        "16.08.01.1007-002,Dusun Martapura,Martapura,-4.2978,104.3462,412,sangat\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["import", str(path), "--database-url", url])
+    assert result.exit_code == 1
+    assert "tps.csv: line 3, column risk: 'sangat' is not one of" in result.output
+    assert "1 error(s); nothing imported" in result.output
+    assert _tps_count(url) == 0
+
+
+def test_import_of_a_good_file_reports_what_changed(url: str, tmp_path: Path) -> None:
+    path = tmp_path / "tps.csv"
+    path.write_text(
+        "code;desa;kecamatan;lat;lon;dpt;risk\n"
+        "16.08.01.1007-001;Dusun Martapura;Martapura;-4.2978;104.3462;412;rawan\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["import", str(path), "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "TPS: 1 new, 0 updated, 0 removed" in result.output
+    assert _tps_count(url) == 1

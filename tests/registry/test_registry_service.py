@@ -1,0 +1,192 @@
+"""Writing the registry: one transaction, exact rows, refusal over field events, forced replace."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from backend.auth.models import Credential
+from backend.incidents.models import Incident, IncidentReport
+from backend.intake.models import DeadLetter, Ping
+from backend.meta import REGISTRY_STAMP, get_value
+from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.regions.models import Region
+from backend.registry.build import Registry, build_registry
+from backend.registry.service import (
+    RegistryInUseError,
+    registry_summary,
+    write_registry,
+)
+from backend.tps.models import Tps, TpsState
+from schemas.enums import CredentialKind, IncidentCategory, RegionLevel, RiskRating, UnitKind
+from tests.registry.conftest import add_ping, foreign_key_violations
+
+
+def _count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _write(engine: Engine, registry: Registry, *, force: bool = False) -> None:
+    with Session(engine) as session:
+        write_registry(session=session, registry=registry, force=force)
+
+
+def _stamp(engine: Engine) -> str | None:
+    with Session(engine) as session:
+        return get_value(session=session, key=REGISTRY_STAMP)
+
+
+def test_write_stores_every_row_and_one_empty_state_per_tps(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    assert _count(engine, Region) == 334
+    assert _count(engine, Tps) == _count(engine, TpsState) == 1012
+    assert _count(engine, Officer) == 298
+    assert _count(engine, Unit) == 12
+    assert _count(engine, UnitKecamatan) == 20
+    assert _count(engine, Assignment) == len(registry.assignments)
+    with Session(engine) as session:
+        states = session.exec(select(TpsState)).all()
+        assert all(s.phase is None and s.version == 0 and s.phase_rank == -1 for s in states)
+        polsek = session.exec(select(Unit).where(Unit.code == "polsek-belitang-ii")).one()
+        polres = session.exec(select(Unit).where(Unit.kind == UnitKind.POLRES)).one()
+        assert polsek.parent_id == polres.id
+        tps = session.exec(select(Tps).where(Tps.code == registry.tps[0].code)).one()
+        assert (tps.lat, tps.lon, tps.risk) == (
+            registry.tps[0].lat,
+            registry.tps[0].lon,
+            registry.tps[0].risk,
+        )
+    assert foreign_key_violations(engine) == []
+
+
+def test_summary_counts_every_level_risk_and_unit(engine: Engine, registry: Registry) -> None:
+    _write(engine, registry)
+    with Session(engine) as session:
+        summary = registry_summary(session=session)
+    assert summary.regions == {
+        RegionLevel.PROVINSI: 1,
+        RegionLevel.KABUPATEN: 1,
+        RegionLevel.KECAMATAN: 20,
+        RegionLevel.DESA: 312,
+    }
+    assert summary.tps == 1012 and summary.officers == 298
+    assert sum(summary.tps_by_risk.values()) == 1012
+    assert summary.tps_by_risk[RiskRating.SANGAT_RAWAN] in range(5, 9)
+    assert summary.units == {UnitKind.POLRES: 1, UnitKind.POLSEK: 11}
+    assert summary.officers_by_unit[0][0] == "Polres OKU Timur"
+    assert len(summary.officers_by_unit) == 12
+
+
+def test_every_write_sets_a_new_registry_stamp(engine: Engine, registry: Registry) -> None:
+    assert _stamp(engine) is None
+    _write(engine, registry)
+    first = _stamp(engine)
+    _write(engine, registry)
+    second = _stamp(engine)
+    assert first and second and first != second
+
+
+def test_reseed_over_field_events_is_refused_and_changes_nothing(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    add_ping(engine, registry.tps[0].code)
+    stamp = _stamp(engine)
+    other = build_registry(seed=7)
+    with pytest.raises(RegistryInUseError, match="1 field events"):
+        _write(engine, other)
+    assert _stamp(engine) == stamp
+    assert _count(engine, Ping) == 1
+    with Session(engine) as session:
+        codes = set(session.exec(select(Tps.code)).all())
+    assert codes == {t.code for t in registry.tps}
+
+
+def test_forced_reseed_deletes_events_and_keeps_referential_integrity(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    add_ping(engine, registry.tps[0].code)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        officer = session.exec(select(Officer)).first()
+        tps = session.exec(select(Tps)).first()
+        assert officer and tps
+        incident = Incident(
+            category=IncidentCategory.KERICUHAN,
+            severity=2,
+            tps_id=tps.id,
+            kecamatan_code=tps.kecamatan_code,
+            kabupaten_code="16.08",
+            description="ribut",
+            opened_at=now,
+            updated_at=now,
+        )
+        session.add(incident)
+        session.flush()
+        session.add(
+            IncidentReport(
+                event_id=uuid.uuid4(),
+                incident_id=incident.id,
+                officer_id=officer.id or 0,
+                category=IncidentCategory.KERICUHAN,
+                severity=2,
+                tps_id=tps.id,
+                description="ribut",
+                device_time=now,
+                received_at=now,
+                source="ws",
+            )
+        )
+        session.add(
+            DeadLetter(
+                received_at=now,
+                source="ws",
+                officer_id=officer.id,
+                field="phase",
+                reason="bad",
+                size=2,
+                payload="{}",
+            )
+        )
+        session.commit()
+    with Session(engine) as session:
+        result = write_registry(session=session, registry=build_registry(seed=7), force=True)
+    assert result.removed_events == 3
+    assert _count(engine, Ping) == _count(engine, IncidentReport) == _count(engine, Incident) == 0
+    assert _count(engine, DeadLetter) == 1  # refused payloads stay, detached from the officer
+    assert _count(engine, Tps) == 1012
+    assert foreign_key_violations(engine) == []
+
+
+def test_replacing_the_registry_revokes_device_credentials_of_old_officers(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        officer = session.exec(select(Officer)).first()
+        assert officer
+        for kind, officer_id in ((CredentialKind.DEVICE, officer.id), (CredentialKind.KIOSK, None)):
+            session.add(
+                Credential(
+                    kind=kind,
+                    token_hash=uuid.uuid4().hex * 2,
+                    prefix="abc",
+                    name=kind.value,
+                    officer_id=officer_id,
+                    created_at=now,
+                )
+            )
+        session.commit()
+    with Session(engine) as session:
+        result = write_registry(session=session, registry=registry)
+    assert result.removed_credentials == 1
+    with Session(engine) as session:
+        kinds = session.exec(select(Credential.kind)).all()
+    assert kinds == [CredentialKind.KIOSK]

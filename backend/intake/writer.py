@@ -220,10 +220,10 @@ class Writer:
         if self._unindexed < INDEX_CHUNK and time.monotonic() - self._indexed_at < INDEX_EVERY_S:
             return
         try:
-            if self._inline:
-                self._index()
-            else:
-                await asyncio.get_running_loop().run_in_executor(self._pool, self._index)
+            # On the writer's thread even in inline mode: sorting and inserting a chunk takes up
+            # to a second, and on the loop it froze every socket and screen for that long.
+            # The writer loop waits for it, so the connection still has one user at a time.
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._index)
         except Exception:
             log.exception("indexing pings by TPS failed; will retry")
 

@@ -39,6 +39,7 @@ class Runtime:
     # Operations: TPS id -> situation raised by open incidents (refreshed after incident
     # changes and on every sweep), the alert sweeper, and the webhook sender (if configured).
     incident_situations: dict[int, Situation] = field(default_factory=dict)
+    situations_read_at: float = 0.0  # monotonic start of the read installed above
     sweeper: "Sweeper | None" = None
     loop_lag: LoopLag = field(default_factory=LoopLag)
     outbox: "OutboxSender | None" = None

@@ -57,8 +57,13 @@ async def publish_alerts(rt: "Runtime", alert_ids: list[int]) -> None:
     await _publish(rt, bodies)
 
 
-def swap_situations(rt: "Runtime", fresh: dict[int, Situation]) -> list[int]:
-    """Install a fresh TPS -> incident situation map; return the TPS ids whose value changed."""
+def swap_situations(rt: "Runtime", fresh: dict[int, Situation], read_at: float) -> list[int]:
+    """Install a TPS -> incident situation map read from `read_at`; return the TPS ids changed."""
+    if read_at < rt.situations_read_at:
+        # A sweep and an incident step read concurrently: a read that began earlier must not
+        # put back what the later one already saw (a TPS would flicker back to aman).
+        return []
+    rt.situations_read_at = read_at
     old = rt.incident_situations
     changed = [t for t in set(old) | set(fresh) if old.get(t) != fresh.get(t)]
     rt.incident_situations = fresh

@@ -75,6 +75,7 @@ class IncidentFacts:
     kecamatan_code: str | None
     tps_code: str | None
     opened_at: datetime
+    tps_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

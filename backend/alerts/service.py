@@ -32,9 +32,10 @@ from backend.alerts.rules import (
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
 from backend.incidents.models import Incident
-from backend.incidents.service import OPEN_STATUSES
+from backend.incidents.service import OPEN_STATUSES, situations_of
 from backend.officers.models import Assignment, Officer
 from backend.tps.models import Tps, TpsState
+from schemas.enums import Situation
 from schemas.ops import AlertKind, AlertPublic, AlertSubjectKind
 
 
@@ -144,6 +145,7 @@ def load_facts(
             kecamatan_code=i.kecamatan_code,
             tps_code=code,
             opened_at=i.opened_at,
+            tps_id=i.tps_id,
         )
         for i, code in session.execute(
             sa_select(Incident, col(Tps.code))
@@ -183,6 +185,9 @@ class SweepChanges:
     cleared: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     outbox: int = 0
+    # What the open incidents of the same read do to TPS situations: the map and the alerts
+    # agree, whichever incident was committed in between (see Sweeper.tick).
+    situations: dict[int, Situation] = field(default_factory=dict)
 
     @property
     def alert_ids(self) -> list[int]:
@@ -502,10 +507,12 @@ def sweep(
         )
         desired = evaluate(facts, settings)
         frozen = FIELD_KINDS if intake_stalled else frozenset()
-        return apply_desired(
+        changes = apply_desired(
             session=session,
             desired=desired,
             now=now,
             frozen=frozen,
             webhook=bool(settings.alert_webhook_url),
         )
+    changes.situations = situations_of((i.tps_id, i.severity) for i in facts.incidents)
+    return changes

@@ -13,12 +13,10 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from backend.alerts import flows
 from backend.alerts.service import SweepChanges, sweep
 from backend.cluster import acquire, node_id
-from backend.incidents.service import incident_situations
+from backend.incidents.flows import refresh_situations
 
 if TYPE_CHECKING:
     from backend.runtime import Runtime
@@ -76,12 +74,9 @@ class Sweeper:
                 log.exception("sweep failed; retrying next tick")
 
     async def tick(self) -> SweepChanges | None:
-        """One sweep: refresh incident situations, and if we hold the lease, apply alerts."""
+        """One sweep: if we hold the lease, apply alerts; always refresh incident situations."""
         rt = self.rt
         stalled = self.intake_stalled()
-        changed_tps = await asyncio.to_thread(self._refresh_situations)
-        if changed_tps:
-            await flows.publish_tps(rt, changed_tps)
         grant = await asyncio.to_thread(
             acquire,
             engine=rt.engine,
@@ -91,8 +86,12 @@ class Sweeper:
         )
         self.is_leader = grant is not None
         if not self.is_leader:
+            changed_tps = await refresh_situations(rt)
+            if changed_tps:
+                await flows.publish_tps(rt, changed_tps)
             return None
         now = rt.clock.now()
+        read_at = time.monotonic()
         changes = await asyncio.to_thread(
             sweep,
             engine=rt.engine,
@@ -102,14 +101,13 @@ class Sweeper:
             intake_stalled=stalled,
         )
         self.last_sweep_at = now
+        # Situations and alerts come from one read of the open incidents, and the map's change
+        # goes out first: no screen shows a severe-incident alert before its TPS turns red.
+        changed_tps = flows.swap_situations(rt, changes.situations, read_at)
+        if changed_tps:
+            await flows.publish_tps(rt, changed_tps)
         if changes.alert_ids:
             await flows.publish_alerts(rt, changes.alert_ids)
         if changes.outbox and rt.outbox is not None:
             rt.outbox.wake()
         return changes
-
-    def _refresh_situations(self) -> list[int]:
-        """Re-read what open incidents do to TPS situations; return the TPS ids that changed."""
-        with Session(self.rt.engine) as session:
-            fresh = incident_situations(session=session)
-        return flows.swap_situations(self.rt, fresh)

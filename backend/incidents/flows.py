@@ -1,6 +1,7 @@
 """After an incident changes: refresh what it does to TPS situations, publish, re-sweep alerts."""
 
 import asyncio
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ async def refresh_situations(rt: "Runtime") -> list[int]:
         with Session(rt.engine) as session:
             return incident_situations(session=session)
 
-    return alert_flows.swap_situations(rt, await asyncio.to_thread(read))
+    read_at = time.monotonic()
+    return alert_flows.swap_situations(rt, await asyncio.to_thread(read), read_at)
 
 
 async def after_incident_change(rt: "Runtime", incident_ids: list[int]) -> None:

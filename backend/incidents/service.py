@@ -3,6 +3,7 @@
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -245,8 +246,13 @@ def incident_situations(
     )
     if tps_ids is not None and len(tps_ids) <= 900:
         q = q.where(col(Incident.tps_id).in_(tps_ids))
+    return situations_of(session.exec(q))
+
+
+def situations_of(open_incidents: Iterable[tuple[int | None, int]]) -> dict[int, Situation]:
+    """Fold open incidents' (TPS id, severity) into the situation each TPS gets from them."""
     out: dict[int, Situation] = {}
-    for tps_id, severity in session.exec(q):
+    for tps_id, severity in open_incidents:
         if tps_id is None:
             continue
         situation = Situation.GANGGUAN if severity >= 3 else Situation.WASPADA

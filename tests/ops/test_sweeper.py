@@ -5,16 +5,19 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 import time_machine
 from sqlalchemy import Engine
 
+from backend.alerts import sweeper as sweeper_module
 from backend.alerts.sweeper import Sweeper
+from backend.app import create_app
 from backend.config import Settings
 from tests.conftest import start_server
 from tests.factories import MiniRegistry
-from tests.helpers import field_socket, ping, send
+from tests.helpers import field_socket, incident, ping, send
 from tests.ops.conftest import auth
-from tests.ops.harness import wib
+from tests.ops.harness import Field, wib
 
 
 def _not_visited(url: str, token: str, code: str) -> list[dict[str, Any]]:
@@ -63,3 +66,46 @@ def test_intake_counts_as_stalled_only_with_events_queued_and_no_commit_since() 
     assert sweeper.intake_stalled() is True  # waiting, and no commit since we last looked
     writer.last_commit_at = 101.0
     assert sweeper.intake_stalled() is False  # a commit happened: intake is moving
+
+
+async def test_an_incident_landing_mid_sweep_turns_its_tps_red_before_its_alert_goes_out(
+    settings: Settings, mini: MiniRegistry, field: Field, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Situations and alerts come from one read, and the TPS change is published first."""
+    code, nrp = mini.tps_codes[1], mini.officer_nrps[0]
+    eight = wib(27, "08:00")
+    app = create_app(settings.model_copy(update={"clock_start": eight, "sweep_interval_s": 3600}))
+    published: list[dict[str, Any]] = []
+    real_acquire = sweeper_module.acquire
+
+    def acquire_while_reported(**kw: Any) -> Any:
+        # Another node commits a severe incident while this node's tick is under way.
+        field.send([(nrp, incident(code, "kericuhan", 4, at=eight))], at=eight)
+        return real_acquire(**kw)
+
+    async with app.router.lifespan_context(app):
+        rt = app.state.runtime
+        real_publish = rt.hub.broadcaster.publish
+
+        async def recorded(channel: str, body: dict[str, Any]) -> None:
+            published.append(body)
+            await real_publish(channel, body)
+
+        monkeypatch.setattr(rt.hub.broadcaster, "publish", recorded)
+        monkeypatch.setattr(sweeper_module, "acquire", acquire_while_reported)
+        assert rt.sweeper is not None
+        await rt.sweeper.tick()
+        monkeypatch.undo()
+        assert rt.sweeper.is_leader
+
+    def first(found: Any) -> int | None:
+        return next((i for i, body in enumerate(published) if found(body)), None)
+
+    red = first(
+        lambda b: any(
+            t["code"] == code and t["incident_situation"] == "gangguan" for t in b.get("tps", [])
+        )
+    )
+    alert = first(lambda b: any(a["kind"] == "incident_severe" for a in b.get("alerts", [])))
+    assert alert is not None, published
+    assert red is not None and red < alert, published

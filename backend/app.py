@@ -48,6 +48,7 @@ from backend.tps import views as tps_views
 from backend.tps.index import RegistryIndex
 from backend.tps.rollup import check as check_rollup
 from backend.users import views as user_views
+from backend.users.throttle import AddressThrottle
 from dashboard.app import attach_dashboard
 from schemas.events import FieldEvent
 
@@ -145,6 +146,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub=hub,
         resolver=CredentialResolver(engine, settings.credential_cache_s),
         replay=ReplayGuard(),
+        login_throttle=AddressThrottle(
+            settings.login_address_max_failures, settings.login_address_window_min * 60
+        ),
         started_at=clock.now(),
         incident_situations=situations,
     )

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_min: float = Field(default=15.0, gt=0)
+    # Per address (real time, per node): failed sign-ins within the window before answering 429
+    # without hashing; a storm from one address must not queue everyone's sign-in behind it.
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_address_window_min: float = Field(default=10.0, gt=0)
     password_time_cost: int = 3  # argon2id (RFC 9106 low-memory profile)
     password_memory_kib: int = 65536
 

@@ -14,6 +14,7 @@ from backend.intake.writer import Writer
 from backend.loop_lag import LoopLag
 from backend.realtime.hub import LiveHub
 from backend.tps.index import RegistryIndex
+from backend.users.throttle import AddressThrottle
 from schemas.enums import Situation
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Runtime:
     hub: LiveHub
     resolver: CredentialResolver
     replay: ReplayGuard
+    login_throttle: AddressThrottle
     started_at: datetime
     last_event_at: datetime | None = field(default=None)
     # Operations: TPS id -> situation raised by open incidents (refreshed after incident

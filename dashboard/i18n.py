@@ -167,6 +167,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Account locked until {at} WIB after too many attempts.",
     ),
     "login_missing": ("Isi nama pengguna dan kata sandi.", "Enter username and password."),
+    "login_throttled": (
+        "Terlalu banyak percobaan gagal dari perangkat ini. Coba lagi dalam {minutes} menit.",
+        "Too many failed attempts from this device. Try again in {minutes} min.",
+    ),
     "login_failed": ("Tidak bisa masuk: {reason}", "Cannot sign in: {reason}"),
     "login_kiosk": (
         "Layar dinding posko: buka tautan masuk dari admin.",

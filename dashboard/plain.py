@@ -89,6 +89,9 @@ _LOGIN_JS = """
           else if (r.status === 423) {
             var m = /until (.+)$/.exec(reason);
             out.textContent = fill(W.locked, {at: m ? wib(m[1]) : "?"});
+          } else if (r.status === 429) {
+            var s = Number(r.headers.get("retry-after")) || 60;
+            out.textContent = fill(W.throttled, {minutes: Math.ceil(s / 60)});
           } else if (r.status === 422) out.textContent = W.missing;
           else out.textContent = fill(W.failed, {reason: reason});
           form.password.value = "";
@@ -104,7 +107,7 @@ _LOGIN_JS = """
 def login_form(lang: Lang, target: str) -> str:
     """The username/password form; it posts to the login API and goes on to `target`."""
     nxt = html.escape(safe_next(target))
-    words = {k: t(f"login_{k}", lang) for k in ("wrong", "locked", "missing", "failed")}
+    words = {k: t(f"login_{k}", lang) for k in ("wrong", "locked", "throttled", "missing", "failed")}
     langs = " ".join(
         f'<a href="/login?lang={lg}&amp;next={quote(safe_next(target), safe="")}">{lg.upper()}</a>'
         for lg in LANGS

@@ -28,6 +28,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "the resource changed meanwhile, or the step is not allowed from its state",
         422: "a field is missing or invalid",
         423: "the account is locked after repeated failed logins",
+        429: "too many failed sign-ins from this address; see Retry-After",
         503: "a part of the server is down",
     }
     return {c: {"description": meaning[c], "model": ProblemResponse} for c in codes}

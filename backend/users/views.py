@@ -17,13 +17,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
 from backend.audit.service import actor_of
-from backend.auth.service import Principal
+from backend.auth.service import AuthError, Principal
 from backend.deps import (
     SESSION_COOKIE,
     PrincipalDep,
     RowId,
     RuntimeDep,
     SessionDep,
+    record_refusal,
     remote_of,
     require_role,
 )
@@ -82,7 +83,7 @@ def _safe_next(target: str | None) -> str | None:
 @router.post(
     "/auth/login",
     response_model=SessionPublic,
-    responses=problem_responses(401, 422, 423),
+    responses=problem_responses(401, 422, 423, 429),
 )
 async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Response:
     """Sign in with username and password (JSON, or a form with an optional `next` path)."""
@@ -96,6 +97,18 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
         creds = LoginIn.model_validate(raw)
     except (ValidationError, orjson.JSONDecodeError, UnicodeDecodeError):
         raise _error(422, "body", "give username and password") from None
+    remote = remote_of(request)
+    wait_s = rt.login_throttle.retry_after(remote)
+    if wait_s is not None:
+        # Refused before hashing: the guesses cost this address nothing and everyone else
+        # nothing. Kept like any refused credential, without an audit-chain row per guess.
+        reason = f"too many failed sign-ins from this address; try again in {wait_s} s"
+        record_refusal(rt, request, AuthError(reason, creds.username[:12]))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail={"field": "address", "reason": reason},
+            headers={"Retry-After": str(wait_s)},
+        )
     try:
         signed = await asyncio.get_running_loop().run_in_executor(
             _PASSWORD_POOL,
@@ -106,10 +119,11 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
                 password=creds.password,
                 now=rt.clock.now(),
                 settings=rt.settings,
-                remote=remote_of(request),
+                remote=remote,
             ),
         )
     except LoginRefusedError as err:
+        rt.login_throttle.failed(remote)
         if err.locked_until is not None:
             raise _error(423, "username", f"locked until {err.locked_until.isoformat()}") from None
         raise _error(401, "password", err.reason) from None

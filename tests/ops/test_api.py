@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import orjson
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from websockets.sync.client import connect
 
 from backend.config import Settings
@@ -171,6 +171,42 @@ def test_a_storm_of_wrong_passwords_never_holds_the_event_loop(settings: Setting
         assert _loop_lag_total(server) - before < 4 * one_hash
     finally:
         server.stop()
+
+
+def test_one_address_guessing_is_answered_429_before_any_hash_and_others_still_sign_in(
+    settings: Settings, engine: Engine, mini: MiniRegistry
+) -> None:
+    add_user(engine, settings, "sari", Role.COMMANDER)
+    server = start_server(settings.model_copy(update={"login_address_max_failures": 3}))
+    try:
+        url = server.url + "/api/v1/auth/login"
+        for name in ("andi", "budi", "sari"):  # across usernames: no account lockout helps
+            assert httpx.post(url, json={"username": name, "password": "salah"}).status_code == 401
+        # Even the right password: this address has used up its guesses for the window.
+        r = httpx.post(url, json={"username": "sari", "password": PASSWORD})
+        assert r.status_code == 429 and r.json()["detail"]["field"] == "address"
+        assert 1 <= int(r.headers["retry-after"]) <= 600
+        # Another address (as forwarded by the trusted proxy in front) signs in at once.
+        other = {"x-forwarded-for": "10.16.8.3"}
+        r = httpx.post(url, json={"username": "sari", "password": PASSWORD}, headers=other)
+        assert r.status_code == 200
+        kept = _wait_for(
+            lambda: _rows(
+                engine, "SELECT remote, reason FROM auth_failure WHERE reason LIKE 'too many%'"
+            ),
+            "the throttled attempt kept as an auth failure",
+        )
+        assert kept[0][0] == "127.0.0.1"
+        # Refused before the password check: no audit row for it, the three guesses only.
+        failed = _rows(engine, "SELECT seq FROM audit_entry WHERE action = 'auth.login_failed'")
+        assert len(failed) == 3
+    finally:
+        server.stop()
+
+
+def _rows(engine: Engine, sql: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)))
 
 
 def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_locks_the_account(

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pg_available
+from tests.conftest import TEST_DB, pg_available
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    TEST_DB != "sqlite",
+    reason="the harness measures both databases itself; it runs once, in the SQLite pass",
+)
 @pytest.mark.timeout(600)
 def test_quick_bench_produces_every_figure_finite(tmp_path: Path) -> None:
     """The harness runs each suite at small sizes and writes results.md and results.json."""

@@ -43,3 +43,9 @@ class AddressThrottle:
         else:
             self._failures.move_to_end(key)
         times.append(time.monotonic() if now is None else now)
+
+    def forgive(self, address: str | None) -> None:
+        """Take back one counted failure (the attempt it stood for succeeded)."""
+        times = self._failures.get(address or "?")
+        if times:
+            times.pop()

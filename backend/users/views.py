@@ -100,8 +100,8 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
     remote = remote_of(request)
     wait_s = rt.login_throttle.retry_after(remote)
     if wait_s is not None:
-        # Refused before hashing: the guesses cost this address nothing and everyone else
-        # nothing. Kept like any refused credential, without an audit-chain row per guess.
+        # Refused before hashing, so a storm costs no CPU; kept like any refused credential,
+        # without an audit-chain row per guess.
         reason = f"too many failed sign-ins from this address; try again in {wait_s} s"
         record_refusal(rt, request, AuthError(reason, creds.username[:12]))
         raise HTTPException(
@@ -109,6 +109,9 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
             detail={"field": "address", "reason": reason},
             headers={"Retry-After": str(wait_s)},
         )
+    # Counted before the check and taken back on success: parallel guesses waiting for the
+    # password thread cannot all slip past the limit.
+    rt.login_throttle.failed(remote)
     try:
         signed = await asyncio.get_running_loop().run_in_executor(
             _PASSWORD_POOL,
@@ -123,10 +126,10 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
             ),
         )
     except LoginRefusedError as err:
-        rt.login_throttle.failed(remote)
         if err.locked_until is not None:
             raise _error(423, "username", f"locked until {err.locked_until.isoformat()}") from None
         raise _error(401, "password", err.reason) from None
+    rt.login_throttle.forgive(remote)
     user, cred = signed.user, signed.credential
     assert cred.expires_at is not None
     public = SessionPublic(

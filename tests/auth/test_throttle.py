@@ -23,3 +23,13 @@ def test_a_flood_of_addresses_forgets_the_longest_quiet_one_first() -> None:
     t.failed("c", now=3.0)
     assert t.retry_after("b", now=4.0) is None
     assert t.retry_after("a", now=4.0) is not None and t.retry_after("c", now=4.0) is not None
+
+
+def test_a_success_takes_back_the_failure_counted_for_its_attempt() -> None:
+    t = AddressThrottle(limit=2, window_s=600)
+    t.failed("a", now=0.0)  # counted when the attempt starts
+    t.forgive("a")  # it succeeded
+    t.failed("a", now=1.0)
+    assert t.retry_after("a", now=2.0) is None
+    t.failed("a", now=2.0)
+    assert t.retry_after("a", now=3.0) == 598

@@ -107,7 +107,9 @@ _LOGIN_JS = """
 def login_form(lang: Lang, target: str) -> str:
     """The username/password form; it posts to the login API and goes on to `target`."""
     nxt = html.escape(safe_next(target))
-    words = {k: t(f"login_{k}", lang) for k in ("wrong", "locked", "throttled", "missing", "failed")}
+    words = {
+        k: t(f"login_{k}", lang) for k in ("wrong", "locked", "throttled", "missing", "failed")
+    }
     langs = " ".join(
         f'<a href="/login?lang={lg}&amp;next={quote(safe_next(target), safe="")}">{lg.upper()}</a>'
         for lg in LANGS

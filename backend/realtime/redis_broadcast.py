@@ -151,14 +151,19 @@ class RedisBroadcaster:
                 await asyncio.wait_for(self._drained.wait(), 2.0)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # A node's shutdown must never hang on Redis: redis-py's close can wait forever for a
+        # connection whose peer went away (redis/redis-py#3941; a test teardown here once hung
+        # 300 s after its proxy was cut), so every step gets a bound.
+        if self._tasks:
+            done, _ = await asyncio.wait(self._tasks, timeout=2.0)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: a failure on the way out is not news
         self._tasks = []
         for client in (self._r, self._rx):
             if client is not None:
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), 2.0)
         if self._sync is not None:
             with contextlib.suppress(Exception):
                 self._sync.close()

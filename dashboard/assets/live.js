@@ -235,6 +235,15 @@
     if (setProps(id, { children: text })) shown.set(key, text);
   }
 
+  function setPhaseCount(key, text) {
+    // A whole kabupaten in one phase is four digits: narrower figures so they fit the tile.
+    if (shown.get("c:" + key) === text) return;
+    var size = text.length >= 5 ? " digits-5" : text.length === 4 ? " digits-4" : "";
+    if (setProps(counterId(key), { children: text, className: "phase-value" + size })) {
+      shown.set("c:" + key, text);
+    }
+  }
+
   function counterId(key) {
     return { type: S.cfg.counter_type, view: S.cfg.view, key: key };
   }
@@ -1047,7 +1056,7 @@
       if (sit === "gangguan") gangguan += 1;
     });
     keys.forEach(function (k) {
-      setText(counterId(k), "c:" + k, String(phases[k]));
+      setPhaseCount(k, String(phases[k]));
     });
     setText(counterId("tps"), "c:tps", String(S.tps.size));
     setText(counterId("waspada"), "c:waspada", String(waspada));

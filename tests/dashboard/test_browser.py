@@ -207,6 +207,16 @@ def _tps(env: Env, n: int, *, risk: str = "kurang_rawan") -> list[str]:
     return codes[n::97][:6]
 
 
+def _phase_counts_fit(v: View) -> None:
+    """Every phase count fits its tile (a whole kabupaten in one phase is four digits wide)."""
+    phases = v.page.evaluate(
+        "() => [...document.querySelectorAll('.phase-value')]"
+        ".map(e => [e.innerText, e.scrollWidth <= e.clientWidth])"
+    )
+    assert any(len(text) >= 4 for text, _ in phases), phases
+    assert all(fits for _, fits in phases), phases
+
+
 def _only_local(v: View, base: str) -> list[str]:
     return [u for u in v.requests if not u.startswith((base, "blob:", "data:"))]
 
@@ -239,6 +249,7 @@ def test_wall001_shows_all_1012_tps_offline_without_console_errors(wall: View, e
         "() => document.documentElement.scrollWidth <= innerWidth"
         " && document.documentElement.scrollHeight <= innerHeight"
     )
+    _phase_counts_fit(wall)
 
 
 def _wait_red(wall: View, code: str, colour: str) -> None:
@@ -341,6 +352,7 @@ def test_cmd001_commander_shows_all_tps_offline_without_console_errors(
     assert n == 1012
     assert commander.errors == []
     assert _only_local(commander, env.server.url) == []
+    _phase_counts_fit(commander)
 
 
 def test_cmd002_a_kecamatan_filter_reduces_the_markers(commander: View, env: Env) -> None:

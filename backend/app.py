@@ -11,12 +11,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.requests import ClientDisconnect
 
 from backend import health
 from backend.alerts import views as alert_views
@@ -29,6 +30,7 @@ from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import Settings
 from backend.db import make_engine
+from backend.deps import remote_of
 from backend.incidents import views as incident_views
 from backend.incidents.flows import intake_after_commit
 from backend.incidents.service import IncidentRules, incident_situations
@@ -206,6 +208,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-request (a phone losing signal mid-upload) is not our error."""
+    # Nothing of the request was acted on, nothing was acked: the phone sends it again. Logged
+    # at INFO, since a traceback here sent the engineer on call chasing a lost signal.
+    log.info(
+        "%s %s cut off by the client (%s)", request.method, request.url.path, remote_of(request)
+    )
+    return Response(status_code=400)  # nobody is left to read it
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API (and, when present, the dashboard) on one FastAPI app."""
     settings = settings or Settings()
@@ -230,6 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     attach_dashboard(app, settings)
     # Outermost: the dashboard's first load is ~6 MB of JavaScript (1.5 MB compressed); bodies

@@ -1,9 +1,12 @@
 """Field intake over HTTP webhooks: same validation, acks as the body, HMAC signatures."""
 
+import logging
+import socket
 import time
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -146,3 +149,25 @@ def test_openapi_documents_the_field_protocol(server: LiveServer) -> None:
     assert {"PingIn", "IncidentIn", "Ack"} <= set(schemas)
     assert "requestBody" in spec["paths"]["/api/v1/pings"]["post"]
     assert httpx.get(server.url + "/docs").status_code == 200
+
+
+def test_a_phone_gone_mid_upload_is_not_a_server_error_and_nothing_is_stored(
+    server: LiveServer, device: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signal lost halfway through a POST: no ack was sent, so nothing may be stored or logged as
+    an error (the engineer on call must not chase it); the phone sends it again."""
+    host, port = server.url.removeprefix("http://").split(":")
+    head = (
+        "POST /api/v1/pings HTTP/1.1\r\nHost: posko\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {device}\r\nContent-Length: 400\r\n\r\n"
+    )
+    caplog.set_level(logging.INFO, "posko")  # the server notices after the socket closed
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(head.encode() + b'{"type": "ping", "tps": ')  # the rest never comes
+        time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "cut off" not in caplog.text:
+        time.sleep(0.05)
+    assert "cut off by the client" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert count(engine, "ping") == 0

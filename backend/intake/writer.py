@@ -233,6 +233,8 @@ class Writer:
                 await self._maybe_index()
                 if self._stopping:
                     return
+                if self._queue or self._auth_failures:
+                    continue  # arrived while the index was built: its wake-up is spent below
                 self._wake.clear()
                 if self._unindexed:
                     with contextlib.suppress(TimeoutError):

@@ -8,14 +8,17 @@ from sqlalchemy import Engine
 
 from backend.incidents.service import IncidentRules
 from backend.intake import writer as writer_module
+from backend.intake.service import AuthFailureRecord
 from backend.intake.writer import Writer
-from tests.factories import MiniRegistry
+from tests.factories import NOW, MiniRegistry
+from tests.helpers import count
 
 
 async def test_indexing_pings_by_tps_never_holds_the_event_loop(
     engine: Engine, mini: MiniRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite's bulk ping index runs off the loop even when commits run inline on it."""
+    """SQLite's bulk ping index runs off the loop even when commits run inline on it, and what
+    arrives meanwhile is committed once it is done."""
     if engine.dialect.name != "sqlite":
         pytest.skip("by design: PostgreSQL indexes pings inside each batch's transaction")
     started, loop_answered = threading.Event(), threading.Event()
@@ -33,7 +36,15 @@ async def test_indexing_pings_by_tps_never_holds_the_event_loop(
     await writer.start()  # looks for unindexed pings once at start
     try:
         assert await asyncio.to_thread(started.wait, 5)
+        # Work arriving while the index is built is committed right after it, not forgotten
+        # until the next arrival (a lost wake-up once stalled intake for good).
+        writer.record_auth_failure(AuthFailureRecord(NOW, "10.0.0.9", "/ws/field", "test", None))
         loop_answered.set()  # in time only if the loop runs while the index is being built
+        for _ in range(100):  # up to 5 s: the row is seen through another connection
+            if count(engine, "auth_failure"):
+                break
+            await asyncio.sleep(0.05)
+        assert count(engine, "auth_failure") == 1
     finally:
         await writer.stop()  # waits for the index to finish
     assert answered_while_indexing == [True]

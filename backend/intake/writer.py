@@ -234,7 +234,7 @@ class Writer:
                 if self._stopping:
                     return
                 if self._queue or self._auth_failures:
-                    continue  # arrived while the index was built: its wake-up is spent below
+                    continue  # arrived while indexing: clearing the wake-up below would lose it
                 self._wake.clear()
                 if self._unindexed:
                     with contextlib.suppress(TimeoutError):

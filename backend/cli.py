@@ -155,21 +155,22 @@ def token_issue(
     """Issue a token; it is printed once and stored only as a hash."""
     from backend.auth.service import hmac_secret, issue
     from backend.clock import Clock
-    from backend.officers.service import get_by_nrp
+    from backend.officers.service import get_with_area
     from schemas.enums import CredentialKind, Role
 
     with command_engine() as (settings, engine), Session(engine) as session:
         now = Clock.from_settings(settings).now()
         if officer:
-            o = get_by_nrp(session=session, nrp=officer)
-            if o is None or o.id is None:
+            found = get_with_area(session=session, nrp=officer)
+            if found is None or found[0].id is None:
                 raise typer.BadParameter(f"no officer with NRP {officer}", param_hint="--officer")
+            o, unit_area = found
             cred, token = issue(
                 session=session,
                 kind=CredentialKind.DEVICE,
                 name=name or f"{o.rank} {o.name}",
                 officer_id=o.id,
-                area_code=o.kabupaten_code,
+                area_code=unit_area,
                 now=now,
             )
         elif kiosk:
@@ -252,6 +253,7 @@ def token_list(all: Annotated[bool, typer.Option("--all", help="include revoked"
 @token_app.command("revoke")
 def token_revoke(credential_id: int) -> None:
     """Revoke a credential; servers drop it within seconds."""
+    from backend.authority import SERVER
     from backend.clock import Clock
     from backend.users.service import UserError, revoke_credential
 
@@ -262,6 +264,7 @@ def token_revoke(credential_id: int) -> None:
                 credential_id=credential_id,
                 now=Clock.from_settings(settings).now(),
                 actor=cli_actor(),
+                authority=SERVER,
             )
         except UserError as exc:
             raise typer.BadParameter(str(exc)) from None

@@ -107,10 +107,13 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = 600.0
     webhook_max_attempts: int = 12
 
-    # People (backend/users): sessions last one shift; lockout after repeated failures.
+    # People (backend/users): sessions last one shift. After login_max_failures wrong passwords
+    # in a row each further attempt must wait, login_delay_s at first, doubling per failure up to
+    # login_delay_max_s (never a lockout: the right password after the wait works).
     session_hours: float = Field(default=12.0, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
-    login_lockout_min: float = Field(default=15.0, gt=0)
+    login_delay_s: float = Field(default=10.0, gt=0)
+    login_delay_max_s: float = Field(default=300.0, gt=0)
     # Per address (real time, per node): failed sign-ins within the window before answering 429
     # without hashing; a storm from one address must not queue everyone's sign-in behind it.
     login_address_max_failures: int = Field(default=20, ge=1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
+from backend.audit.service import cli_actor
 from backend.auth.service import issue
 from backend.clock import Clock
 from backend.config import REPO_DIR, Settings
@@ -79,10 +80,10 @@ def run_demo(
             boundaries_path=boundaries if boundaries.is_file() else None,
         )
         with Session(engine) as session:
-            write_registry(session=session, registry=registry)
+            write_registry(session=session, registry=registry, actor=cli_actor())
         print(f"registry: {len(registry.tps)} TPS, {len(registry.officers)} officers")
     devices = demo_dir / "devices.json"
-    write_credentials(devices, provision(engine=engine, settings=settings))
+    write_credentials(devices, provision(engine=engine, settings=settings, actor=cli_actor()))
     now = Clock.from_settings(settings).now()
     with Session(engine) as session:
         _, commander = issue(

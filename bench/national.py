@@ -104,7 +104,7 @@ def main() -> None:
             registry = build_registry(scale=Scale.NATIONAL)
             t1 = time.perf_counter()
             with Session(engine) as s:
-                write_registry(session=s, registry=registry, force=True)
+                write_registry(session=s, registry=registry, erase_election_data=True)
             t2 = time.perf_counter()
             n_rows = (
                 sum(

@@ -108,7 +108,7 @@ def main() -> None:
         if not args.skip_seed:
             registry = build_registry(scale=Scale.NATIONAL)
             with Session(engine) as s:
-                write_registry(session=s, registry=registry, force=True)
+                write_registry(session=s, registry=registry, erase_election_data=True)
             del registry
             rows.append(("mid-day states + rollup rebuild", f"{midday(engine):.1f} s"))
         logs = Path(stack.enter_context(TemporaryDirectory()))

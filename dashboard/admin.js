@@ -1,6 +1,7 @@
 /*
  * Posko admin page: users, officers' device tokens and kiosk links, through the API only.
  * Secrets (a new token, its HMAC secret, a kiosk URL) are shown once and never stored here.
+ * The API answers only with what lies in the admin's area; an empty area field means that area.
  */
 (function () {
   "use strict";
@@ -153,10 +154,22 @@
       el("td", {}, [role]),
       el("td", { text: u.area_code || "—" }),
       el("td", { text: u.is_active ? "✓" : "✗" }),
-      el("td", { text: when(u.locked_until) }),
+      el("td", { text: when(u.locked_until) + (u.failed_logins ? " (" + u.failed_logins + "×)" : "") }),
       el("td", { text: when(u.last_login_at) }),
-      el("td", {}, [toggle]),
+      el("td", {}, [toggle, u.failed_logins || u.locked_until ? unlockButton(u) : null]),
     ]);
+  }
+
+  // After too many wrong passwords each attempt waits; an admin lets the person in at once.
+  function unlockButton(u) {
+    var b = el("button", { cls: "act act-unlock", type: "button", text: W.adm_unlock });
+    b.addEventListener("click", function () {
+      req("POST", "/api/v1/users/" + u.id + "/unlock").then(function () {
+        say(W.adm_unlocked, "ok");
+        loadUsers();
+      }, refused);
+    });
+    return b;
   }
 
   function loadUsers() {

@@ -162,9 +162,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "login_password": ("Kata sandi", "Password"),
     "login_submit": ("Masuk", "Sign in"),
     "login_wrong": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
-    "login_locked": (
-        "Akun terkunci sampai {at} WIB karena terlalu banyak percobaan.",
-        "Account locked until {at} WIB after too many attempts.",
+    "login_waiting": (
+        "Terlalu banyak kata sandi salah untuk akun ini. Coba lagi dalam {seconds} detik.",
+        "Too many wrong passwords for this account. Try again in {seconds} s.",
     ),
     "login_missing": ("Isi nama pengguna dan kata sandi.", "Enter username and password."),
     "login_throttled": (
@@ -197,7 +197,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "adm_role": ("Peran", "Role"),
     "adm_area": ("Wilayah (kode, boleh kosong)", "Area (code, optional)"),
     "adm_active": ("Aktif", "Active"),
-    "adm_locked": ("Terkunci s.d.", "Locked until"),
+    "adm_locked": ("Tunggu s.d.", "Waits until"),
+    "adm_unlock": ("Buka", "Unlock"),
+    "adm_unlocked": ("Boleh masuk lagi sekarang.", "May sign in again now."),
+    "adm_scope": ("Wilayah {area}", "Area {area}"),
+    "adm_scope_national": ("Nasional", "National"),
     "adm_last_login": ("Terakhir masuk", "Last sign-in"),
     "adm_create": ("Buat", "Create"),
     "adm_devices": ("Token perangkat petugas", "Officers' device tokens"),

@@ -70,10 +70,6 @@ _LOGIN_JS = """
   function fill(text, values) {
     return text.replace(/\\{(\\w+)\\}/g, function (_, k) { return values[k]; });
   }
-  function wib(iso) {
-    return new Intl.DateTimeFormat("en-GB", {timeZone: "Asia/Jakarta", hour: "2-digit",
-      minute: "2-digit", hourCycle: "h23"}).format(new Date(iso));
-  }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     out.textContent = "";
@@ -86,9 +82,8 @@ _LOGIN_JS = """
           var d = (b && b.detail) || {};
           var reason = d.reason || ("HTTP " + r.status);
           if (r.status === 401) out.textContent = W.wrong;
-          else if (r.status === 423) {
-            var m = /until (.+)$/.exec(reason);
-            out.textContent = fill(W.locked, {at: m ? wib(m[1]) : "?"});
+          else if (r.status === 429 && d.field === "username") {
+            out.textContent = fill(W.waiting, {seconds: r.headers.get("retry-after") || "?"});
           } else if (r.status === 429) {
             var s = Number(r.headers.get("retry-after")) || 60;
             out.textContent = fill(W.throttled, {minutes: Math.ceil(s / 60)});
@@ -108,7 +103,7 @@ def login_form(lang: Lang, target: str) -> str:
     """The username/password form; it posts to the login API and goes on to `target`."""
     nxt = html.escape(safe_next(target))
     words = {
-        k: t(f"login_{k}", lang) for k in ("wrong", "locked", "throttled", "missing", "failed")
+        k: t(f"login_{k}", lang) for k in ("wrong", "waiting", "throttled", "missing", "failed")
     }
     langs = " ".join(
         f'<a href="/login?lang={lg}&amp;next={quote(safe_next(target), safe="")}">{lg.upper()}</a>'
@@ -211,6 +206,8 @@ ADMIN_WORDS = (
     "adm_created",
     "adm_revoke",
     "adm_revoked",
+    "adm_unlock",
+    "adm_unlocked",
     "adm_disable",
     "adm_enable",
     "adm_once",
@@ -220,13 +217,16 @@ ADMIN_WORDS = (
 )
 
 
-def _admin(lang: Lang, who: str) -> str:
+def _admin(lang: Lang, who: str, area: str | None) -> str:
     words: dict[str, object] = {k: t(k, lang) for k in ADMIN_WORDS}
     words["roles"] = [r.value for r in Role]
+    # What the API answers is already cut to this area; the page only says which it is.
+    scope = t("adm_scope", lang, area=area) if area else t("adm_scope_national", lang)
     head = '<link rel="stylesheet" href="/assets/posko.css">'
     body = f"""<div class="posko admin" lang="{lang}">
 <header class="admin-head"><h1>{t("adm_title", lang)}</h1>
 <span class="who">{html.escape(who)}</span>
+<span class="scope" id="adm-scope">{html.escape(scope)}</span>
 <a href="/?lang={lang}">{t("back", lang)}</a>
 <form action="/logout" method="post"><button class="button">{t("logout", lang)}</button></form>
 </header>
@@ -242,7 +242,7 @@ def _admin(lang: Lang, who: str) -> str:
 def admin_page(
     request: Request, rt: RuntimeDep, lang: Annotated[str | None, Query()] = None
 ) -> Response:
-    """Users, device tokens and kiosk links (admin role only; others get a 403 page)."""
+    """Users, device tokens and kiosk links of the admin's area (others get a 403 page)."""
     language = lang_of(lang)
     try:
         principal = authenticate(rt, request, allow_query=False)
@@ -251,4 +251,4 @@ def admin_page(
     if principal.kind is CredentialKind.KIOSK or not principal.has_role(Role.ADMIN):
         role = principal.role.value if principal.role else principal.kind.value
         return HTMLResponse(_forbidden(language, principal.name, role), status_code=403)
-    return HTMLResponse(_admin(language, principal.name))
+    return HTMLResponse(_admin(language, principal.name, principal.area_code))

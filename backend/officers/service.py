@@ -14,6 +14,16 @@ def get_by_nrp(*, session: Session, nrp: str) -> Officer | None:
     return session.exec(select(Officer).where(col(Officer.nrp) == nrp)).first()
 
 
+def get_with_area(*, session: Session, nrp: str) -> tuple[Officer, str] | None:
+    """One officer by NRP, with the area of its unit (the area its device tokens belong to)."""
+    row = session.exec(
+        select(Officer, col(Unit.kabupaten_code))
+        .join(Unit, col(Unit.id) == col(Officer.unit_id))
+        .where(col(Officer.nrp) == nrp)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def list_public(*, session: Session, area_code: str | None = None) -> list[OfficerPublic]:
     """Officers of an area (None = all), ordered by NRP."""
     q = select(Officer, Unit).join(Unit, col(Unit.id) == col(Officer.unit_id))

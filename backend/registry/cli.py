@@ -8,6 +8,8 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from backend.audit.service import cli_actor
+from backend.clock import Clock
 from backend.db import command_engine
 from backend.registry.build import Scale, build_registry
 from backend.registry.importer import ImportRejected, import_files
@@ -43,6 +45,19 @@ def _print_summary(engine: Engine) -> None:
         typer.echo(f"  {name:<{width}}  {n:>4}")
 
 
+def _refuse(exc: RegistryInUseError) -> None:
+    typer.echo("refused: the database holds election data that refers to this registry:", err=True)
+    for table, n in exc.election_data.items():
+        typer.echo(f"  {table}: {n} rows", err=True)
+    typer.echo(
+        f"Replacing the registry would erase all of it, every officer's device token, and the "
+        f"audit chain ({exc.audit_entries} entries; a new chain would start with a record of "
+        "the erasure). If that is really wanted (after an exercise, never on election day), "
+        "back up the database first, then run again with --erase-election-data.",
+        err=True,
+    )
+
+
 @app.command()
 def seed(
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same registry.")] = 2024,
@@ -55,9 +70,15 @@ def seed(
         ),
     ] = None,
     database_url: DatabaseUrl = None,
-    force: Annotated[
+    erase_election_data: Annotated[
         bool,
-        typer.Option(help="Replace even when field events exist (they are deleted)."),
+        typer.Option(
+            "--erase-election-data",
+            help=(
+                "Replace even when election data exists (pings, incidents, TPS transitions): "
+                "it is erased, and the audit chain starts over. Back up the database first."
+            ),
+        ),
     ] = False,
     scale: Annotated[
         Scale, typer.Option(help="oku_timur (1,012 TPS) or national (435,296 TPS).")
@@ -93,15 +114,26 @@ def seed(
         t1 = time.perf_counter()
         try:
             with Session(engine) as session:
-                result = write_registry(session=session, registry=registry, force=force)
+                result = write_registry(
+                    session=session,
+                    registry=registry,
+                    erase_election_data=erase_election_data,
+                    actor=cli_actor(),
+                    now=Clock.from_settings(settings).now(),
+                )
         except RegistryInUseError as exc:
-            typer.echo(f"refused: {exc}", err=True)
+            _refuse(exc)
             raise typer.Exit(1) from exc
         t2 = time.perf_counter()
         typer.echo(f"registry seeded (seed {seed}, stamp {result.stamp})")
         typer.echo(f"built in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s")
-        if result.removed_events:
-            typer.echo(f"deleted {result.removed_events} field events (--force)")
+        if result.erased:
+            rows = ", ".join(f"{n} {table}" for table, n in result.erased.items())
+            typer.echo(f"erased election data: {rows} rows (--erase-election-data)")
+            typer.echo(
+                f"the audit chain started over ({result.previous_chain} entries before); "
+                "its first entry records the erasure"
+            )
         if result.removed_credentials:
             typer.echo(f"deleted {result.removed_credentials} device credentials: officers changed")
         _print_summary(engine)

@@ -1,14 +1,18 @@
 """Store a registry (replace it whole, in one transaction) and count what is stored.
 
-Replacing is refused while field events exist: pings, incident reports and the incidents they
-make up point at TPS and officers, and losing them on election day would be a disaster. With
-`force=True` those events are deleted first (pings, incident reports, incidents), so that every
-foreign key still holds afterwards. Whether forced or not, a replacement also:
+Replacing is refused while election data exists: pings, incident reports, the incidents they
+make up (with their steps) and the TPS transitions they caused point at TPS and officers, and
+losing them on election day would be a disaster. With `erase_election_data=True` they are
+deleted first, so that every foreign key still holds afterwards, and the audit chain starts over
+(backend/audit/epoch.py): its intake entries vouch for exactly those rows, so it could never
+verify again; the new chain's first entry records what was erased and the old chain's head.
+Whether erasing or not, a replacement also:
 
 - deletes credentials that belong to officers (device tokens): the new registry has new officers,
   and a token must never silently start speaking for a different person; person, kiosk and
   session credentials stay;
-- detaches dead letters from officers (officer_id set to NULL); the refused payloads stay.
+- detaches dead letters from officers (officer_id set to NULL); the refused payloads stay;
+- appends a `registry.replaced` audit entry saying who did it and what was written.
 
 Every write bumps `REGISTRY_STAMP` so running servers reload their caches.
 """
@@ -16,15 +20,19 @@ Every write bumps `REGISTRY_STAMP` so running servers reload their caches.
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, func, insert, text, update
 from sqlmodel import Session, col, select
 
+from backend.audit.epoch import start_new_chain
+from backend.audit.models import AuditEntry
+from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.auth.models import Credential
 from backend.config import now_utc
-from backend.incidents.models import Incident, IncidentReport
+from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import REGISTRY_STAMP, set_value
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
@@ -46,7 +54,17 @@ CHUNK = 5000
 
 
 class RegistryInUseError(RuntimeError):
-    """The registry has field events pointing at it and may not be replaced without force."""
+    """Election data refers to the registry: it may not be replaced without erasing that data."""
+
+    def __init__(self, election_data: dict[str, int], audit_entries: int) -> None:
+        rows = ", ".join(f"{n} {table}" for table, n in election_data.items())
+        super().__init__(
+            f"the database holds election data ({rows} rows) that refers to the current "
+            f"registry; replacing it would erase that data and the audit chain "
+            f"({audit_entries} entries)"
+        )
+        self.election_data = election_data
+        self.audit_entries = audit_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +76,10 @@ class WriteResult:
     tps: int
     officers: int
     assignments: int
-    removed_events: int
+    erased: dict[str, int]  # election data rows erased, by table (empty unless erasing)
     removed_credentials: int
     stamp: str
+    previous_chain: int | None  # entries of the audit chain that ended, if it started over
 
 
 @dataclass(frozen=True)
@@ -110,12 +129,23 @@ def lock_for_registry_change(*, session: Session) -> None:
         bump_stamp(session=session)
 
 
-def count_field_events(*, session: Session) -> int:
-    """Rows in ping, incident_report and incident together."""
-    return sum(
-        session.scalar(select(func.count()).select_from(table)) or 0
-        for table in (Ping, IncidentReport, Incident)
-    )
+# Tables of election-day data, in the order people think of them; incident steps go with their
+# incidents (ON DELETE CASCADE), ping_by_tps is only an index of the pings.
+ELECTION_DATA: tuple[Any, ...] = (Ping, IncidentReport, Incident, IncidentStepRow, TpsTransition)
+
+
+def count_election_data(*, session: Session) -> dict[str, int]:
+    """Rows of election-day data by table, only the tables that hold any."""
+    counts = {
+        model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+        for model in ELECTION_DATA
+    }
+    return {table: n for table, n in counts.items() if n}
+
+
+def count_audit_entries(*, session: Session) -> int:
+    """Entries in the audit chain."""
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -213,20 +243,18 @@ def _index_foreign_keys(*, session: Session, tables: Sequence[str]) -> list[str]
     return names
 
 
-def _delete_registry(*, session: Session, force: bool) -> tuple[int, int]:
-    """Delete every registry row in foreign-key order; return (events, credentials) removed."""
+def _delete_registry(*, session: Session, erase_election_data: bool) -> int:
+    """Delete every registry row in foreign-key order; return the device credentials removed."""
     temporary: list[str] = []
     if session.get_bind().dialect.name == "postgresql":
         temporary = _index_foreign_keys(
             session=session, tables=["region", "unit", "officer", "tps", "incident"]
         )
-    removed_events = 0
-    if force:
-        for event_model in (IncidentReport, Ping, Incident):
-            removed_events += session.exec(delete(event_model)).rowcount or 0
-        # What the pings made: the per-TPS lookup and the TPS's transitions go with them.
-        for derived in (PingByTps, TpsTransition):
-            session.exec(delete(derived))
+    if erase_election_data:
+        # Incident steps go with their incidents (ON DELETE CASCADE); ping_by_tps and the
+        # transitions are what the pings made.
+        for event_model in (IncidentReport, Ping, Incident, PingByTps, TpsTransition):
+            session.exec(delete(event_model))
     session.exec(
         update(DeadLetter).where(col(DeadLetter.officer_id).is_not(None)).values(officer_id=None)
     )
@@ -240,7 +268,7 @@ def _delete_registry(*, session: Session, force: bool) -> tuple[int, int]:
         session.exec(delete(model))
     for name in temporary:
         session.execute(text(f"DROP INDEX {name}"))
-    return removed_events, removed_credentials
+    return removed_credentials
 
 
 def insert_regions(*, session: Session, regions: Sequence[RegionRecord]) -> None:
@@ -357,20 +385,26 @@ def insert_assignments(
     )
 
 
-def write_registry(*, session: Session, registry: Registry, force: bool = False) -> WriteResult:
-    """Replace the stored registry with `registry` in one transaction, and commit.
+def write_registry(
+    *,
+    session: Session,
+    registry: Registry,
+    erase_election_data: bool = False,
+    actor: str = SYSTEM,
+    now: datetime | None = None,
+) -> WriteResult:
+    """Replace the stored registry with `registry` in one transaction (audited), and commit.
 
-    Raises RegistryInUseError (and changes nothing) when field events exist and `force` is off.
+    Raises RegistryInUseError (and changes nothing) when election data exists and
+    `erase_election_data` is off; with it, that data is erased and the audit chain starts over.
     """
+    at = now or now_utc()
     try:
         lock_for_registry_change(session=session)
-        events = count_field_events(session=session)
-        if events and not force:
-            raise RegistryInUseError(
-                f"{events} field events (pings, incident reports, incidents) refer to the current "
-                "registry; replacing it would delete them. Use force to do it anyway."
-            )
-        removed_events, removed_credentials = _delete_registry(session=session, force=force)
+        erased = count_election_data(session=session)
+        if erased and not erase_election_data:
+            raise RegistryInUseError(erased, count_audit_entries(session=session))
+        removed_credentials = _delete_registry(session=session, erase_election_data=bool(erased))
         insert_regions(session=session, regions=registry.regions)
         units = insert_units(session=session, units=registry.units)
         tps = insert_tps(session=session, tps=registry.tps)
@@ -380,6 +414,36 @@ def write_registry(*, session: Session, registry: Registry, force: bool = False)
         )
         rebuild_rollup(session=session)
         stamp = bump_stamp(session=session)
+        # The audit last: appending holds the chain's head until the commit.
+        previous_chain = None
+        if erased:
+            previous_chain, _ = start_new_chain(
+                session=session,
+                at=at,
+                actor=actor,
+                reason="registry replaced with its election data erased",
+                erased=erased,
+            )
+        written = {
+            "regions": len(registry.regions),
+            "units": len(registry.units),
+            "tps": len(registry.tps),
+            "officers": len(registry.officers),
+            "assignments": len(registry.assignments),
+        }
+        append(
+            session=session,
+            records=[
+                AuditRecord(
+                    at=at,
+                    actor=actor,
+                    action="registry.replaced",
+                    subject_kind="registry",
+                    subject=stamp[:40],
+                    data={**written, "device_credentials_removed": removed_credentials},
+                )
+            ],
+        )
         session.commit()
     except BaseException:
         session.rollback()
@@ -392,14 +456,11 @@ def write_registry(*, session: Session, registry: Registry, force: bool = False)
         )
         session.commit()
     return WriteResult(
-        regions=len(registry.regions),
-        units=len(registry.units),
-        tps=len(registry.tps),
-        officers=len(registry.officers),
-        assignments=len(registry.assignments),
-        removed_events=removed_events,
+        **written,
+        erased=erased,
         removed_credentials=removed_credentials,
         stamp=stamp,
+        previous_chain=previous_chain,
     )
 
 

@@ -149,12 +149,13 @@ def provision(
     ] = None,
 ) -> None:
     """Issue a device token for every officer and a viewer token; write them to a file."""
+    from backend.audit.service import cli_actor
     from backend.db import command_engine
     from backend.simulate.provision import provision as issue_all
     from backend.simulate.provision import write_credentials
 
     with command_engine(database_url) as (settings, engine):
-        creds = issue_all(engine=engine, settings=settings)
+        creds = issue_all(engine=engine, settings=settings, actor=cli_actor())
     if not creds.devices:
         typer.echo("no officers in the registry: seed or import it first", err=True)
         raise typer.Exit(1)

@@ -1,25 +1,32 @@
 """Credentials for a simulated day: a device token per officer and one viewer token, in a file.
 
 This is the only part of the simulator that touches the database, and only to issue
-credentials, as `posko token issue` would one at a time. The file holds live secrets: it is
-written with mode 0600, and a run reads the registry with the viewer token, over the API.
+credentials, as `posko token issue` would one at a time, each with its `credential.issued` audit
+entry in the same transaction. The file holds live secrets: it is written with mode 0600, and a
+run reads the registry with the viewer token, over the API.
 """
 
 import json
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from backend.auth.service import hmac_secret, issue
+from backend.audit.service import AuditRecord, append
+from backend.auth.models import Credential
+from backend.auth.service import hmac_secret, new_credential
 from backend.clock import Clock
 from backend.config import Settings
-from backend.officers.models import Officer
+from backend.officers.models import Officer, Unit
 from schemas.enums import CredentialKind, Role
+
+# Officers per transaction: a national registry has 128k of them.
+CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,33 +46,71 @@ class Credentials:
     devices: dict[str, DeviceCredentials]  # NRP -> credentials
 
 
-def provision(*, engine: Engine, settings: Settings) -> Credentials:
-    """Issue a device token for every officer and one viewer token."""
+def provision(*, engine: Engine, settings: Settings, actor: str) -> Credentials:
+    """Issue a device token for every officer and one viewer token, each audited as `actor`."""
     now = Clock.from_settings(settings).now()
     devices: dict[str, DeviceCredentials] = {}
     with Session(engine) as session:
-        officers = list(session.exec(select(Officer).order_by(col(Officer.nrp))))
-        for o in officers:
-            assert o.id is not None
-            cred, token = issue(
-                session=session,
-                kind=CredentialKind.DEVICE,
-                name=f"simulator {o.nrp}",
-                officer_id=o.id,
-                area_code=o.kabupaten_code,
-                now=now,
-            )
-            assert cred.id is not None
-            secret = hmac_secret(settings.secret_key, cred.id, cred.token_hash)
-            devices[o.nrp] = DeviceCredentials(token, cred.id, secret)
-        _, viewer = issue(
-            session=session,
+        officers = session.exec(
+            select(col(Officer.id), col(Officer.nrp), col(Unit.kabupaten_code))
+            .join(Unit, col(Unit.id) == col(Officer.unit_id))
+            .order_by(col(Officer.nrp))
+        ).all()
+        for start in range(0, len(officers), CHUNK):
+            issued = []
+            for officer_id, nrp, area in officers[start : start + CHUNK]:
+                cred, token = new_credential(
+                    kind=CredentialKind.DEVICE,
+                    name=f"simulator {nrp}",
+                    officer_id=officer_id,
+                    area_code=area,  # the officer's unit's area, as the admin API gives it
+                    now=now,
+                )
+                session.add(cred)
+                issued.append((nrp, cred, token))
+            session.flush()
+            _audit_issued(session, now, actor, [(nrp, cred) for nrp, cred, _ in issued])
+            session.commit()
+            for nrp, cred, token in issued:
+                assert cred.id is not None
+                secret = hmac_secret(settings.secret_key, cred.id, cred.token_hash)
+                devices[nrp] = DeviceCredentials(token, cred.id, secret)
+        viewer, viewer_token = new_credential(
             kind=CredentialKind.PERSON,
             name="simulator (reads the registry)",
             role=Role.VIEWER,
             now=now,
         )
-    return Credentials(viewer, devices)
+        session.add(viewer)
+        session.flush()
+        _audit_issued(session, now, actor, [(None, viewer)])
+        session.commit()
+    return Credentials(viewer_token, devices)
+
+
+def _audit_issued(
+    session: Session, now: datetime, actor: str, issued: list[tuple[str | None, Credential]]
+) -> None:
+    append(
+        session=session,
+        records=[
+            AuditRecord(
+                at=now,
+                actor=actor,
+                action="credential.issued",
+                subject_kind="officer" if nrp else "credential",
+                subject=nrp or str(cred.id),
+                data={
+                    "credential_id": cred.id,
+                    "kind": cred.kind.value,
+                    "name": cred.name,
+                    "role": cred.role.value if cred.role else None,
+                    "area": cred.area_code,
+                },
+            )
+            for nrp, cred in issued
+        ],
+    )
 
 
 def write_credentials(path: Path, creds: Credentials) -> None:

@@ -1,1 +1,1 @@
-"""Users domain: people who sign in, their roles, sessions and lockout."""
+"""Users domain: people who sign in, their roles, sessions and the wait after wrong passwords."""

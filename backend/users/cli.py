@@ -1,4 +1,8 @@
-"""`posko user add|list|disable` and `posko kiosk issue|revoke`: people and wall displays."""
+"""`posko user add|list|disable|unlock` and `posko kiosk issue|revoke`: people and wall displays.
+
+A command run on the server holds everything (`authority.SERVER`): whoever has the machine can
+already read the database. What it does is audited as `cli:<user>`.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +12,7 @@ import typer
 from sqlmodel import Session
 
 from backend.audit.service import cli_actor
+from backend.authority import SERVER, GrantError
 from backend.clock import Clock
 from backend.config import Settings
 from backend.db import command_engine
@@ -18,6 +23,7 @@ from backend.users.service import (
     issue_credential,
     list_users,
     revoke_credential,
+    unlock,
     update_user,
 )
 from schemas.enums import CredentialKind, Role
@@ -61,8 +67,9 @@ def user_add(
                 now=Clock.from_settings(settings).now(),
                 actor=cli_actor(),
                 settings=settings,
+                authority=SERVER,
             )
-        except UserError as err:
+        except (UserError, GrantError) as err:
             raise typer.BadParameter(err.reason) from None
     typer.echo(f"user {user.id} {user.username} ({user.role.value})")
 
@@ -71,10 +78,12 @@ def user_add(
 def user_list(database_url: DatabaseUrl = None) -> None:
     """List users."""
     with _open(database_url) as (_, session):
-        for u in list_users(session=session):
+        for u in list_users(session=session, authority=SERVER):
             state = "active" if u.is_active else "disabled"
+            if u.failed_logins:
+                state += f", {u.failed_logins} wrong passwords"
             if u.locked_until is not None:
-                state += f", locked until {u.locked_until:%Y-%m-%d %H:%M}"
+                state += f", next attempt at {u.locked_until:%Y-%m-%d %H:%M:%S} UTC"
             typer.echo(f"{u.id:>5}  {u.username:<20} {u.role.value:<9} {u.full_name}  [{state}]")
 
 
@@ -92,8 +101,26 @@ def user_disable(username: str, database_url: DatabaseUrl = None) -> None:
             now=Clock.from_settings(settings).now(),
             actor=cli_actor(),
             settings=settings,
+            authority=SERVER,
         )
     typer.echo(f"disabled {username}; {ended} session(s) ended")
+
+
+@user_app.command("unlock")
+def user_unlock(username: str, database_url: DatabaseUrl = None) -> None:
+    """Let a user sign in again at once after too many wrong passwords."""
+    with _open(database_url) as (settings, session):
+        user = get_by_username(session=session, username=username)
+        if user is None or user.id is None:
+            raise typer.BadParameter(f"no user {username}")
+        unlock(
+            session=session,
+            user_id=user.id,
+            now=Clock.from_settings(settings).now(),
+            actor=cli_actor(),
+            authority=SERVER,
+        )
+    typer.echo(f"unlocked {username}")
 
 
 @kiosk_app.command("issue")
@@ -107,14 +134,18 @@ def kiosk_issue(
     from urllib.parse import urlencode
 
     with _open(database_url) as (settings, session):
-        cred, token = issue_credential(
-            session=session,
-            kind=CredentialKind.KIOSK,
-            name=name,
-            now=Clock.from_settings(settings).now(),
-            actor=cli_actor(),
-            area_code=area,
-        )
+        try:
+            cred, token, _ = issue_credential(
+                session=session,
+                kind=CredentialKind.KIOSK,
+                name=name,
+                now=Clock.from_settings(settings).now(),
+                actor=cli_actor(),
+                authority=SERVER,
+                area_code=area,
+            )
+        except GrantError as err:
+            raise typer.BadParameter(err.reason, param_hint="--area") from None
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     typer.echo(f"kiosk credential {cred.id} ({cred.name})")
     typer.echo(f"{base}/login?{urlencode({'token': token, 'next': next})}")
@@ -131,6 +162,7 @@ def kiosk_revoke(credential_id: int, database_url: DatabaseUrl = None) -> None:
                 credential_id=credential_id,
                 now=Clock.from_settings(settings).now(),
                 actor=cli_actor(),
+                authority=SERVER,
                 kind=CredentialKind.KIOSK,
             )
         except UserError as err:

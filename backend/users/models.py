@@ -1,4 +1,4 @@
-"""People who sign in with a password: their role, area and lockout state."""
+"""People who sign in with a password: their role, area and wrong-password state."""
 
 from datetime import datetime
 
@@ -21,7 +21,8 @@ class User(SQLModel, table=True):
     area_code: str | None = Field(default=None, max_length=13)  # None = national
     password_hash: str = Field(max_length=200)
     is_active: bool = True
-    failed_logins: int = 0  # consecutive failures since the last success or lockout
+    failed_logins: int = 0  # consecutive wrong passwords since the last success or unlock
+    # No sign-in attempt before this (the wait after too many wrong passwords; never a lockout).
     locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -1,10 +1,12 @@
-"""People: create and change users, sign in with lockout, sessions, credential administration.
+"""People: create and change users, sign in, sessions, credential administration.
 
 Every function records what it did in the audit chain in its own transaction, so an action and
-its audit entry are committed together or not at all.
+its audit entry are committed together or not at all. Administration takes the actor's
+`Authority` (backend/authority.py): what lies outside it is absent, what it grants stays inside it.
 """
 
 import contextlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -12,14 +14,17 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.audit.service import AuditRecord, append
 from backend.auth.models import Credential
 from backend.auth.service import hmac_secret, new_credential
+from backend.authority import Authority
 from backend.config import Settings
-from backend.officers.models import Officer
+from backend.officers.models import Officer, Unit
+from backend.officers.service import get_with_area
 from backend.users.models import User
 from schemas.enums import CredentialKind, Role
 from schemas.ops import CredentialPublic, UserCreate, UserPublic, UserUpdate
@@ -41,12 +46,12 @@ def _dummy_hash(time_cost: int, memory_kib: int) -> str:
 
 
 class LoginRefusedError(Exception):
-    """Sign-in refused: wrong username or password, or locked."""
+    """Sign-in refused: wrong username or password, or too soon after too many wrong ones."""
 
-    def __init__(self, reason: str, locked_until: datetime | None = None) -> None:
+    def __init__(self, reason: str, retry_after_s: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.locked_until = locked_until
+        self.retry_after_s = retry_after_s  # set when refused unchecked: wait this long
 
 
 class UserError(Exception):
@@ -81,9 +86,18 @@ def get_by_username(*, session: Session, username: str) -> User | None:
     return session.exec(select(User).where(col(User.username) == username)).first()
 
 
-def list_users(*, session: Session) -> list[UserPublic]:
-    """Every user, by username."""
-    return [to_public(u) for u in session.exec(select(User).order_by(col(User.username)))]
+def list_users(*, session: Session, authority: Authority) -> list[UserPublic]:
+    """The users the actor reaches, by username."""
+    q = select(User).where(authority.where_reached(col(User.area_code), col(User.role)))
+    return [to_public(u) for u in session.exec(q.order_by(col(User.username)))]
+
+
+def get_reached(*, session: Session, user_id: int, authority: Authority) -> User:
+    """One user the actor reaches; any other is answered as if it did not exist (404)."""
+    user = session.get(User, user_id)
+    if user is None or not authority.reaches(user.area_code, user.role):
+        raise UserError("id", f"no user {user_id}", 404)
+    return user
 
 
 def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **data: Any) -> None:
@@ -103,22 +117,29 @@ def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **
 
 
 def create(
-    *, session: Session, data: UserCreate, now: datetime, actor: str, settings: Settings
+    *,
+    session: Session,
+    data: UserCreate,
+    now: datetime,
+    actor: str,
+    settings: Settings,
+    authority: Authority,
 ) -> User:
-    """Add a user."""
+    """Add a user with at most the actor's role, in its area (its own if none is given)."""
+    area = authority.check_grant(role=data.role, area=data.area_code)
     if get_by_username(session=session, username=data.username) is not None:
         raise UserError("username", f"user {data.username} exists")
     user = User(
         username=data.username,
         full_name=data.full_name,
         role=data.role,
-        area_code=data.area_code,
+        area_code=area,
         password_hash=hasher(settings).hash(data.password),
         created_at=now,
     )
     session.add(user)
     session.flush()
-    _audit(session, now, actor, "user.created", user, role=data.role.value, area=data.area_code)
+    _audit(session, now, actor, "user.created", user, role=data.role.value, area=area)
     session.commit()
     session.refresh(user)
     return user
@@ -141,16 +162,23 @@ def update_user(
     now: datetime,
     actor: str,
     settings: Settings,
+    authority: Authority,
 ) -> tuple[User, int]:
-    """Change a user; changing role, area, password or disabling ends their sessions.
+    """Change a user the actor reaches, never beyond the actor's own role and area.
 
-    Returns the user and how many sessions were ended.
+    Changing role, area, password or disabling ends their sessions. An `area_code` of null
+    means the actor's own area. Returns the user and how many sessions were ended.
     """
-    user = session.get(User, user_id)
-    if user is None:
-        raise UserError("id", f"no user {user_id}", 404)
+    user = get_reached(session=session, user_id=user_id, authority=authority)
     changed: dict[str, Any] = {}
     fields = data.model_dump(exclude_unset=True)
+    for name in ("full_name", "role", "is_active"):
+        if name in fields and fields[name] is None:
+            del fields[name]  # null: unchanged (these are never empty)
+    if "role" in fields:
+        authority.check_role(fields["role"])
+    if "area_code" in fields:
+        fields["area_code"] = authority.grantable_area(fields["area_code"])
     for name in ("full_name", "role", "area_code", "is_active"):
         if name in fields and fields[name] != getattr(user, name):
             changed[name] = fields[name]
@@ -165,6 +193,8 @@ def update_user(
         .values(**changed, version=version + 1)
     )
     if res.rowcount != 1:  # type: ignore[attr-defined]
+        # The version guards the reach check too: a user moved out of the actor's area since
+        # it was read is not changed.
         session.rollback()
         raise UserError("version", "the user changed meanwhile; try again")
     ended = 0
@@ -199,8 +229,10 @@ def login(
 ) -> SignedIn:
     """Check a password and open a session, or raise LoginRefusedError (recorded).
 
-    Failures are counted with an atomic increment, so parallel guesses all count; the lockout
-    is a compare-and-set on the counter's row.
+    After `login_max_failures` wrong passwords in a row each further attempt waits for a delay
+    that doubles with every failure up to `login_delay_max_s`; an attempt that comes too soon is
+    refused before any hashing, with the seconds left. The right password after the wait works:
+    nobody is locked out for long on election day, and guessing stays slow.
     """
     ph = hasher(settings)
     user = get_by_username(session=session, username=username)
@@ -225,10 +257,14 @@ def login(
         session.commit()
         raise LoginRefusedError("wrong username or password")
     actor = f"user:{user.username}"
-    if user.locked_until is not None and user.locked_until > now:
-        _audit(session, now, f"anonymous@{remote or '?'}", "auth.login_locked", user)
-        session.commit()
-        raise LoginRefusedError("account locked", user.locked_until)
+    wait_until = claim_attempt(session=session, user=user, now=now, settings=settings)
+    if wait_until is not None:
+        # No audit-chain row per refused guess (the caller keeps it as an auth failure): the
+        # failures that began the wait are in the chain.
+        wait_s = max(1, math.ceil((wait_until - now).total_seconds()))
+        raise LoginRefusedError(
+            f"too many wrong passwords for this user; try again in {wait_s} s", wait_s
+        )
     try:
         ph.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError, VerificationError):
@@ -258,28 +294,91 @@ def login(
     return SignedIn(user, cred, token)
 
 
+def login_delay(failures: int, settings: Settings) -> timedelta:
+    """The wait before the next attempt after `failures` wrong passwords in a row."""
+    over = failures - settings.login_max_failures
+    if over < 0:
+        return timedelta(0)
+    seconds = settings.login_delay_s * 2.0 ** min(over, 32)
+    return timedelta(seconds=min(seconds, settings.login_delay_max_s))
+
+
+def claim_attempt(
+    *, session: Session, user: User, now: datetime, settings: Settings
+) -> datetime | None:
+    """Claim a password check for `user` (commits), or return until when its attempts wait."""
+    assert user.id is not None
+    if user.locked_until is not None and user.locked_until > now:
+        return user.locked_until
+    if user.failed_logins < settings.login_max_failures:
+        return None
+    # A user past the limit gets one password check per delay however many threads or nodes
+    # guess at once: the check is claimed by moving `locked_until` on (by the wait a failure
+    # would bring) with a compare-and-set, and whoever loses the race waits like the rest.
+    hold = now + login_delay(user.failed_logins + 1, settings)
+    claimed = session.execute(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            or_(col(User.locked_until).is_(None), col(User.locked_until) <= now),
+        )
+        .values(locked_until=hold)
+    )
+    session.commit()
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    session.refresh(user)
+    return user.locked_until if user.locked_until and user.locked_until > now else hold
+
+
 def _record_failure(
     session: Session, user: User, now: datetime, settings: Settings, remote: str | None
 ) -> None:
     assert user.id is not None
+    # An atomic increment: parallel wrong guesses all count.
     failures = session.execute(
         update(User)
         .where(col(User.id) == user.id)
         .values(failed_logins=col(User.failed_logins) + 1)
         .returning(col(User.failed_logins))
     ).scalar_one()
-    who = f"anonymous@{remote or '?'}"
-    _audit(session, now, who, "auth.login_failed", user, failures=failures)
-    if failures >= settings.login_max_failures:
-        until = now + timedelta(minutes=settings.login_lockout_min)
-        res = session.execute(
-            update(User)
-            .where(col(User.id) == user.id, col(User.failed_logins) >= settings.login_max_failures)
-            .values(locked_until=until, failed_logins=0, version=col(User.version) + 1)
-        )
-        if res.rowcount == 1:  # type: ignore[attr-defined]
-            _audit(session, now, "system", "auth.lockout", user, until=until.isoformat())
+    wait = login_delay(failures, settings)
+    data: dict[str, Any] = {"failures": failures}
+    if wait:
+        until = now + wait
+        session.execute(update(User).where(col(User.id) == user.id).values(locked_until=until))
+        data["wait_until"] = until.isoformat()
+    _audit(session, now, f"anonymous@{remote or '?'}", "auth.login_failed", user, **data)
     session.commit()
+
+
+def unlock(
+    *, session: Session, user_id: int, now: datetime, actor: str, authority: Authority
+) -> User:
+    """Let a user the actor reaches sign in again at once: forget their wrong passwords."""
+    user = get_reached(session=session, user_id=user_id, authority=authority)
+    failures, until = user.failed_logins, user.locked_until
+    res = session.execute(
+        update(User)
+        .where(col(User.id) == user_id, col(User.version) == user.version)
+        .values(failed_logins=0, locked_until=None, version=user.version + 1)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        # Also keeps the reach check true: a user moved to another area meanwhile is not touched.
+        session.rollback()
+        raise UserError("version", "the user changed meanwhile; try again")
+    _audit(
+        session,
+        now,
+        actor,
+        "user.unlocked",
+        user,
+        failures=failures,
+        wait_until=until.isoformat() if until is not None else None,
+    )
+    session.commit()
+    session.refresh(user)
+    return user
 
 
 def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -> bool:
@@ -310,7 +409,7 @@ def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -
 
 
 def credential_public(
-    c: Credential, officers: dict[int, str], users: dict[int, str]
+    c: Credential, *, officer: str | None = None, username: str | None = None, area: str | None
 ) -> CredentialPublic:
     """The wire form of a credential (never its hash)."""
     assert c.id is not None
@@ -320,28 +419,52 @@ def credential_public(
         prefix=c.prefix,
         name=c.name,
         role=c.role,
-        officer=officers.get(c.officer_id) if c.officer_id else None,
-        username=users.get(c.user_id) if c.user_id else None,
-        area_code=c.area_code,
+        officer=officer,
+        username=username,
+        area_code=area,
         created_at=c.created_at,
         expires_at=c.expires_at,
         revoked_at=c.revoked_at,
     )
 
 
+def _credentials_reached(
+    session: Session, authority: Authority, *where: ColumnElement[bool]
+) -> list[tuple[Credential, CredentialPublic]]:
+    """Credentials the actor reaches, newest first, with their wire form.
+
+    A device token's area is its officer's unit's, whatever was stored when it was issued: an
+    officer moved to another unit is administered there. Others keep the area they were given.
+    """
+    area = func.coalesce(col(Unit.kabupaten_code), col(Credential.area_code))
+    q = (
+        sa_select(Credential, col(Officer.nrp), col(User.username), area)
+        .outerjoin(Officer, col(Officer.id) == col(Credential.officer_id))
+        .outerjoin(Unit, col(Unit.id) == col(Officer.unit_id))
+        .outerjoin(User, col(User.id) == col(Credential.user_id))
+        .where(authority.where_reached(area, col(Credential.role)), *where)
+        .order_by(col(Credential.id).desc())
+    )
+    return [
+        (c, credential_public(c, officer=nrp, username=username, area=a))
+        for c, nrp, username, a in session.execute(q).all()
+    ]
+
+
 def list_credentials(
-    *, session: Session, kind: CredentialKind | None = None, include_revoked: bool = False
+    *,
+    session: Session,
+    authority: Authority,
+    kind: CredentialKind | None = None,
+    include_revoked: bool = False,
 ) -> list[CredentialPublic]:
-    """Credentials, newest first."""
-    q = select(Credential)
+    """Credentials the actor reaches, newest first."""
+    where: list[ColumnElement[bool]] = []
     if kind is not None:
-        q = q.where(col(Credential.kind) == kind)
+        where.append(col(Credential.kind) == kind)
     if not include_revoked:
-        q = q.where(col(Credential.revoked_at).is_(None))
-    rows = session.exec(q.order_by(col(Credential.id).desc())).all()
-    officers = {o.id: o.nrp for o in session.exec(select(Officer)) if o.id is not None}
-    users = {u.id: u.username for u in session.exec(select(User)) if u.id is not None}
-    return [credential_public(c, officers, users) for c in rows]
+        where.append(col(Credential.revoked_at).is_(None))
+    return [public for _, public in _credentials_reached(session, authority, *where)]
 
 
 def issue_credential(
@@ -351,16 +474,23 @@ def issue_credential(
     name: str,
     now: datetime,
     actor: str,
+    authority: Authority,
     officer_nrp: str | None = None,
     area_code: str | None = None,
-) -> tuple[Credential, str]:
-    """Issue a device token (for an officer) or a kiosk credential, recorded in the audit."""
+) -> tuple[Credential, str, CredentialPublic]:
+    """Issue a device token (for an officer the actor reaches) or a kiosk credential (audited).
+
+    A kiosk's area is `area_code` inside the actor's own, or the actor's own if not given.
+    """
     officer_id = None
     if kind is CredentialKind.DEVICE:
-        officer = session.exec(select(Officer).where(col(Officer.nrp) == officer_nrp)).first()
-        if officer is None:
+        found = get_with_area(session=session, nrp=officer_nrp or "")
+        if found is None or not authority.reaches(found[1]):
+            # An officer of another area is answered like one who does not exist.
             raise UserError("nrp", f"no officer with NRP {officer_nrp}", 422)
-        officer_id, area_code = officer.id, officer.kabupaten_code
+        officer_id, area_code = found[0].id, found[1]
+    else:
+        area_code = authority.grantable_area(area_code)
     cred, token = new_credential(
         kind=kind, name=name, now=now, officer_id=officer_id, area_code=area_code
     )
@@ -375,13 +505,18 @@ def issue_credential(
                 action="credential.issued",
                 subject_kind="officer" if officer_nrp else "credential",
                 subject=officer_nrp or str(cred.id),
-                data={"credential_id": cred.id, "kind": kind.value, "name": name},
+                data={
+                    "credential_id": cred.id,
+                    "kind": kind.value,
+                    "name": name,
+                    "area": area_code,
+                },
             )
         ],
     )
     session.commit()
     session.refresh(cred)
-    return cred, token
+    return cred, token, credential_public(cred, officer=officer_nrp, area=area_code)
 
 
 def device_hmac(settings: Settings, cred: Credential) -> tuple[int, str]:
@@ -396,12 +531,14 @@ def revoke_credential(
     credential_id: int,
     now: datetime,
     actor: str,
+    authority: Authority,
     kind: CredentialKind | None = None,
-) -> Credential:
-    """Revoke a credential (once), recorded in the audit."""
-    cred = session.get(Credential, credential_id)
-    if cred is None or (kind is not None and cred.kind is not kind):
+) -> CredentialPublic:
+    """Revoke a credential the actor reaches (once), recorded in the audit."""
+    found = _credentials_reached(session, authority, col(Credential.id) == credential_id)
+    if not found or (kind is not None and found[0][0].kind is not kind):
         raise UserError("id", f"no such credential {credential_id}", 404)
+    cred = found[0][0]
     res = session.execute(
         update(Credential)
         .where(col(Credential.id) == credential_id, col(Credential.revoked_at).is_(None))
@@ -423,4 +560,4 @@ def revoke_credential(
         )
     session.commit()
     session.refresh(cred)
-    return cred
+    return found[0][1].model_copy(update={"revoked_at": cred.revoked_at})

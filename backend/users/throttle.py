@@ -8,7 +8,7 @@ from collections import OrderedDict, deque
 class AddressThrottle:
     """A sliding window of failed sign-ins per remote address, in real monotonic time.
 
-    The per-user lockout protects one account; this protects the service: one address guessing
+    The per-user wait protects one account; this protects the service: one address guessing
     across many usernames would otherwise keep the password thread busy (~0.2 s of argon2 per
     guess) and queue every honest sign-in behind it. Per node, in memory: behind a load balancer
     each node counts what it sees, which bounds each node's hashing all the same.

@@ -2,7 +2,8 @@
 
 POST /api/v1/auth/login takes JSON or a urlencoded form and answers with the HttpOnly cookie
 `posko_token` holding a session credential that expires after one shift. Administration is for
-the admin role; every change is in the audit chain.
+the admin role and cut to the admin's area (backend/authority.py): users, credentials and kiosk
+links of other areas are left out of lists and answer 404; every change is in the audit chain.
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from backend.audit.service import actor_of
 from backend.auth.service import AuthError, Principal
+from backend.authority import Authority, GrantError
 from backend.deps import (
     SESSION_COOKIE,
     PrincipalDep,
@@ -32,7 +34,6 @@ from backend.users.service import (
     LoginRefusedError,
     UserError,
     create,
-    credential_public,
     device_hmac,
     issue_credential,
     list_credentials,
@@ -41,6 +42,7 @@ from backend.users.service import (
     logout,
     revoke_credential,
     to_public,
+    unlock,
     update_user,
 )
 from schemas.enums import CredentialKind, Role
@@ -74,6 +76,10 @@ def _error(code: int, field: str, reason: str) -> HTTPException:
     return HTTPException(code, detail={"field": field, "reason": reason})
 
 
+def _refused(err: UserError | GrantError) -> HTTPException:
+    return _error(err.status, err.field, err.reason)
+
+
 def _safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
@@ -83,7 +89,7 @@ def _safe_next(target: str | None) -> str | None:
 @router.post(
     "/auth/login",
     response_model=SessionPublic,
-    responses=problem_responses(401, 422, 423, 429),
+    responses=problem_responses(401, 422, 429),
 )
 async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Response:
     """Sign in with username and password (JSON, or a form with an optional `next` path)."""
@@ -126,8 +132,13 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
             ),
         )
     except LoginRefusedError as err:
-        if err.locked_until is not None:
-            raise _error(423, "username", f"locked until {err.locked_until.isoformat()}") from None
+        if err.retry_after_s is not None:
+            record_refusal(rt, request, AuthError(err.reason, creds.username[:12]))
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail={"field": "username", "reason": err.reason},
+                headers={"Retry-After": str(err.retry_after_s)},
+            ) from None
         raise _error(401, "password", err.reason) from None
     rt.login_throttle.forgive(remote)
     user, cred = signed.user, signed.credential
@@ -187,8 +198,8 @@ def who_am_i(principal: PrincipalDep) -> WhoAmI:
 
 @router.get("/users", response_model=UsersPublic)
 def read_users(principal: Admin, session: SessionDep) -> UsersPublic:
-    """Every user (admin)."""
-    data = list_users(session=session)
+    """The users of your area (admin)."""
+    data = list_users(session=session, authority=Authority.of(principal))
     return UsersPublic(data=data, count=len(data))
 
 
@@ -196,7 +207,7 @@ def read_users(principal: Admin, session: SessionDep) -> UsersPublic:
 def create_user(
     body: UserCreate, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> UserPublic:
-    """Add a user (admin)."""
+    """Add a user in your area (your own if none is given), at most your role (admin)."""
     try:
         user = create(
             session=session,
@@ -204,9 +215,10 @@ def create_user(
             now=rt.clock.now(),
             actor=actor_of(principal),
             settings=rt.settings,
+            authority=Authority.of(principal),
         )
-    except UserError as err:
-        raise _error(err.status, err.field, err.reason) from None
+    except (UserError, GrantError) as err:
+        raise _refused(err) from None
     return to_public(user)
 
 
@@ -214,7 +226,7 @@ def create_user(
 def change_user(
     user_id: RowId, body: UserUpdate, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> UserPublic:
-    """Change or disable a user; their sessions end when role, area or password change (admin)."""
+    """Change or disable a user of your area; role, area or password changes end their sessions."""
     try:
         user, ended = update_user(
             session=session,
@@ -223,11 +235,30 @@ def change_user(
             now=rt.clock.now(),
             actor=actor_of(principal),
             settings=rt.settings,
+            authority=Authority.of(principal),
         )
-    except UserError as err:
-        raise _error(err.status, err.field, err.reason) from None
+    except (UserError, GrantError) as err:
+        raise _refused(err) from None
     if ended:
         rt.resolver.clear()
+    return to_public(user)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserPublic)
+def unlock_user(
+    user_id: RowId, principal: Admin, session: SessionDep, rt: RuntimeDep
+) -> UserPublic:
+    """Let a user of your area sign in again at once after too many wrong passwords (admin)."""
+    try:
+        user = unlock(
+            session=session,
+            user_id=user_id,
+            now=rt.clock.now(),
+            actor=actor_of(principal),
+            authority=Authority.of(principal),
+        )
+    except UserError as err:
+        raise _refused(err) from None
     return to_public(user)
 
 
@@ -238,8 +269,13 @@ def read_credentials(
     kind: CredentialKind | None = None,
     include_revoked: bool = False,
 ) -> CredentialsPublic:
-    """Credentials without their secrets (admin)."""
-    data = list_credentials(session=session, kind=kind, include_revoked=include_revoked)
+    """Credentials of your area, without their secrets (admin)."""
+    data = list_credentials(
+        session=session,
+        authority=Authority.of(principal),
+        kind=kind,
+        include_revoked=include_revoked,
+    )
     return CredentialsPublic(data=data, count=len(data))
 
 
@@ -247,43 +283,40 @@ def read_credentials(
 def issue_device_token(
     body: DeviceTokenCreate, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> IssuedCredential:
-    """Issue a device token for an officer's phone; the token and HMAC secret are shown once."""
+    """Issue a device token for the phone of an officer of your area (token, HMAC secret once)."""
     try:
-        cred, token = issue_credential(
+        cred, token, public = issue_credential(
             session=session,
             kind=CredentialKind.DEVICE,
             name=body.name or f"phone {body.nrp}",
             now=rt.clock.now(),
             actor=actor_of(principal),
+            authority=Authority.of(principal),
             officer_nrp=body.nrp,
         )
-    except UserError as err:
-        raise _error(err.status, err.field, err.reason) from None
+    except (UserError, GrantError) as err:
+        raise _refused(err) from None
     key_id, secret = device_hmac(rt.settings, cred)
-    return IssuedCredential(
-        credential=credential_public(cred, {cred.officer_id or 0: body.nrp}, {}),
-        token=token,
-        hmac_key_id=key_id,
-        hmac_secret=secret,
-    )
+    return IssuedCredential(credential=public, token=token, hmac_key_id=key_id, hmac_secret=secret)
 
 
 @router.delete("/credentials/{credential_id}", response_model=CredentialsPublic)
 def revoke_any(
     credential_id: RowId, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> CredentialsPublic:
-    """Revoke any credential (admin); servers drop it within seconds."""
+    """Revoke a credential of your area (admin); servers drop it within seconds."""
     try:
-        cred = revoke_credential(
+        public = revoke_credential(
             session=session,
             credential_id=credential_id,
             now=rt.clock.now(),
             actor=actor_of(principal),
+            authority=Authority.of(principal),
         )
     except UserError as err:
-        raise _error(err.status, err.field, err.reason) from None
+        raise _refused(err) from None
     rt.resolver.clear()
-    return CredentialsPublic(data=[credential_public(cred, {}, {})], count=1)
+    return CredentialsPublic(data=[public], count=1)
 
 
 def _kiosk_url(request: Request, rt: RuntimeDep, token: str, target: str) -> str:
@@ -295,24 +328,28 @@ def _kiosk_url(request: Request, rt: RuntimeDep, token: str, target: str) -> str
 def issue_kiosk_link(
     body: KioskLinkCreate, request: Request, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> KioskLink:
-    """A watch-only credential for a wall display and its sign-in URL (shown once; admin)."""
-    cred, token = issue_credential(
-        session=session,
-        kind=CredentialKind.KIOSK,
-        name=body.name,
-        now=rt.clock.now(),
-        actor=actor_of(principal),
-        area_code=body.area_code,
-    )
-    return KioskLink(
-        credential=credential_public(cred, {}, {}), url=_kiosk_url(request, rt, token, body.next)
-    )
+    """A watch-only wall credential of your area, or part of it, and its URL (shown once)."""
+    try:
+        _, token, public = issue_credential(
+            session=session,
+            kind=CredentialKind.KIOSK,
+            name=body.name,
+            now=rt.clock.now(),
+            actor=actor_of(principal),
+            authority=Authority.of(principal),
+            area_code=body.area_code,
+        )
+    except (UserError, GrantError) as err:
+        raise _refused(err) from None
+    return KioskLink(credential=public, url=_kiosk_url(request, rt, token, body.next))
 
 
 @router.get("/kiosk-links", response_model=CredentialsPublic)
 def read_kiosk_links(principal: Admin, session: SessionDep) -> CredentialsPublic:
-    """Kiosk credentials that still work (admin)."""
-    data = list_credentials(session=session, kind=CredentialKind.KIOSK)
+    """Kiosk credentials of your area that still work (admin)."""
+    data = list_credentials(
+        session=session, authority=Authority.of(principal), kind=CredentialKind.KIOSK
+    )
     return CredentialsPublic(data=data, count=len(data))
 
 
@@ -320,16 +357,17 @@ def read_kiosk_links(principal: Admin, session: SessionDep) -> CredentialsPublic
 def revoke_kiosk_link(
     credential_id: RowId, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> CredentialsPublic:
-    """Revoke a kiosk link: the wall drops to the sign-in page within seconds (admin)."""
+    """Revoke a kiosk link of your area: the wall drops to the sign-in page within seconds."""
     try:
-        cred = revoke_credential(
+        public = revoke_credential(
             session=session,
             credential_id=credential_id,
             now=rt.clock.now(),
             actor=actor_of(principal),
+            authority=Authority.of(principal),
             kind=CredentialKind.KIOSK,
         )
     except UserError as err:
-        raise _error(err.status, err.field, err.reason) from None
+        raise _refused(err) from None
     rt.resolver.clear()
-    return CredentialsPublic(data=[credential_public(cred, {}, {})], count=1)
+    return CredentialsPublic(data=[public], count=1)

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from backend.auth.service import issue
+from backend.authority import SERVER
 from backend.config import Settings
 from backend.users.service import create
 from schemas.enums import CredentialKind, Role
@@ -32,18 +33,27 @@ def field(engine: Engine, settings: Settings, mini: MiniRegistry) -> Iterator[Fi
     f.close()
 
 
-def add_user(engine: Engine, settings: Settings, username: str, role: Role) -> None:
-    """Create a user whose password is PASSWORD."""
+def add_user(
+    engine: Engine, settings: Settings, username: str, role: Role, area: str | None = None
+) -> int:
+    """Create a user whose password is PASSWORD (national unless `area`); return its id."""
     with Session(engine) as s:
-        create(
+        user = create(
             session=s,
             data=UserCreate(
-                username=username, full_name=username.title(), role=role, password=PASSWORD
+                username=username,
+                full_name=username.title(),
+                role=role,
+                password=PASSWORD,
+                area_code=area,
             ),
             now=NOW,
             actor="test",
             settings=settings,
+            authority=SERVER,
         )
+        assert user.id is not None
+        return user.id
 
 
 @pytest.fixture

@@ -217,7 +217,7 @@ def _rows(engine: Engine, sql: str) -> list[Any]:
         return list(conn.execute(text(sql)))
 
 
-def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_locks_the_account(
+def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_makes_the_account_wait(
     ops_server: LiveServer, engine: Engine, settings: Settings
 ) -> None:
     add_user(engine, settings, "budi", Role.OPERATOR)
@@ -249,8 +249,39 @@ def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_locks_the_accou
         assert c.get("/api/v1/auth/me").status_code == 401
     for _ in range(5):
         httpx.post(url, json={"username": "budi", "password": "salah"})
-    locked = httpx.post(url, json={"username": "budi", "password": PASSWORD})
-    assert locked.status_code == 423 and "locked until" in locked.json()["detail"]["reason"]
+    waiting = httpx.post(url, json={"username": "budi", "password": PASSWORD})
+    assert waiting.status_code == 429 and waiting.json()["detail"]["field"] == "username"
+    assert 1 <= int(waiting.headers["retry-after"]) <= 10  # login_delay_s, not a lockout
+
+
+def test_after_five_wrong_passwords_the_right_one_signs_in_once_the_short_wait_passed(
+    settings: Settings, engine: Engine, mini: MiniRegistry
+) -> None:
+    add_user(engine, settings, "sari", Role.COMMANDER)
+    server = start_server(settings.model_copy(update={"login_delay_s": 1.0}))
+    try:
+        url = server.url + "/api/v1/auth/login"
+        for _ in range(5):
+            r = httpx.post(url, json={"username": "sari", "password": "salah"})
+            assert r.status_code == 401
+        right = {"username": "sari", "password": PASSWORD}
+        r = httpx.post(url, json=right)
+        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        # Waiting as told (a generous deadline, not a timing claim), the right password works.
+        deadline = time.monotonic() + 15
+        while r.status_code == 429 and time.monotonic() < deadline:
+            time.sleep(int(r.headers["retry-after"]))
+            r = httpx.post(url, json=right)
+        assert r.status_code == 200 and r.json()["username"] == "sari"
+        kept = _wait_for(
+            lambda: _rows(
+                engine, "SELECT prefix FROM auth_failure WHERE reason LIKE 'too many wrong%'"
+            ),
+            "the refused early attempt kept as an auth failure",
+        )
+        assert {prefix for (prefix,) in kept} == {"sari"}
+    finally:
+        server.stop()
 
 
 def test_kiosk_link_opens_the_wall_read_only_until_revoked(

@@ -7,18 +7,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.db import make_engine
 from backend.intake.models import Ping
 from backend.migrate import ensure_schema
-from backend.officers.models import Assignment
+from backend.officers.models import Assignment, Officer
 from backend.registry.build import Registry, build_registry
 from backend.tps.models import Tps
 from schemas.enums import Phase, Situation
-from tests.conftest import PG_ADMIN_URL, TEST_DB, fresh_pg_database, pg_available
+from tests.conftest import PG_ADMIN_URL, TEST_DB, TEST_SECRET, fresh_pg_database, pg_available
+from tests.factories import NOW
+from tests.helpers import incident, ping
+from tests.ops.harness import Field
 
 DATA_DIR = Settings().region_data_dir
 DESA_GEOJSON = DATA_DIR / "oku_timur_desa.geojson"
@@ -89,3 +92,38 @@ def foreign_key_violations(engine: Engine) -> list[tuple[object, ...]]:
         return []  # PostgreSQL enforces every foreign key at write time: nothing to find
     with engine.connect() as conn:
         return [tuple(r) for r in conn.exec_driver_sql("PRAGMA foreign_key_check").all()]
+
+
+def hold_election_day(engine: Engine) -> dict[str, int]:
+    """Run a few field events through the real intake path (audited batches); return row counts.
+
+    Three officers report their TPS in one batch and one of them an incident in a second: the
+    audit chain then holds intake entries that vouch for the transitions and the report.
+    """
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        secret_key=TEST_SECRET,
+        max_age_s=10 * 365 * 24 * 3600.0,
+        max_future_s=10 * 365 * 24 * 3600.0,
+        clock_skew_tolerance_s=10 * 365 * 24 * 3600.0,
+        late_after_s=10 * 365 * 24 * 3600.0,
+    )
+    with Session(engine) as session:
+        pairs = session.exec(
+            select(Officer.nrp, Tps.code)
+            .join(Assignment, col(Assignment.officer_id) == col(Officer.id))
+            .join(Tps, col(Tps.id) == col(Assignment.tps_id))
+            .order_by(col(Tps.code))
+            .limit(3)
+        ).all()
+    field = Field(engine, settings)
+    try:
+        field.send([(nrp, ping(code, at=NOW)) for nrp, code in pairs], at=NOW)
+        nrp, code = pairs[0]
+        field.send([(nrp, incident(code, at=NOW))], at=NOW)
+    finally:
+        field.close()
+    tables = ("ping", "incident_report", "incident", "incident_step", "tps_transition")
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+    return {t: n for t, n in counts.items() if n}

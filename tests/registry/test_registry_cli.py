@@ -3,15 +3,16 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from backend.audit.cli import app as audit_app
 from backend.config import Settings
 from backend.db import make_engine
 from backend.registry.cli import app
 from backend.tps.models import Tps
-from tests.registry.conftest import DATA_DIR, add_ping
+from tests.registry.conftest import DATA_DIR, hold_election_day
 
 runner = CliRunner()
 
@@ -43,20 +44,42 @@ def test_seed_prints_counts_per_level_risk_and_unit(url: str) -> None:
     assert _tps_count(url) == 1012
 
 
-def test_seed_refuses_to_replace_a_registry_with_events_unless_forced(url: str) -> None:
+def test_seed_refuses_to_erase_election_data_unless_told_and_audit_verify_passes_after(
+    url: str,
+) -> None:
     assert runner.invoke(app, ["seed", "--database-url", url]).exit_code == 0
     engine = make_engine(Settings(database_url=url))
-    with Session(engine) as session:
-        code = session.exec(select(Tps.code)).first()
-    assert code
-    add_ping(engine, code)
+    held = hold_election_day(engine)
     engine.dispose()
+    entries = _audit_entries(url)
     refused = runner.invoke(app, ["seed", "--database-url", url, "--seed", "7"])
     assert refused.exit_code == 1
-    assert "refused" in refused.output and "field events" in refused.output
-    forced = runner.invoke(app, ["seed", "--database-url", url, "--seed", "7", "--force"])
-    assert forced.exit_code == 0, forced.output
-    assert "deleted 1 field events" in forced.output
+    assert "refused: the database holds election data" in refused.output
+    for table, n in held.items():
+        assert f"  {table}: {n} rows" in refused.output
+    assert f"the audit chain ({entries} entries" in refused.output
+    assert "--erase-election-data" in refused.output
+    assert _audit_entries(url) == entries  # the refusal changed nothing
+    old = runner.invoke(app, ["seed", "--database-url", url, "--seed", "7", "--force"])
+    assert old.exit_code != 0  # the old flag is gone: erasing must be asked for by name
+    erased = runner.invoke(
+        app, ["seed", "--database-url", url, "--seed", "7", "--erase-election-data"]
+    )
+    assert erased.exit_code == 0, erased.output
+    assert f"{held['ping']} ping" in erased.output
+    assert f"the audit chain started over ({entries} entries before)" in erased.output
+    verified = runner.invoke(audit_app, ["verify", "--database-url", url])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output == "audit chain ok: 2 entries\n"
+
+
+def _audit_entries(url: str) -> int:
+    engine = make_engine(Settings(database_url=url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM audit_entry")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def test_import_with_a_bad_row_exits_non_zero_and_lists_it(url: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Writing the registry: one transaction, exact rows, refusal over field events, forced replace."""
+"""Writing the registry: one transaction, exact rows, refusal over election data, erasing it."""
 
 import uuid
 from datetime import UTC, datetime
@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from backend.audit.service import list_entries, verify
 from backend.auth.models import Credential
 from backend.incidents.models import Incident, IncidentReport
 from backend.intake.models import DeadLetter, Ping
@@ -19,9 +20,9 @@ from backend.registry.service import (
     registry_summary,
     write_registry,
 )
-from backend.tps.models import Tps, TpsState
+from backend.tps.models import Tps, TpsState, TpsTransition
 from schemas.enums import CredentialKind, IncidentCategory, RegionLevel, RiskRating, UnitKind
-from tests.registry.conftest import add_ping, foreign_key_violations
+from tests.registry.conftest import add_ping, foreign_key_violations, hold_election_day
 
 
 def _count(engine: Engine, model: type) -> int:
@@ -29,9 +30,9 @@ def _count(engine: Engine, model: type) -> int:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def _write(engine: Engine, registry: Registry, *, force: bool = False) -> None:
+def _write(engine: Engine, registry: Registry, *, erase: bool = False) -> None:
     with Session(engine) as session:
-        write_registry(session=session, registry=registry, force=force)
+        write_registry(session=session, registry=registry, erase_election_data=erase)
 
 
 def _stamp(engine: Engine) -> str | None:
@@ -91,23 +92,80 @@ def test_every_write_sets_a_new_registry_stamp(engine: Engine, registry: Registr
     assert first and second and first != second
 
 
-def test_reseed_over_field_events_is_refused_and_changes_nothing(
+def test_reseed_over_election_data_is_refused_naming_what_would_be_lost_and_changes_nothing(
     engine: Engine, registry: Registry
 ) -> None:
     _write(engine, registry)
-    add_ping(engine, registry.tps[0].code)
+    held = hold_election_day(engine)
+    assert held.keys() >= {"ping", "incident_report", "incident", "tps_transition"}
     stamp = _stamp(engine)
+    with Session(engine) as session:
+        chain = list_entries(session=session, limit=5000)
     other = build_registry(seed=7)
-    with pytest.raises(RegistryInUseError, match="1 field events"):
+    with pytest.raises(RegistryInUseError) as err:
         _write(engine, other)
+    assert err.value.election_data == held
+    assert err.value.audit_entries == len(chain)
+    assert f"{held['ping']} ping" in str(err.value)
     assert _stamp(engine) == stamp
-    assert _count(engine, Ping) == 1
+    assert _count(engine, Ping) == held["ping"]
     with Session(engine) as session:
         codes = set(session.exec(select(Tps.code)).all())
+        assert list_entries(session=session, limit=5000) == chain
     assert codes == {t.code for t in registry.tps}
 
 
-def test_forced_reseed_deletes_events_and_keeps_referential_integrity(
+def test_erasing_election_data_starts_an_audit_chain_that_records_it_and_verifies(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    held = hold_election_day(engine)
+    with Session(engine) as session:
+        assert verify(session=session).ok
+        before = list_entries(session=session, limit=1)[0]  # the old chain's head
+    with Session(engine) as session:
+        result = write_registry(
+            session=session,
+            registry=build_registry(seed=7),
+            erase_election_data=True,
+            actor="cli:tester",
+        )
+    assert result.erased == held and result.previous_chain == before.seq
+    with Session(engine) as session:
+        checked = verify(session=session)
+        chain = list(reversed(list_entries(session=session)))
+    assert checked.ok and checked.checked == 2, checked
+    epoch, replaced = chain
+    assert (epoch.seq, epoch.action, epoch.actor) == (1, "audit.epoch", "cli:tester")
+    assert epoch.data == {
+        "reason": "registry replaced with its election data erased",
+        "erased": held,
+        "previous_chain": {"entries": before.seq, "head_hash": before.hash},
+    }
+    assert (replaced.action, replaced.actor, replaced.data["tps"]) == (
+        "registry.replaced",
+        "cli:tester",
+        1012,
+    )
+    assert _count(engine, Ping) == _count(engine, TpsTransition) == 0
+    # The new chain goes on as usual.
+    hold_election_day(engine)
+    with Session(engine) as session:
+        assert verify(session=session).ok
+
+
+def test_a_replacement_without_election_data_keeps_the_chain_and_is_audited(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    _write(engine, registry, erase=True)  # nothing to erase: the flag changes nothing
+    with Session(engine) as session:
+        assert verify(session=session).ok
+        actions = [e.action for e in list_entries(session=session)]
+    assert actions == ["registry.replaced", "registry.replaced"]
+
+
+def test_erasing_election_data_deletes_events_and_keeps_referential_integrity(
     engine: Engine, registry: Registry
 ) -> None:
     _write(engine, registry)
@@ -156,8 +214,10 @@ def test_forced_reseed_deletes_events_and_keeps_referential_integrity(
         )
         session.commit()
     with Session(engine) as session:
-        result = write_registry(session=session, registry=build_registry(seed=7), force=True)
-    assert result.removed_events == 3
+        result = write_registry(
+            session=session, registry=build_registry(seed=7), erase_election_data=True
+        )
+    assert result.erased == {"ping": 1, "incident_report": 1, "incident": 1}
     assert _count(engine, Ping) == _count(engine, IncidentReport) == _count(engine, Incident) == 0
     assert _count(engine, DeadLetter) == 1  # refused payloads stay, detached from the officer
     assert _count(engine, Tps) == 1012

@@ -73,7 +73,7 @@ def exercise_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def creds(engine: Engine, mini: MiniRegistry, exercise_settings: Settings) -> Credentials:
     """A device token per officer of the mini registry, and a viewer token."""
-    return provision(engine=engine, settings=exercise_settings)
+    return provision(engine=engine, settings=exercise_settings, actor="test")
 
 
 def start_server_on(settings: Settings, port: int) -> LiveServer:

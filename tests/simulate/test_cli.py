@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from backend.audit.service import list_entries, verify
 from backend.cli import app
 from backend.config import WIB, Settings
+from backend.db import make_engine
 from backend.simulate.provision import Credentials, read_credentials
 from backend.simulate.runner import RunConfig, Runner, SimulateError
 from tests.conftest import TEST_SECRET, start_server
@@ -34,6 +37,36 @@ def test_provision_writes_a_token_per_officer_to_a_file_only_its_owner_reads(
     for d in body["devices"].values():
         assert d["token"].startswith("pkd_")
         assert isinstance(d["hmac_key_id"], int) and len(d["hmac_secret"]) == 64
+
+
+def test_provision_audits_every_credential_it_issues_and_audit_verify_passes(
+    settings: Settings, mini: MiniRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSKO_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("USER", "operator-posko")
+    out = tmp_path / "devices.json"
+    result = CliRunner().invoke(
+        app, ["simulate", "provision", "--out", str(out), "--database-url", settings.database_url]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as s:
+            issued = list_entries(session=s, action_prefix="credential.issued")
+            assert verify(session=s).ok
+    finally:
+        engine.dispose()
+    assert {e.actor for e in issued} == {"cli:operator-posko"}
+    by_officer = {e.subject: e.data for e in issued if e.subject_kind == "officer"}
+    assert sorted(by_officer) == sorted(mini.officer_nrps)
+    for nrp, device in body["devices"].items():
+        assert by_officer[nrp]["credential_id"] == device["hmac_key_id"]
+        assert (by_officer[nrp]["kind"], by_officer[nrp]["area"]) == ("device", "16.08")
+    viewer = [e.data for e in issued if e.subject_kind == "credential"]
+    assert [(v["kind"], v["role"]) for v in viewer] == [("person", "viewer")]
+    verified = CliRunner().invoke(app, ["audit", "verify", "--database-url", settings.database_url])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_posko_simulate_without_a_command_plays_the_day(

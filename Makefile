@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: install demo serve test test-sqlite test-postgres lint fmt bench soak screenshots clean
+.PHONY: install demo serve test test-js test-sqlite test-postgres lint fmt bench soak screenshots clean
 
 $(BIN)/posko: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -13,15 +13,24 @@ $(BIN)/posko: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/posko ## create .venv with Posko and its test tools
+# The browser scripts need no build; ESLint (package.json) lints them, Node runs their tests.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
 
-demo: install ## the server with dashboard and simulated field units, on SQLite
+install: $(BIN)/posko node_modules/.package-lock.json ## .venv with Posko and its test tools; ESLint
+
+demo: $(BIN)/posko ## the server with dashboard and simulated field units, on SQLite
 	$(BIN)/posko demo
 
-serve: install ## the server alone
+serve: $(BIN)/posko ## the server alone
 	$(BIN)/posko serve
 
-test: install lint test-sqlite test-postgres ## everything CI checks
+test: install lint test-js test-sqlite test-postgres ## everything CI checks
+
+test-js: ## the live client's protocol and store, under Node with recorded frames (no browser)
+	node --test tests/js/
 
 test-sqlite: install
 	$(PY) -m pytest -q
@@ -33,6 +42,7 @@ lint: install
 	$(BIN)/ruff check backend dashboard schemas tests bench
 	$(BIN)/ruff format --check backend dashboard schemas tests bench
 	$(BIN)/mypy backend schemas dashboard
+	npx --no-install eslint
 
 fmt: install
 	$(BIN)/ruff check --fix backend dashboard schemas tests bench
@@ -48,4 +58,4 @@ soak: install ## a whole election day in 30 minutes, watched for leaks
 	$(PY) -m pytest -q -s --timeout 2700 tests/faults/test_soak.py --soak-minutes 30
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -8,8 +8,8 @@ and device token) flips one well-isolated TPS between aman (green) and gangguan 
 ~250 ms. The page records, on the wall clock it shares with this process
 (`performance.timeOrigin + performance.now()` against Python's `time.time()`, same machine):
 
-(a) data: the first moment `gd._fullData[0].marker.color[j]` (the array live.js patches) holds
-    the new colour, checked on every animation frame and on Plotly's afterplot/react events;
+(a) data: the first moment `gd._fullData[0].marker.color[j]` (the array the live client patches)
+    holds the new colour, checked on every animation frame and on Plotly's afterplot/react events;
 (b) screen: the map canvas pixel at the marker's centre, read with `gl.readPixels` inside
     MapLibre's `render` event (the drawing buffer is still valid there, so
     preserveDrawingBuffer=false does not matter), is nearer the new colour than the old; the
@@ -559,7 +559,7 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
                 f"{w['bytes']:.0f} bytes in {w['frames']:.0f} frames ({w['deltas']:.0f} deltas, "
                 f"{w['resyncs']:.0f} resyncs) carrying {w['tps']:.0f} TPS states over "
                 f"{w['seconds']:.0f} s at {rate:.0f} stored pings/s, counted by a Python "
-                f"subscriber with the wall's kiosk credential; the browser's live.js counted "
+                f"subscriber with the wall's kiosk credential; the browser's live client counted "
                 f"{m['browser_bytes']} characters in {m['browser_frames']} frames "
                 f"({m['browser_resyncs']} resyncs) and made {m['browser_patches']} figure patches"
             ),

@@ -55,6 +55,10 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
         use_pages=True,
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
+        # Dash loads every other .js there on every page, in file-name order (assets/live/NN-*.js:
+        # the live client's modules, in the order their numbers give). assets/plain/ holds the
+        # scripts of the pages outside Dash (plain.py inlines them).
+        assets_path_ignore=["^plain$"],
         title="Posko",
         update_title="",  # the wall's tab title must not flicker with every callback
         serve_locally=True,  # no CDN: the command post may have no internet

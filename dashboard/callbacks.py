@@ -10,7 +10,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from dash import Dash, Input, Output, Patch, State, callback_context, no_update
+from dash import (
+    ClientsideFunction,
+    Dash,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback_context,
+    no_update,
+)
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
 
@@ -462,34 +471,29 @@ def register_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> N
     # The rollup comes by polling, so there is no socket to lose: the page counts as cut off
     # when its "updated" time has not moved for three refreshes and a second, and says so.
     dash_app.clientside_callback(
-        "function(n, text) {"
-        " var s = window.__poskoNat || (window.__poskoNat = {text: null, at: Date.now()});"
-        " if (text !== s.text) { s.text = text; s.at = Date.now(); }"
-        f" if (Date.now() - s.at > {3 * nat.REFRESH_MS + 1000}) return 'freshness lost';"
-        " return text && text !== '\u2014' ? 'freshness live' : 'freshness connecting'; }",
+        ClientsideFunction("posko", "nationalFreshness"),  # assets/national.js
         Output(ids.NAT_UPDATED, "className"),
         Input(ids.NAT_TICK, "n_intervals"),
         State(ids.NAT_UPDATED, "children"),
+        State(ids.NAT_TICK, "interval"),
     )
 
     # -- hand-overs to the browser script -------------------------------------------------------
 
+    # assets/live/90-startup.js registers these; the first config starts the live client.
     for view in (W, C):
         dash_app.clientside_callback(
-            "function(cfg) { if (cfg && window.poskoLive) { window.poskoLive.configure(cfg); }"
-            " return window.dash_clientside.no_update; }",
+            ClientsideFunction("posko", "configure"),
             Output(view.sink, "children"),
             Input(view.config, "data"),
         )
         dash_app.clientside_callback(
-            "function(rows) { if (rows && window.poskoLive) { window.poskoLive.setOfficers(rows); }"
-            " return window.dash_clientside.no_update; }",
+            ClientsideFunction("posko", "officers"),
             Output(view.sink, "title"),
             Input(view.officers, "data"),
         )
     dash_app.clientside_callback(
-        "function(code) { if (window.poskoLive) { window.poskoLive.select(code || null); }"
-        " return window.dash_clientside.no_update; }",
+        ClientsideFunction("posko", "select"),
         Output(C.sink, "className"),
         Input(ids.CMD_SELECTED, "data"),
     )

@@ -2,7 +2,8 @@
 
 Plain dicts, not `go.Figure`: validating a 1,000-marker figure object costs ~80 ms per build,
 and the browser patches these dicts by path (`data[0].marker.color[j]`), so their shape is the
-contract with `assets/live.js`. Trace order is fixed and documented per figure.
+contract with the live client (`assets/live/60-figures.js`). Trace order is fixed and documented
+per figure.
 """
 
 import html

@@ -20,7 +20,10 @@ from schemas.enums import CredentialKind, Role
 
 COOKIE_MAX_AGE = 10 * 365 * 24 * 3600  # the credential decides expiry; the wall never logs out
 HERE = Path(__file__).resolve().parent
-ADMIN_JS = HERE / "admin.js"
+# Their scripts: kept out of Dash's automatic assets (app.py), inlined into the pages here.
+SCRIPTS = HERE / "assets" / "plain"
+ADMIN_JS = SCRIPTS / "admin.js"
+LOGIN_JS = SCRIPTS / "login.js"
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,43 +65,6 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
-_LOGIN_JS = """
-(function () {
-  var W = JSON.parse(document.getElementById("login-words").textContent);
-  var form = document.getElementById("login-form");
-  var out = document.getElementById("login-error");
-  function fill(text, values) {
-    return text.replace(/\\{(\\w+)\\}/g, function (_, k) { return values[k]; });
-  }
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    out.textContent = "";
-    var body = {username: form.username.value, password: form.password.value};
-    fetch("/api/v1/auth/login", {method: "POST", credentials: "same-origin",
-      headers: {"content-type": "application/json"}, body: JSON.stringify(body)})
-      .then(function (r) {
-        if (r.ok) { location.replace(form.next.value); return null; }
-        return r.json().catch(function () { return {}; }).then(function (b) {
-          var d = (b && b.detail) || {};
-          var reason = d.reason || ("HTTP " + r.status);
-          if (r.status === 401) out.textContent = W.wrong;
-          else if (r.status === 429 && d.field === "username") {
-            out.textContent = fill(W.waiting, {seconds: r.headers.get("retry-after") || "?"});
-          } else if (r.status === 429) {
-            var s = Number(r.headers.get("retry-after")) || 60;
-            out.textContent = fill(W.throttled, {minutes: Math.ceil(s / 60)});
-          } else if (r.status === 422) out.textContent = W.missing;
-          else out.textContent = fill(W.failed, {reason: reason});
-          form.password.value = "";
-          form.password.focus();
-        });
-      })
-      .catch(function (e) { out.textContent = fill(W.failed, {reason: String(e)}); });
-  });
-})();
-"""
-
-
 def login_form(lang: Lang, target: str) -> str:
     """The username/password form; it posts to the login API and goes on to `target`."""
     nxt = html.escape(safe_next(target))
@@ -122,7 +88,7 @@ def login_form(lang: Lang, target: str) -> str:
 </form>
 <p class="hint">{t("login_kiosk", lang)}</p>
 <nav class="lang">{langs}</nav>
-</main>{_json_script("login-words", words)}<script>{_LOGIN_JS}</script>"""
+</main>{_json_script("login-words", words)}<script>{LOGIN_JS.read_text()}</script>"""
     return _shell(t("login_title", lang), lang, body)
 
 

@@ -34,7 +34,7 @@ def test_pages_without_a_credential_send_the_browser_to_login(
 
 
 @pytest.mark.parametrize(
-    "path", ["/_dash-layout", "/_dash-dependencies", "/assets/live.js", "/_favicon.ico"]
+    "path", ["/_dash-layout", "/_dash-dependencies", "/assets/live/90-startup.js", "/_favicon.ico"]
 )
 def test_dash_endpoints_and_assets_refuse_without_a_credential(
     server: LiveServer, path: str
@@ -62,7 +62,7 @@ def test_the_token_link_opens_the_wall_and_it_stays_open(server: LiveServer, vie
         # The index is light: the layouts it embeds carry no data.
         assert len(page.content) < 20_000
         assert c.get("/_dash-layout").status_code == 200
-        assert c.get("/assets/live.js").status_code == 200
+        assert c.get("/assets/live/90-startup.js").status_code == 200
 
 
 def test_a_bad_or_device_token_link_explains_itself_in_the_chosen_language(

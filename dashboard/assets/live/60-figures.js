@@ -1,0 +1,473 @@
+/*
+ * Posko live client · figures: the map, the timeline barcode and the progress bars follow the
+ * store by Patch. Their shapes come from the server (dashboard/figures.py, trace order fixed
+ * there); this only patches them: marker colour/size/text by index, incident rings, the current
+ * bin of every timeline row, the bar counts. A figure takes its next patch only when its graph
+ * is idle, and that patch carries everything that changed meanwhile.
+ */
+(function (root, name, deps, factory) {
+  "use strict";
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory.apply(null, deps.map(function (d) { return require("./" + d + ".js"); }));
+    return;
+  }
+  var ns = root.posko || (root.posko = {});
+  ns[name] = factory.apply(null, deps.map(function (d) {
+    var dep = ns[d.replace(/^\d+-/, "")];
+    if (!dep) throw new Error("posko: " + d + ".js must load before " + name);
+    return dep;
+  }));
+})(typeof self !== "undefined" ? self : this, "figures", ["10-text", "20-markers", "50-dash"], function (
+  text,
+  markers,
+  dash
+) {
+  "use strict";
+
+  var CHARTS_EVERY_MS = 2000; // timeline and progress bars (the map follows every tick)
+  var MAP_MIN_MS = 100; // an idle map takes a change at once, but not more often than this
+  var HOVER_REFRESH_MS = 30000; // "x min ago" in every hover label
+  var ms = text.ms;
+
+  /**
+   * The figures of one page. `o.store`, `o.bridge` (50-dash.js), `o.cfg()` the page's config,
+   * `o.now()` monotonic ms, `o.onNewDay()` when the timeline runs past its day (the server
+   * redraws), `o.onIdle()` when the map finished a draw with changes waiting.
+   */
+  function createFigures(o) {
+    var store = o.store;
+    var bridge = o.bridge;
+    var now = o.now;
+    // What each figure still has to show; a figure takes it only when its graph is idle.
+    var Q = {
+      map: { codes: new Set(), all: true, incidents: true },
+      timeline: { codes: new Set(), all: true },
+      progress: { any: true },
+    };
+    var M = null; // map figure tracker
+    var T = null; // timeline figure tracker
+    var P = null; // progress figure tracker
+    var lastHoverAll = 0;
+    var mapAt = 0;
+    var chartsAt = 0;
+    var applied = new Map(); // code -> now() when its newest state was sent to Dash
+    var appliedVersion = new Map();
+
+    function cfg() {
+      return o.cfg();
+    }
+
+    function markerState(t) {
+      return markers.markerState(t, store.stale.has(t.code));
+    }
+
+    function hoverText(t, state, at) {
+      return markers.hoverText(t, state, at, cfg().i18n);
+    }
+
+    /** Take what the store marked as changed into each figure's queue (and clear it there). */
+    function take(changed) {
+      changed.codes.forEach(function (code) {
+        Q.map.codes.add(code);
+        Q.timeline.codes.add(code);
+      });
+      if (changed.all) {
+        Q.map.all = true;
+        Q.timeline.all = true;
+      }
+      if (changed.incidents) Q.map.incidents = true;
+      if (changed.codes.size || changed.all) Q.progress.any = true;
+      changed.codes.clear();
+      changed.all = false;
+      changed.incidents = false;
+    }
+
+    /** Patch the map if it is idle; true when a patch went out. */
+    function drawMap() {
+      var id = cfg().ids.map;
+      if (bridge.busy(id) || now() - mapAt < MAP_MIN_MS) return false;
+      var patch = bridge.newPatch();
+      var sent = syncMap(patch) && bridge.send(id, patch);
+      if (sent) mapAt = now();
+      return sent;
+    }
+
+    // The charts take 50-200 ms of this thread per draw, and the map's draw waits behind them:
+    // under load they were redrawn every tick and the map fell seconds behind. A day-long
+    // timeline and the progress bars lose nothing by following every CHARTS_EVERY_MS.
+    function drawCharts() {
+      if (now() - chartsAt < CHARTS_EVERY_MS && !Q.timeline.all) return;
+      var ids = cfg().ids;
+      chartsAt = now();
+      if (!bridge.busy(ids.timeline)) syncTimeline();
+      if (Q.progress.any && !bridge.busy(ids.progress) && syncProgress()) Q.progress.any = false;
+    }
+
+    function syncMap(patch) {
+      var fig = bridge.figureOf(cfg().ids.map);
+      if (!fig || !fig.layout || !fig.layout.meta || fig.layout.meta.kind !== "map" || !fig.data.length) {
+        return false;
+      }
+      var meta = fig.layout.meta;
+      var all = Q.map.all;
+      if (!M || M.rev !== meta.rev) {
+        var ids = fig.data[0].ids || [];
+        M = {
+          rev: meta.rev,
+          mode: meta.mode,
+          index: new Map(),
+          codes: ids,
+          colour: fig.data[0].marker.color.slice(),
+          size: fig.data[0].marker.size.slice(),
+          text: fig.data[0].hovertext.slice(),
+          incidents: null,
+        };
+        ids.forEach(function (code, i) {
+          M.index.set(code, i);
+        });
+        all = true;
+        if (meta.fit !== false) fitMap(patch, meta.bounds);
+      }
+      var at = store.serverNow();
+      var k = dash.scale();
+      var theme = cfg().theme;
+      var wantAllText = all || now() - lastHoverAll > HOVER_REFRESH_MS;
+      var codes = all ? M.codes : Array.from(Q.map.codes);
+      var changes = [];
+      codes.forEach(function (code) {
+        var i = M.index.get(code);
+        var t = store.tps.get(code);
+        if (i === undefined || !t) return;
+        var state = markerState(t);
+        var style = markers.markerStyle(t, state, M.mode, theme, k);
+        var label = hoverText(t, state, at);
+        if (style[0] !== M.colour[i] || style[1] !== M.size[i] || label !== M.text[i]) {
+          changes.push([i, style[0], style[1], label]);
+        }
+        applied.set(code, now());
+        appliedVersion.set(code, t.version);
+      });
+      if (changes.length > 40 || wantAllText) {
+        // Many at once (a refit, a reload): three whole arrays are cheaper than many paths.
+        changes.forEach(function (c) {
+          M.colour[c[0]] = c[1];
+          M.size[c[0]] = c[2];
+          M.text[c[0]] = c[3];
+        });
+        if (wantAllText) {
+          lastHoverAll = now();
+          M.codes.forEach(function (code, i) {
+            var t = store.tps.get(code);
+            if (t) M.text[i] = hoverText(t, markerState(t), at);
+          });
+        }
+        if (changes.length || wantAllText) {
+          patch.assign(["data", 0, "marker", "color"], M.colour.slice());
+          patch.assign(["data", 0, "marker", "size"], M.size.slice());
+          patch.assign(["data", 0, "hovertext"], M.text.slice());
+        }
+      } else {
+        changes.forEach(function (c) {
+          var i = c[0];
+          if (c[1] !== M.colour[i]) patch.assign(["data", 0, "marker", "color", i], c[1]);
+          if (c[2] !== M.size[i]) patch.assign(["data", 0, "marker", "size", i], c[2]);
+          if (c[3] !== M.text[i]) patch.assign(["data", 0, "hovertext", i], c[3]);
+          M.colour[i] = c[1];
+          M.size[i] = c[2];
+          M.text[i] = c[3];
+        });
+      }
+      if (all || Q.map.incidents) syncIncidents(patch);
+      Q.map = { codes: new Set(), all: false, incidents: false };
+      return true;
+    }
+
+    function fitMap(patch, bounds) {
+      var el = document.getElementById(cfg().ids.map);
+      if (!el || !bounds) return;
+      var box = el.getBoundingClientRect();
+      if (box.width < 50 || box.height < 50) return;
+      var dlon = Math.max(bounds[2] - bounds[0], 0.01);
+      var dlat = Math.max(bounds[3] - bounds[1], 0.01);
+      var fit = Math.min((box.width * 360) / (512 * dlon), (box.height * 360) / (512 * dlat)) * 0.92;
+      var zoom = Math.round(Math.min(Math.log2(fit), 15) * 100) / 100;
+      patch.assign(["layout", "map", "zoom"], zoom);
+      patch.assign(["layout", "map", "center"], {
+        lat: (bounds[1] + bounds[3]) / 2,
+        lon: (bounds[0] + bounds[2]) / 2,
+      });
+    }
+
+    function syncIncidents(patch) {
+      var th = cfg().theme;
+      var placed = [];
+      store.incidents.forEach(function (inc) {
+        if (inc.lat !== null && inc.lon !== null) placed.push(inc);
+      });
+      placed.sort(function (a, b) {
+        return a.severity - b.severity || a.id - b.id;
+      });
+      var i18n = cfg().i18n;
+      var w = i18n.words;
+      var k = dash.scale();
+      var sig = JSON.stringify(
+        placed.map(function (i) {
+          return [i.id, i.severity, i.status, i.reports];
+        })
+      );
+      if (M.incidents === sig) return;
+      M.incidents = sig;
+      var colours = placed.map(function (i) {
+        return th.severity_colours[String(i.severity)];
+      });
+      var common = {
+        ids: placed.map(function (i) {
+          return String(i.id);
+        }),
+        lat: placed.map(function (i) {
+          return i.lat;
+        }),
+        lon: placed.map(function (i) {
+          return i.lon;
+        }),
+      };
+      [1, 2].forEach(function (trace) {
+        patch.assign(["data", trace, "ids"], common.ids);
+        patch.assign(["data", trace, "lat"], common.lat);
+        patch.assign(["data", trace, "lon"], common.lon);
+        patch.assign(["data", trace, "marker", "color"], colours);
+      });
+      patch.assign(
+        ["data", 1, "marker", "size"],
+        placed.map(function (i) {
+          return (th.ring.base + th.ring.per_severity * i.severity) * k;
+        })
+      );
+      patch.assign(
+        ["data", 2, "marker", "size"],
+        placed.map(function (i) {
+          return (th.core.base + th.core.per_severity * i.severity) * k;
+        })
+      );
+      patch.assign(
+        ["data", 2, "hovertext"],
+        placed.map(function (i) {
+          return (
+            "<b>" + text.fmt(w.sev, { n: i.severity }) + " " + i18n.categories[i.category] + "</b><br>" +
+            "TPS " + (i.tps || "—") + " · " + text.hhmm(ms(i.opened_at)) + " " + w.wib + "<br>" +
+            i.reported_by.join(", ") + "<br>" + text.esc((i.description || "").slice(0, 120))
+          );
+        })
+      );
+    }
+
+    function scaleFonts(patch, fig) {
+      // Chart text is sized for 1920x1080 in pixels; a 4K wall gets it (and the label margin) larger.
+      var k = dash.scale();
+      if (k <= 1) return false;
+      var layout = fig.layout;
+      patch.assign(["layout", "font", "size"], Math.round((layout.font.size || 13) * k));
+      patch.assign(["layout", "margin", "l"], Math.round(layout.margin.l * k));
+      patch.assign(["layout", "margin", "b"], Math.round(layout.margin.b * k));
+      fig.data.forEach(function (tr, i) {
+        if (tr.type === "scatter" && tr.marker && typeof tr.marker.size === "number") {
+          patch.assign(["data", i, "marker", "size"], tr.marker.size * k);
+        }
+      });
+      (layout.annotations || []).forEach(function (a, i) {
+        patch.assign(["layout", "annotations", i, "font", "size"], Math.round(a.font.size * k));
+      });
+      return true;
+    }
+
+    function phaseIndex(t) {
+      return markers.phaseIndex(t, cfg().theme);
+    }
+
+    function syncTimeline() {
+      var id = cfg().ids.timeline;
+      var fig = bridge.figureOf(id);
+      if (!fig || !fig.layout || !fig.layout.meta || fig.layout.meta.kind !== "timeline" || !fig.data.length) {
+        return;
+      }
+      var meta = fig.layout.meta;
+      var patch = bridge.newPatch();
+      var touched = false;
+      if (!T || T.rev !== meta.rev) {
+        T = {
+          rev: meta.rev,
+          start: Date.parse(meta.start),
+          end: Date.parse(meta.day_end),
+          bin: meta.bin_s * 1000,
+          filled: meta.bins,
+          row: new Map(),
+          marks: new Set(),
+          nowX: null,
+          rangeEnd: Date.parse(fig.layout.xaxis.range[1].replace(" ", "T") + "+07:00"),
+        };
+        (fig.data[0].y || []).forEach(function (code, r) {
+          T.row.set(code, r);
+        });
+        [1, 2, 3].forEach(function (k) {
+          var tr = fig.data[k];
+          for (var i = 0; tr && i < tr.x.length; i++) T.marks.add(tr.x[i] + "|" + tr.y[i] + "|" + k);
+        });
+        if (scaleFonts(patch, fig)) touched = true;
+        Q.timeline.all = true; // this state may be newer than the figure's last column
+      }
+      var at = store.serverNow();
+      var bin = Math.floor((at - T.start) / T.bin);
+      var lastBin = Math.round((T.end - T.start) / T.bin) - 1;
+      var pending = Q.timeline;
+      Q.timeline = { codes: new Set(), all: false };
+      if (bin > lastBin && !T.renewed) {
+        // A new election day's picture (05:00 WIB): the server draws its figures afresh.
+        T.renewed = true;
+        o.onNewDay();
+      }
+      if (bin > lastBin || bin < 0) return;
+      if (bin >= T.filled) {
+        // Time moved into new bins: extend every row with what each TPS shows now.
+        var z = fig.data[0].z.map(function (row, r) {
+          var code = fig.data[0].y[r];
+          var t = store.tps.get(code);
+          var out = row.slice();
+          for (var b = T.filled; b <= bin; b++) out[b] = t ? phaseIndex(t) : 0;
+          return out;
+        });
+        var xs = fig.data[0].x.slice();
+        for (var b = T.filled; b <= bin; b++) xs.push(text.axisTime(T.start + (b + 0.5) * T.bin));
+        patch.assign(["data", 0, "z"], z);
+        patch.assign(["data", 0, "x"], xs);
+        for (var nb = T.filled; nb <= bin; nb++) {
+          T.row.forEach(function (_, code) {
+            markProblem(patch, code, nb);
+          });
+        }
+        T.filled = bin + 1;
+        touched = true;
+      } else if (pending.codes.size || pending.all) {
+        var codes = pending.all ? Array.from(T.row.keys()) : Array.from(pending.codes);
+        var zrows = fig.data[0].z;
+        codes.forEach(function (code) {
+          var r = T.row.get(code);
+          var t = store.tps.get(code);
+          if (r === undefined || !t) return;
+          var v = phaseIndex(t);
+          if (zrows[r][bin] !== v) {
+            patch.assign(["data", 0, "z", r, bin], v);
+            touched = true;
+          }
+          if (markProblem(patch, code, bin)) touched = true;
+        });
+      }
+      var nowX = text.axisTime(at);
+      if (!T.nowX || nowX.slice(0, 16) !== T.nowX.slice(0, 16)) {
+        T.nowX = nowX;
+        patch.assign(["layout", "shapes", 0, "x0"], nowX);
+        patch.assign(["layout", "shapes", 0, "x1"], nowX);
+        touched = true;
+        var wanted = Math.min(at + 3600 * 1000, T.end);
+        if (wanted > T.rangeEnd) {
+          T.rangeEnd = wanted;
+          patch.assign(["layout", "xaxis", "range"], [text.axisTime(T.start), text.axisTime(wanted)]);
+        }
+      }
+      if (touched) bridge.send(id, patch);
+    }
+
+    function markProblem(patch, code, bin) {
+      var t = store.tps.get(code);
+      if (!t) return false;
+      var k = markers.problemOf(t, store.stale.has(t.code));
+      if (!k) return false;
+      var x = text.axisTime(T.start + (bin + 0.5) * T.bin);
+      var key = x + "|" + code + "|" + k;
+      if (T.marks.has(key)) return false;
+      T.marks.add(key);
+      patch.append(["data", k, "x"], x);
+      patch.append(["data", k, "y"], code);
+      return true;
+    }
+
+    function syncProgress() {
+      var id = cfg().ids.progress;
+      var fig = bridge.figureOf(id);
+      if (!fig || !fig.layout || !fig.layout.meta || fig.layout.meta.kind !== "progress") return false;
+      var meta = fig.layout.meta;
+      var patch = bridge.newPatch();
+      var touched = false;
+      if (!P || P.rev !== meta.rev) {
+        P = {
+          rev: meta.rev,
+          kec: meta.kecamatan,
+          x: fig.data.map(function (tr) {
+            return tr.x.slice();
+          }),
+        };
+        touched = scaleFonts(patch, fig);
+      }
+      var keys = fig.data.map(function (tr) {
+        return tr.meta;
+      });
+      var counts = keys.map(function () {
+        return P.kec.map(function () {
+          return 0;
+        });
+      });
+      var kecIndex = new Map();
+      P.kec.forEach(function (k, i) {
+        kecIndex.set(k, i);
+      });
+      store.tps.forEach(function (t) {
+        var r = kecIndex.get(t.kecamatan_code);
+        var k = keys.indexOf(t.phase || "belum");
+        if (r !== undefined && k >= 0) counts[k][r] += 1;
+      });
+      counts.forEach(function (arr, k) {
+        if (arr.join(",") !== P.x[k].join(",")) {
+          P.x[k] = arr;
+          patch.assign(["data", k, "x"], arr);
+          touched = true;
+        }
+      });
+      if (touched) bridge.send(id, patch);
+      return true;
+    }
+
+    function watchMapIdle() {
+      // dcc.Graph drops its pending class when a draw is done: the next change goes out then.
+      var gd = bridge.plotOf(cfg().ids.map);
+      if (!gd || gd.__poskoIdle || !window.MutationObserver) return;
+      gd.__poskoIdle = true;
+      new MutationObserver(function () {
+        if (!gd.classList.contains("dash-graph--pending") && (store.changed.codes.size || Q.map.codes.size)) o.onIdle();
+      }).observe(gd, { attributes: true, attributeFilter: ["class"] });
+    }
+
+    return {
+      take: take,
+      drawMap: drawMap,
+      drawCharts: drawCharts,
+      watchMapIdle: watchMapIdle,
+      /** Forget the figures held: the next draw starts from what Dash holds now. */
+      reset: function () {
+        M = null;
+        T = null;
+        P = null;
+      },
+      /** The map is refitted and its markers rescaled at the next draw (the window resized). */
+      refit: function () {
+        M = null;
+      },
+      appliedAt: function (code) {
+        return applied.get(code) || null;
+      },
+      appliedVersion: function (code) {
+        return appliedVersion.get(code) || null;
+      },
+    };
+  }
+
+  return { createFigures: createFigures };
+});

@@ -1,0 +1,326 @@
+/*
+ * Posko live client · startup: puts the modules together on a page, runs the clock, and hands
+ * the page's config to them.
+ *
+ *   /ws/live ─▶ connection (40) ─▶ store (30) ─▶ every tick, per changed component, ONE
+ *   dash_clientside.set_props: figures (60, a Patch), panels (70), operations (80).
+ *
+ * The server's callbacks give the config (callbacks.browser_config) through the clientside
+ * functions registered here (dash_clientside.posko.*); the first config starts the connection
+ * and two timers (a 150 ms tick that draws, a 1 s one for what time changes). Runs for days:
+ * one socket, bounded maps and arrays, nothing that grows with time. window.poskoLive is what
+ * the browser tests and bench/pixel.py read.
+ */
+(function (root, name, deps, factory) {
+  "use strict";
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory.apply(null, deps.map(function (d) { return require("./" + d + ".js"); }));
+    return;
+  }
+  var ns = root.posko || (root.posko = {});
+  ns[name] = factory.apply(null, deps.map(function (d) {
+    var dep = ns[d.replace(/^\d+-/, "")];
+    if (!dep) throw new Error("posko: " + d + ".js must load before " + name);
+    return dep;
+  }));
+})(
+  typeof self !== "undefined" ? self : this,
+  "startup",
+  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "80-operations"],
+  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, operations) {
+    "use strict";
+
+    var TICK_MS = 150;
+    var TEXT_EVERY_MS = 500; // counters and the log: each change is a Dash render pass
+    var SECOND_MS = 1000;
+    var PANELS_EVERY_MS = 60000; // commander: re-read incidents and silent officers
+    var PANELS_MIN_MS = 2000;
+    var OFFICERS_EVERY_MS = 300000; // officers' last report, re-read from /api/v1/officers
+
+    function now() {
+      return performance.now();
+    }
+
+    var stats = {
+      frames: 0,
+      deltas: 0,
+      bytes: 0,
+      lastBytes: 0,
+      lastDeltaBytes: 0,
+      patches: 0,
+      lastPatchBytes: 0,
+      resyncs: 0,
+    };
+    var cfg = null;
+    var store = storeModule.createStore({ now: now, stats: stats });
+    var bridge = dash.createBridge(stats);
+    var getCfg = function () {
+      return cfg;
+    };
+    var conn = connection.createConnection({
+      url: function () {
+        var proto = location.protocol === "https:" ? "wss:" : "ws:";
+        return proto + "//" + location.host + cfg.urls.live;
+      },
+      openSocket: function (url) {
+        return new WebSocket(url);
+      },
+      load: connection.readPicture(
+        function (url, opts) {
+          return fetch(url, opts);
+        },
+        function () {
+          return cfg.urls;
+        }
+      ),
+      store: store,
+      clock: {
+        now: now,
+        setTimeout: function (fn, ms) {
+          return setTimeout(fn, ms);
+        },
+        clearTimeout: function (id) {
+          clearTimeout(id);
+        },
+        random: Math.random,
+      },
+      stats: stats,
+      onChange: function () {
+        if (cfg) panels.renderBanner();
+      },
+      onLive: function (info) {
+        // Back after a loss: the server re-draws what it draws (timeline, progress, officers).
+        if (info.reconnected) refresh();
+        store.evaluateStale();
+        flush();
+      },
+      onDelta: function () {
+        if (store.changed.codes.size) soon();
+      },
+    });
+    var figures = figuresModule.createFigures({
+      store: store,
+      bridge: bridge,
+      cfg: getCfg,
+      now: now,
+      onNewDay: refresh,
+      onIdle: soon,
+    });
+    var repair = maprepair.createMapRepair({ cfg: getCfg, bridge: bridge, now: now, isLive: conn.isLive });
+    var panels = panelsModule.createPanels({
+      store: store,
+      bridge: bridge,
+      cfg: getCfg,
+      now: now,
+      connection: function () {
+        return conn;
+      },
+    });
+    var ops = operations.createOperations({ store: store, bridge: bridge, cfg: getCfg, now: now });
+
+    var refreshes = 0;
+    var textAt = 0;
+    var panelsAt = 0;
+    var minuteAt = now();
+    var officersAt = now();
+    var soonTimer = null;
+    var started = false;
+
+    function synced() {
+      return conn.state === "live";
+    }
+
+    function refresh() {
+      refreshes += 1;
+      bridge.setProps(cfg.ids.refresh, { data: refreshes });
+    }
+
+    function flush() {
+      if (!cfg || !store.tps.size) return;
+      figures.take(store.changed);
+      var mapSent = figures.drawMap();
+      figures.drawCharts();
+      // Every changed counter or log is a render pass of the whole Dash tree on this thread:
+      // they change with the map's markers, or on their own at most every TEXT_EVERY_MS.
+      if (mapSent || now() - textAt >= TEXT_EVERY_MS) {
+        textAt = now();
+        panels.renderCounters();
+        if (store.changed.log) {
+          panels.renderLog();
+          store.changed.log = false;
+        }
+      }
+      ops.draw();
+      wantPanels();
+    }
+
+    function soon() {
+      // A change for an idle map goes out now rather than at the next tick (up to TICK_MS
+      // sooner on screen); while the map draws, changes wait and go out together when it is done.
+      if (soonTimer !== null || !cfg || !synced() || bridge.busy(cfg.ids.map)) return;
+      soonTimer = setTimeout(function () {
+        soonTimer = null;
+        if (synced()) flush();
+      }, 0);
+    }
+
+    function wantPanels() {
+      // The commander's server-drawn panels: at once (at most every 2 s) when an incident or the
+      // open TPS changed, and once a minute for what only time changes (ages, silences, the day).
+      if (!cfg.panels_tick) return;
+      var t = now();
+      if (store.changed.panels && t - panelsAt > PANELS_MIN_MS) {
+        panelsAt = t;
+        store.changed.panels = false;
+        bridge.setProps(cfg.panels_tick, { data: Math.round(t) });
+      }
+      if (t - minuteAt > PANELS_EVERY_MS) {
+        minuteAt = t;
+        bridge.setProps(cfg.minute_tick, { data: Math.round(t) });
+      }
+    }
+
+    function tick() {
+      if (!cfg) return;
+      figures.watchMapIdle();
+      repair.tend();
+      if (synced()) flush();
+    }
+
+    function everySecond() {
+      if (!cfg) return;
+      if (synced() && now() - officersAt > OFFICERS_EVERY_MS) refreshOfficers();
+      ops.everySecond();
+      panels.pollPlatform();
+      repair.tend();
+      repair.checkWedged();
+      conn.watch(); // silence on an open (or hanging) socket: close it and start over
+      if (synced()) store.evaluateStale();
+      panels.renderBanner(); // also the banner's "last data" age
+      panels.renderHeader();
+    }
+
+    function refreshOfficers() {
+      // The stream carries TPS states, not officers: every few minutes, re-read who reported when
+      // (a ping about a TPS that already had newer news still counts as the officer's report).
+      officersAt = now();
+      fetch(cfg.urls.officers, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) {
+          return r.ok ? r.json() : null;
+        })
+        .then(function (body) {
+          if (!body) return;
+          store.setOfficers(
+            body.data.map(function (o) {
+              return [o.nrp, o.last_seen_at, o.rank + " " + o.name];
+            })
+          );
+        })
+        .catch(function () {
+          /* the next round, or the next resync, tries again */
+        });
+    }
+
+    function start() {
+      if (started) return;
+      started = true;
+      conn.start();
+      setInterval(tick, TICK_MS);
+      setInterval(everySecond, SECOND_MS);
+      document.addEventListener("click", ops.onClick);
+      window.addEventListener("resize", function () {
+        figures.refit(); // refit the map and rescale markers to the new size
+        store.changed.all = true;
+      });
+    }
+
+    // ---- the page hands over ------------------------------------------------------------------
+
+    function configure(next) {
+      var first = !cfg;
+      cfg = next;
+      store.configure(cfg);
+      figures.reset();
+      bridge.shown.clear();
+      if (first) {
+        start();
+        ops.loadMe();
+      } else if (synced()) flush();
+      panels.renderBanner();
+    }
+
+    window.poskoLive = {
+      configure: configure,
+      setOfficers: store.setOfficers,
+      select: function (code) {
+        store.selected = code;
+      },
+      get lastDeltaAt() {
+        return store.lastDeltaAt;
+      },
+      stats: stats,
+      get seq() {
+        return store.seq;
+      },
+      get live() {
+        return conn.isLive();
+      },
+      get lost() {
+        return conn.banner() !== "";
+      },
+      /** The connection's named state: connecting, syncing, live, lost or denied. */
+      get connection() {
+        return conn.state;
+      },
+      serverNow: store.serverNow,
+      appliedAt: figures.appliedAt,
+      appliedVersion: figures.appliedVersion,
+      state: function (code) {
+        var t = store.tps.get(code);
+        return t ? JSON.parse(JSON.stringify(t)) : null;
+      },
+      staleCount: function () {
+        return store.stale.size;
+      },
+      alertCount: function () {
+        return store.alerts.size;
+      },
+      alertIds: function (kind, subject) {
+        var out = [];
+        store.alerts.forEach(function (al) {
+          if (al.kind === kind && al.subject === subject) out.push(al.id);
+        });
+        return out;
+      },
+      incident: function (id) {
+        var i = store.incidents.get(id) || store.resolved.get(id);
+        return i ? JSON.parse(JSON.stringify(i)) : null;
+      },
+      get me() {
+        return ops.me;
+      },
+      logSize: function () {
+        return store.log.length;
+      },
+    };
+
+    // The server's callbacks hand over through these (ClientsideFunction("posko", ...)).
+    var clientside = (window.dash_clientside = window.dash_clientside || {});
+    clientside.posko = Object.assign(clientside.posko || {}, {
+      configure: function (next) {
+        if (next) window.poskoLive.configure(next);
+        return window.dash_clientside.no_update;
+      },
+      officers: function (rows) {
+        if (rows) window.poskoLive.setOfficers(rows);
+        return window.dash_clientside.no_update;
+      },
+      select: function (code) {
+        window.poskoLive.select(code || null);
+        return window.dash_clientside.no_update;
+      },
+    });
+
+    return { configure: configure };
+  }
+);

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from backend.config import Settings
+from backend.config import DEFAULT_REGION_DATA, Settings
 from backend.db import make_engine
 from backend.intake.models import Ping
 from backend.migrate import ensure_schema
@@ -20,13 +20,13 @@ from backend.tps.models import Tps
 from schemas.enums import Phase, Situation
 from tests.conftest import PG_ADMIN_URL, TEST_DB, fresh_pg_database, pg_available
 
-DATA_DIR = Settings().region_data_dir
+DATA_DIR = DEFAULT_REGION_DATA  # shipped in the repository: tests never depend on the environment
 DESA_GEOJSON = DATA_DIR / "oku_timur_desa.geojson"
 
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    """The default registry (seed 2024, reference data if present), built once."""
+    """The default registry (seed 2024, the shipped reference data), built once."""
     return build_registry(seed=2024, region_data_dir=DATA_DIR)
 
 

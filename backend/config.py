@@ -12,8 +12,9 @@ from backend.schedule.calendar import ElectionCalendar
 
 PLACEHOLDER_SECRET = "changethis-local-only"
 REPO_DIR = Path(__file__).resolve().parent.parent
-# Reference data lives beside the repository and is read by path, never copied into it.
-DEFAULT_REGION_DATA = REPO_DIR.parent / "shared" / "data"
+# OKU Timur's boundaries and region table ship inside the package (MIT, Cahya DSN: see the LICENSE
+# beside them), so a fresh clone or an installed wheel has them; other kabupaten set their own.
+DEFAULT_REGION_DATA = Path(__file__).resolve().parent / "registry" / "data" / "oku_timur"
 WIB = ZoneInfo("Asia/Jakarta")
 
 

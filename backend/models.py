@@ -8,7 +8,7 @@ from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import Meta
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
-from backend.regions.models import Region
+from backend.regions.models import Boundary, Region
 from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
 from backend.users.models import User
 
@@ -19,6 +19,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "AuthFailure",
+    "Boundary",
     "Credential",
     "DeadLetter",
     "Incident",

@@ -33,7 +33,7 @@ from dashboard.components.detail import silent_list, tps_detail
 from dashboard.data import (
     Filters,
     Picture,
-    boundary_extent,
+    map_boundaries,
     principal_of,
     read_national,
     read_officers,
@@ -127,16 +127,18 @@ def _filters(kec: Any, desa: Any, phase: Any, situation: Any, risk: Any) -> Filt
 
 def register_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> None:
     """Attach every callback of both views to the Dash app."""
-    # Without boundary files the map still works, just without the lines.
-    extent = boundary_extent(settings.region_data_dir)
 
-    def _map_options(lang: Lang, *, whole: bool, **kw: Any) -> MapOptions:
+    def _map_options(rt: Runtime, lang: Lang, *, whole: bool, **kw: Any) -> MapOptions:
+        # Read per render (one small query, then cached by stamp): an import shows on the next
+        # resync of every screen, on every node. Without boundaries the map has no lines.
+        bounds = map_boundaries(rt)
         return MapOptions(
             lang=lang,
             rev=_rev(),
-            boundaries_url="/api/v1/geo" if extent is not None else None,
+            boundaries_url="/api/v1/geo" if bounds is not None else None,
+            boundaries_version=bounds.version if bounds is not None else None,
             tile_url=settings.map_tile_url,
-            extent=extent if whole else None,
+            extent=bounds.extent if bounds is not None and whole else None,
             **kw,
         )
 
@@ -195,7 +197,7 @@ def register_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> N
             pic = read_picture(rt, area_code=area)
             tl = read_timeline(rt, area_code=area)
             rev = _rev()
-            opts = _map_options(lang, whole=True, uirevision="wall", interactive=False)
+            opts = _map_options(rt, lang, whole=True, uirevision="wall", interactive=False)
             return (
                 map_figure(pic.tps, pic.incidents, now=pic.now, grace=pic.grace, opts=opts),
                 timeline_figure(tl, lang=lang, rev=rev),
@@ -289,6 +291,7 @@ def register_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> N
             pic = read_picture(rt, area_code=area)
             shown = [v for v in pic.tps if f.keep(v)]
             opts = _map_options(
+                rt,
                 lang,
                 whole=not f.key.strip("|"),
                 mode=mode,

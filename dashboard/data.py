@@ -23,6 +23,7 @@ from backend.incidents.service import list_public as list_incidents
 from backend.intake.models import Ping
 from backend.officers.service import get_by_nrp
 from backend.officers.service import list_public as list_officers
+from backend.registry.boundaries import cached_extent
 from backend.runtime import Runtime
 from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
@@ -64,6 +65,25 @@ def boundary_extent(region_data_dir: Path) -> tuple[float, float, float, float] 
     for feature in orjson.loads(path.read_bytes())["features"]:
         walk(feature["geometry"]["coordinates"])
     return (min(lons), min(lats), max(lons), max(lats)) if lons else None
+
+
+@dataclass(frozen=True, slots=True)
+class MapBoundaries:
+    """What the map's boundary layers span, and which version of them it draws."""
+
+    extent: tuple[float, float, float, float]  # [west, south, east, north]
+    version: str | None  # the import's stamp (busts browser caches); None: the data directory
+
+
+def map_boundaries(rt: Runtime) -> MapBoundaries | None:
+    """Outlines imported into the database, else the data directory's; None without either."""
+    with Session(rt.engine) as session:
+        stored = cached_extent(session=session)
+    if stored is not None:
+        stamp, extent = stored
+        return MapBoundaries(extent=extent, version=stamp)
+    from_files = boundary_extent(rt.settings.region_data_dir)
+    return MapBoundaries(extent=from_files, version=None) if from_files else None
 
 
 def principal_of(rt: Runtime, token: str | None) -> Principal | None:

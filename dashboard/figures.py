@@ -162,6 +162,7 @@ class MapOptions:
     rev: str = "0"
     uirevision: str = "all"
     boundaries_url: str | None = "/api/v1/geo"  # None: no boundary files on this server
+    boundaries_version: str | None = None  # changes when boundaries are imported (cache key)
     tile_url: str | None = None
     selected: str | None = None
     interactive: bool = True
@@ -180,10 +181,11 @@ def _layers(opts: MapOptions) -> list[dict[str, Any]]:
             }
         )
     if opts.boundaries_url:
+        query = f"?v={opts.boundaries_version}" if opts.boundaries_version else ""
         layers += [
             {
                 "sourcetype": "geojson",
-                "source": f"{opts.boundaries_url}/desa",
+                "source": f"{opts.boundaries_url}/desa{query}",
                 "type": "line",
                 "color": theme.DESA_LINE,
                 "line": {"width": 0.6},
@@ -191,7 +193,7 @@ def _layers(opts: MapOptions) -> list[dict[str, Any]]:
             },
             {
                 "sourcetype": "geojson",
-                "source": f"{opts.boundaries_url}/kecamatan",
+                "source": f"{opts.boundaries_url}/kecamatan{query}",
                 "type": "line",
                 "color": theme.KECAMATAN_LINE,
                 "line": {"width": 1.6},

@@ -135,18 +135,33 @@ class LiveServer:
     ws_url: str
     server: uvicorn.Server
     thread: threading.Thread
+    sock: socket.socket | None = None
 
     def stop(self) -> None:
         """Shut the server down and wait for it."""
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        if self.sock is not None:
+            self.sock.close()  # already closed by a clean shutdown; not after a failed start
+
+
+def bound_socket(port: int | None = None) -> socket.socket:
+    """A TCP socket on 127.0.0.1, bound now to `port` (or to one the kernel picks)."""
+    # Picking a free port and letting the server bind it later leaves a gap in which any
+    # process's outgoing connection may take that port (the shared machine opens thousands);
+    # a socket bound here and handed to uvicorn has no such gap.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port or 0))
+    return sock
 
 
 def start_server(
     settings: Settings, port: int | None = None, *, log_level: str = "warning"
 ) -> LiveServer:
     """Start create_app(settings) under uvicorn on `port` (or a free one); wait until it answers."""
-    port = port or free_port()
+    sock = bound_socket(port)
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
@@ -156,10 +171,11 @@ def start_server(
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    # Generous: starting is migrations, the registry index and the Dash app, on a busy machine.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.started:
             try:
@@ -167,10 +183,16 @@ def start_server(
                     break
             except httpx.HTTPError:
                 pass
+        if not thread.is_alive():
+            sock.close()
+            raise RuntimeError("server exited while starting")
         time.sleep(0.05)
     else:
+        sock.close()
         raise RuntimeError("server did not start")
-    return LiveServer(url=url, ws_url=f"ws://127.0.0.1:{port}", server=server, thread=thread)
+    return LiveServer(
+        url=url, ws_url=f"ws://127.0.0.1:{port}", server=server, thread=thread, sock=sock
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`posko registry ...`: seed the OKU Timur registry, or import a real TPS list."""
+"""`posko registry ...`: seed the OKU Timur registry, import a real TPS list or boundaries."""
 
 import time
 from pathlib import Path
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from backend.audit.service import cli_actor
 from backend.clock import Clock
 from backend.db import command_engine
+from backend.registry.boundaries import BoundariesRejected, read_boundaries_file, store_boundaries
 from backend.registry.build import Scale, build_registry
 from backend.registry.importer import ImportRejected, import_files
 from backend.registry.national import build_national
@@ -22,6 +23,13 @@ app = typer.Typer(
     help="Build or import the registry: regions, units, TPS and officers.",
     no_args_is_help=True,
 )
+
+boundaries_app = typer.Typer(
+    name="boundaries",
+    help="Region outlines (kabupaten, kecamatan, desa) for the map.",
+    no_args_is_help=True,
+)
+app.add_typer(boundaries_app)
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="Override POSKO_DATABASE_URL.")
@@ -183,3 +191,46 @@ def import_(
                 f"{result.assignments} assignments"
             )
         _print_summary(engine)
+
+
+@boundaries_app.command("import")
+def boundaries_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON FeatureCollection.")
+    ],
+    replace: Annotated[
+        bool, typer.Option(help="Remove every stored outline that is not in the file.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Store kabupaten, kecamatan and desa outlines for every node's map; all or nothing."""
+    try:
+        features, digest = read_boundaries_file(file)
+    except BoundariesRejected as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} error(s); nothing imported", err=True)
+        raise typer.Exit(1) from exc
+    with command_engine(database_url) as (settings, engine), Session(engine) as session:
+        result = store_boundaries(
+            session=session,
+            features=features,
+            replace=replace,
+            at=Clock.from_settings(settings).now(),
+            actor=cli_actor(),
+            source=file.name,
+            digest=digest,
+        )
+    levels = ", ".join(f"{n} {level.value}" for level, n in result.levels.items())
+    typer.echo(f"boundaries: {levels} ({result.created} new, {result.updated} updated)")
+    if result.removed:
+        typer.echo(f"removed {result.removed} stored outlines not in the file (--replace)")
+    missing = result.not_in_registry
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        shown = ", ".join(missing[:5]) + more
+        typer.echo(
+            f"note: {len(missing)} code(s) are not in the stored registry (yet): {shown}; "
+            "they are stored and drawn all the same"
+        )
+    typer.echo("the map serves these outlines from the database from now on (every node)")

@@ -1,8 +1,9 @@
 """Read the region reference files (centroids, outlines) from the configured data directory.
 
-The files stay where they are (Settings.region_data_dir, or a path given on the command line) and
-are read by path; nothing from them is copied into the repository. Every file is optional: a
-missing file only means the registry falls back to coarser or synthetic positions.
+The files are read by path from Settings.region_data_dir (by default OKU Timur's, shipped in
+backend/registry/data/oku_timur with its MIT licence) or from a path given on the command line.
+Every file is optional: a missing file only means the registry falls back to coarser or synthetic
+positions.
 
 - `oku_timur_wilayah.csv`: `kode,nama,level,jenis,kode_induk,lat,lng,kodepos`, one row per region.
 - `oku_timur_{kabupaten,kecamatan,desa}.geojson`: features with `id`/`properties.kode` = Kemendagri

@@ -11,11 +11,12 @@ from backend.alerts.service import list_alerts
 from backend.deps import ReaderDep, RuntimeDep, SessionDep, scoped_area
 from backend.incidents.service import list_public
 from backend.realtime.hub import channel_for_area
+from backend.registry.boundaries import cached_layer
 from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
 from backend.tps.rollup import LEVEL_LENGTH, add_rows, area_rows
 from backend.tps.service import list_views, recent_log, summary, timeline, timeline_rows
-from schemas.enums import Phase, RiskRating, Situation
+from schemas.enums import Phase, RegionLevel, RiskRating, Situation
 from schemas.errors import problem_responses
 from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline
 from schemas.rollup import Rollup, RollupLevel
@@ -197,17 +198,25 @@ _GEO_FILES = {
 
 @router.get("/geo/{layer}", response_class=Response, responses=problem_responses(404))
 def read_geo(
-    layer: Literal["kabupaten", "kecamatan", "desa"], _: ReaderDep, rt: RuntimeDep
+    layer: Literal["kabupaten", "kecamatan", "desa"],
+    _: ReaderDep,
+    rt: RuntimeDep,
+    session: SessionDep,
 ) -> Response:
-    """Boundaries as GeoJSON from the configured region data directory (no internet needed)."""
-    path: Path = rt.settings.region_data_dir / _GEO_FILES[layer]
-    if not path.is_file():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail={"field": "layer", "reason": f"no boundary file at {path}"},
-        )
+    """Boundaries as GeoJSON: imported into the database, else from the region data directory."""
+    # Imported outlines win whole: a layer the import lacks is empty, never filled in from the
+    # shipped OKU Timur files under another kabupaten's TPS.
+    body = cached_layer(session=session, level=RegionLevel(layer))
+    if body is None:
+        path: Path = rt.settings.region_data_dir / _GEO_FILES[layer]
+        if not path.is_file():
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail={"field": "layer", "reason": f"no boundaries imported and no file {path}"},
+            )
+        body = path.read_bytes()
     return Response(
-        path.read_bytes(),
+        body,
         media_type="application/geo+json",
         # private: a shared cache must not hand a signed-in reader's file to anyone else.
         headers={"Cache-Control": "private, max-age=3600"},

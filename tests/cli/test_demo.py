@@ -10,6 +10,9 @@ import time
 import httpx
 import pytest
 
+from backend.config import DEFAULT_REGION_DATA
+from backend.registry.geometry import point_in_multipolygon
+from backend.registry.reference import DESA_GEOJSON, load_boundaries
 from tests.conftest import free_port
 
 
@@ -40,6 +43,17 @@ def test_demo_serves_simulates_and_prints_working_links(tmp_path) -> None:
         assert token
         headers = {"authorization": f"Bearer {token.group(1)}"}
         url = f"http://127.0.0.1:{port}"
+        # A fresh clone draws the real OKU Timur: the shipped boundaries, TPS inside their desa.
+        geo = httpx.get(url + "/api/v1/geo/kecamatan", headers=headers, timeout=10)
+        assert geo.status_code == 200 and len(geo.json()["features"]) == 20
+        desa = load_boundaries(DEFAULT_REGION_DATA / DESA_GEOJSON)
+        listed = httpx.get(url + "/api/v1/tps", headers=headers, timeout=10).json()["data"]
+        outside = [
+            t["code"]
+            for t in listed
+            if not point_in_multipolygon(t["lon"], t["lat"], desa[t["desa_code"]])
+        ]
+        assert len(listed) == 1012 and outside == []
         phased = 0
         while time.monotonic() < deadline and phased < 500:
             time.sleep(2)

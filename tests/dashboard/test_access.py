@@ -79,7 +79,7 @@ def test_a_bad_or_device_token_link_explains_itself_in_the_chosen_language(
 
 def test_dash_websocket_is_refused_without_a_credential(server: LiveServer) -> None:
     with pytest.raises(InvalidStatus):
-        connect(f"{server.ws_url}/_dash-ws-callback", open_timeout=5).close()
+        connect(f"{server.ws_url}/_dash-ws-callback", open_timeout=30).close()
 
 
 def test_unknown_api_paths_stay_json_404_despite_dash_catch_all(server: LiveServer) -> None:

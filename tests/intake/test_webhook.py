@@ -100,7 +100,7 @@ def test_webhook_without_or_with_wrong_token_is_401_and_recorded(
     assert _post(server, "/api/v1/pings", p, "pkd_forged").status_code == 401
     assert _post(server, "/api/v1/pings", p, viewer).status_code == 401
     assert count(engine, "ping") == 0
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # refusals are recorded by the writer, soon but not inline
     while count(engine, "auth_failure") < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert count(engine, "auth_failure") == 3
@@ -165,7 +165,7 @@ def test_a_phone_gone_mid_upload_is_not_a_server_error_and_nothing_is_stored(
     with socket.create_connection((host, int(port))) as s:
         s.sendall(head.encode() + b'{"type": "ping", "tps": ')  # the rest never comes
         time.sleep(0.3)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "cut off" not in caplog.text:
         time.sleep(0.05)
     assert "cut off by the client" in caplog.text

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from backend.audit.service import verify
-from backend.config import Settings
+from backend.config import DEFAULT_REGION_DATA, Settings
 from backend.incidents.lifecycle import Action
 from backend.incidents.service import transition
 from backend.registry.build import Registry, build_registry
@@ -42,7 +42,7 @@ K = "16.08.11"  # the kecamatan that loses its network
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     """The seeded OKU Timur registry (built once for this module)."""
-    return build_registry(seed=2024, region_data_dir=Settings().region_data_dir)
+    return build_registry(seed=2024, region_data_dir=DEFAULT_REGION_DATA)
 
 
 def phase_at(t: datetime) -> str:

@@ -151,7 +151,7 @@ def test_read_api_shows_state_officers_timeline_and_summary(
 
 
 def test_timeline_log_and_boundaries(
-    server: LiveServer, device: str, viewer: str, mini: MiniRegistry, settings
+    server: LiveServer, device: str, viewer: str, mini: MiniRegistry
 ) -> None:
     code = mini.tps_codes[0]
     with field_socket(server.ws_url, device) as ws:
@@ -169,10 +169,7 @@ def test_timeline_log_and_boundaries(
     log = httpx.get(server.url + "/api/v1/log", headers=h).json()
     assert [e["after"] for e in log[:2]] in (["pemungutan", "waspada"], ["waspada", "pemungutan"])
     geo = httpx.get(server.url + "/api/v1/geo/kecamatan", headers=h)
-    if settings.region_data_dir.is_dir():
-        assert geo.status_code == 200 and len(geo.json()["features"]) == 20
-    else:
-        assert geo.status_code == 404
+    assert geo.status_code == 200 and len(geo.json()["features"]) == 20  # the shipped files
     assert httpx.get(server.url + "/api/v1/geo/kecamatan").status_code == 401
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from backend.config import Settings
+from backend.config import DEFAULT_REGION_DATA, Settings
 from backend.db import make_engine
 from backend.intake.models import Ping
 from backend.migrate import ensure_schema
@@ -23,13 +23,13 @@ from tests.factories import NOW
 from tests.helpers import incident, ping
 from tests.ops.harness import Field
 
-DATA_DIR = Settings().region_data_dir
+DATA_DIR = DEFAULT_REGION_DATA  # shipped in the repository: tests never depend on the environment
 DESA_GEOJSON = DATA_DIR / "oku_timur_desa.geojson"
 
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    """The default registry (seed 2024, reference data if present), built once."""
+    """The default registry (seed 2024, the shipped reference data), built once."""
     return build_registry(seed=2024, region_data_dir=DATA_DIR)
 
 

@@ -29,13 +29,6 @@ POLSEK = [
     "Belitang II", "Belitang III", "Madang Suku I", "Madang Suku II", "Semendawai Suku III",
     "Cempaka",
 ]  # fmt: skip
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "oku_timur_wilayah.csv").is_file(),
-    reason=f"reference data not found in {DATA_DIR}",
-)
-needs_boundaries = pytest.mark.skipif(
-    not DESA_GEOJSON.is_file(), reason=f"desa boundaries not found at {DESA_GEOJSON}"
-)
 
 
 def _officer_tps(registry: Registry) -> dict[str, list[str]]:
@@ -201,7 +194,6 @@ def test_every_kecamatan_is_covered_by_exactly_one_polsek(registry: Registry) ->
     assert "Buay Pemuka Peliung" in own["Polsek BP Peliung"]
 
 
-@needs_data
 def test_fixed_fallback_coverage_equals_nearest_polsek_by_centroid() -> None:
     tree = lokal_tree("16.08")
     measured = polsek_coverage(OKU_TIMUR, tree, make_layout(tree, load_reference(DATA_DIR), None))
@@ -248,14 +240,12 @@ def test_seed_works_without_any_reference_data(tmp_path: Path) -> None:
     assert bare == build_registry(seed=2024, region_data_dir=None)
 
 
-@needs_data
 def test_without_boundaries_tps_sit_near_their_desa_centroid(registry: Registry) -> None:
     centres = load_reference(DATA_DIR).centres
     for t in registry.tps:
         assert distance_km(t.lat, t.lon, *centres[t.desa_code]) < 5.0
 
 
-@needs_boundaries
 def test_with_boundaries_every_tps_lies_in_its_own_desa_polygon() -> None:
     reg = build_registry(seed=2024, region_data_dir=DATA_DIR, boundaries_path=DESA_GEOJSON)
     shapes = load_boundaries(DESA_GEOJSON)

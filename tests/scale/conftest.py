@@ -295,23 +295,31 @@ class Node:
 
 def start_node(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Node:
     """Start `posko serve` on a free port (this checkout, by module path) and wait for it."""
-    port = free_port()
-    log = log_dir / f"node-{port}.log"
-    with log.open("wb") as out:  # the child keeps its own descriptor
-        proc = _popen(port, workers, env, out)
-    node = Node(port, proc, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"node exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(node.url + "/healthz", timeout=2).status_code in (200, 503):
-                return node
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    node.kill()
-    raise RuntimeError(f"node did not start: {log.read_text()[-3000:]}")
+    # The port is chosen here and bound by the child a moment later; if another process took
+    # it meanwhile the child exits at once, and starting again on another port is the cure.
+    for _ in range(3):
+        port = free_port()
+        log = log_dir / f"node-{port}.log"
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            proc = _popen(port, workers, env, out)
+        node = Node(port, proc, log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                text = log.read_text()
+                if "address already in use" in text.lower():
+                    break
+                raise RuntimeError(f"node exited: {text[-3000:]}")
+            try:
+                if httpx.get(node.url + "/healthz", timeout=2).status_code in (200, 503):
+                    return node
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            node.kill()
+            raise RuntimeError(f"node did not start: {log.read_text()[-3000:]}")
+    raise RuntimeError("no free port for a node after three tries")
 
 
 def _popen(port: int, workers: int, env: dict[str, str], out: IO[bytes]) -> subprocess.Popen[bytes]:

@@ -2,7 +2,8 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -45,12 +46,23 @@ async def make(redis_prefix: str) -> AsyncIterator[Make]:
         await b.disconnect()
 
 
-async def _until(cond: Callable[[], bool], within: float = 10.0) -> None:
+async def _until(cond: Callable[[], bool], within: float = 30.0) -> None:
+    # A generous deadline for a condition; how quickly it holds is not what these tests claim.
     deadline = time.monotonic() + within
     while not cond():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+def _completes_without_waiting(step: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine one step: it must finish without suspending (no I/O, no waiting)."""
+    try:
+        step.send(None)
+    except StopIteration:
+        return
+    step.close()
+    raise AssertionError("it suspended: it waited for something")
 
 
 def _bodies(msgs: list[Message]) -> list[dict]:
@@ -111,20 +123,18 @@ async def test_a_node_cut_off_from_redis_resyncs_catches_up_and_loses_nothing_si
     await _until(lambda: len(got_a) == 1 and len(got_b) == 1)
 
     proxy.cut()
-    await _until(lambda: not a.healthy, within=5)
+    await _until(lambda: not a.healthy)
     # Its screens are told at once that they are no longer live.
     await _until(lambda: got_a[-1].data == RESYNC)
-    # Intake goes on: publishing never waits for Redis.
-    t0 = time.perf_counter()
+    # Intake goes on: publishing never waits for Redis (it does not even yield to the loop).
     for n in range(1, 6):
-        await a.publish(CH, {"type": "delta", "n": n, "from": "a"})
-    assert time.perf_counter() - t0 < 0.05
+        _completes_without_waiting(a.publish(CH, {"type": "delta", "n": n, "from": "a"}))
     for n in range(1, 4):
         await b.publish(CH, {"type": "delta", "n": n, "from": "b"})
     await _until(lambda: len(got_b) == 4)
 
     proxy.restore()
-    await _until(lambda: a.healthy, within=10)
+    await _until(lambda: a.healthy)
     # B gets A's messages from the outage, in order; A catches up B's from the stream.
     await _until(lambda: len(got_b) == 9)
     await _until(lambda: sum(1 for m in got_a if m.data != RESYNC) == 9)
@@ -137,15 +147,15 @@ async def test_a_node_starting_without_redis_serves_and_joins_when_redis_comes(
     make: Make, proxy: TcpProxy
 ) -> None:
     proxy.cut()
-    t0 = time.monotonic()
-    a, got_a = await make(port=proxy.port)
-    assert not a.healthy and time.monotonic() - t0 < 3.0  # it starts anyway, degraded
+    # It starts anyway, degraded (a deadline, not a speed claim: it must not wait for Redis).
+    a, got_a = await asyncio.wait_for(make(port=proxy.port), timeout=30)
+    assert not a.healthy
     await a.watch(CH)  # a wall subscribes meanwhile
     await a.publish(CH, {"type": "delta", "n": 1})  # and intake publishes
     b, got_b = await make()
     await b.watch(CH)
     proxy.restore()
-    await _until(lambda: a.healthy, within=10)
+    await _until(lambda: a.healthy)
     await _until(lambda: len(got_b) == 1 and any(m.data != RESYNC for m in got_a))
     assert _bodies(got_b)[0]["n"] == 1
     # The wall that subscribed blind is told to load a snapshot once its numbers are known.
@@ -159,12 +169,12 @@ async def test_messages_dropped_while_cut_off_make_every_node_resync_that_channe
     b, got_b = await make()
     await b.watch(CH)
     proxy.cut()
-    await _until(lambda: not a.healthy, within=5)
+    await _until(lambda: not a.healthy)
     for n in range(10):
         await a.publish(CH, {"type": "delta", "n": n})
     assert a.dropped_total == 7
     proxy.restore()
-    await _until(lambda: a.healthy, within=10)
+    await _until(lambda: a.healthy)
     await _until(lambda: len(got_b) == 4)
     assert [x["n"] for x in _bodies(got_b)] == [0, 1, 2]
     # The last one B hears is "reload": it knows it missed seven, instead of never knowing.
@@ -180,13 +190,13 @@ async def test_a_gap_in_the_stream_becomes_a_resync_not_a_silent_hole(
     await b.publish(CH, {"type": "delta", "n": 0})
     await _until(lambda: len(got_a) == 1)
     proxy.cut()
-    await _until(lambda: not a.healthy, within=5)
+    await _until(lambda: not a.healthy)
     got_a.clear()
     for n in range(1, 400):  # far more than the stream keeps
         await b.publish(CH, {"type": "delta", "n": n})
     await _until(lambda: b.pending == 0)
     proxy.restore()
-    await _until(lambda: a.healthy, within=10)
+    await _until(lambda: a.healthy)
     await _until(lambda: any(m.data != RESYNC for m in got_a))
     first_data = next(i for i, m in enumerate(got_a) if m.data != RESYNC)
     assert RESYNC in [m.data for m in got_a[:first_data]]  # told to reload before the rest
@@ -243,8 +253,8 @@ def test_without_redis_a_node_says_so_keeps_storing_and_recovers(
             ack = send(ws, ping(mini.tps_codes[0], "pemungutan", "waspada"))
         assert ack["result"] == "stored"  # intake does not depend on the live fan-out
         proxy.restore()
-        deadline = time.monotonic() + 15
-        while (frame := orjson.loads(live.recv(timeout=10)))["type"] != "delta":
+        deadline = time.monotonic() + 30
+        while (frame := orjson.loads(live.recv(timeout=30)))["type"] != "delta":
             assert time.monotonic() < deadline
         # The delta committed during the outage arrives after recovery.
         assert frame["tps"][0]["code"] == mini.tps_codes[0]

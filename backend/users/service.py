@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from backend.areas import common_area
 from backend.audit.service import AuditRecord, append
 from backend.auth.models import Credential
 from backend.auth.service import hmac_secret, new_credential
@@ -86,7 +87,17 @@ def list_users(*, session: Session) -> list[UserPublic]:
     return [to_public(u) for u in session.exec(select(User).order_by(col(User.username)))]
 
 
-def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **data: Any) -> None:
+def _audit(
+    session: Session,
+    now: datetime,
+    actor: str,
+    action: str,
+    u: User,
+    *,
+    also_in: tuple[str | None, ...] = (),
+    **data: Any,
+) -> None:
+    # A user moved to another area is recorded where both the old and the new area see it.
     append(
         session=session,
         records=[
@@ -97,6 +108,7 @@ def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **
                 subject_kind="user",
                 subject=u.username,
                 data=data,
+                area_code=common_area([u.area_code, *also_in]),
             )
         ],
     )
@@ -158,7 +170,7 @@ def update_user(
         changed["password_hash"] = hasher(settings).hash(data.password)
     if not changed:
         return user, 0
-    version = user.version
+    version, old_area = user.version, user.area_code
     res = session.execute(
         update(User)
         .where(col(User.id) == user_id, col(User.version) == version)
@@ -173,7 +185,16 @@ def update_user(
     shown = {k: (v.value if isinstance(v, Role) else v) for k, v in changed.items()}
     if "password_hash" in shown:
         shown["password_hash"] = "changed"
-    _audit(session, now, actor, "user.updated", user, changes=shown, sessions_ended=ended)
+    _audit(
+        session,
+        now,
+        actor,
+        "user.updated",
+        user,
+        also_in=(old_area, changed.get("area_code", old_area)),
+        changes=shown,
+        sessions_ended=ended,
+    )
     session.commit()
     session.refresh(user)
     return user, ended
@@ -290,6 +311,7 @@ def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -
         .values(revoked_at=now)
     )
     ended = res.rowcount == 1  # type: ignore[attr-defined]
+    cred = session.get(Credential, credential_id)
     append(
         session=session,
         records=[
@@ -299,6 +321,7 @@ def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -
                 action="auth.logout",
                 subject_kind="credential",
                 subject=str(credential_id),
+                area_code=cred.area_code if cred else None,
             )
         ],
     )
@@ -376,6 +399,7 @@ def issue_credential(
                 subject_kind="officer" if officer_nrp else "credential",
                 subject=officer_nrp or str(cred.id),
                 data={"credential_id": cred.id, "kind": kind.value, "name": name},
+                area_code=cred.area_code,
             )
         ],
     )
@@ -418,6 +442,7 @@ def revoke_credential(
                     subject_kind="credential",
                     subject=str(credential_id),
                     data={"kind": cred.kind.value, "name": cred.name},
+                    area_code=cred.area_code,
                 )
             ],
         )

@@ -24,6 +24,8 @@ from backend.alerts import views as alert_views
 from backend.alerts.sweeper import Sweeper
 from backend.alerts.webhook import OutboxSender
 from backend.audit import views as audit_views
+from backend.audit.anchor import Checkpointer
+from backend.audit.service import claim_key
 from backend.auth import views as auth_views
 from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.clock import Clock
@@ -109,6 +111,28 @@ def _rollup_check(engine: Engine, interval_s: float) -> LeasedTask:
     return LeasedTask(engine=engine, name="rollup-check", interval_s=interval_s, work=work)
 
 
+def _audit_checkpoints(
+    engine: Engine, settings: Settings
+) -> tuple[LeasedTask, Checkpointer] | None:
+    """Once across the cluster: sign the audit chain's head out of the database's reach."""
+    if settings.audit_anchor_path is None and not settings.alert_webhook_url:
+        if settings.environment != "local":
+            log.warning(
+                "no POSKO_AUDIT_ANCHOR_PATH and no alert webhook: deleting the newest audit "
+                "entries and rolling the chain's head back would go unnoticed"
+            )
+        return None
+    checkpointer = Checkpointer(engine, settings)
+
+    async def work(_grant: LeaseGrant) -> None:
+        await asyncio.to_thread(checkpointer.run_once)
+
+    task = LeasedTask(
+        engine=engine, name="audit-checkpoint", interval_s=settings.audit_checkpoint_s, work=work
+    )
+    return task, checkpointer
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -120,6 +144,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     if settings.auto_migrate:
         await asyncio.to_thread(upgrade, engine)
+
+    def bind_audit_key() -> None:
+        with Session(engine) as s:
+            claim_key(session=s)  # refuses to start with a key other than the chain's
+
+    await asyncio.to_thread(bind_audit_key)
     index = RegistryIndex()
 
     def load() -> dict[int, Any]:
@@ -168,6 +198,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     watcher = asyncio.create_task(_watch_registry(rt), name="posko-registry-watch")
     rollup_check = _rollup_check(engine, settings.rollup_check_s)
     await rollup_check.start()
+    checkpoints = _audit_checkpoints(engine, settings)
+    if checkpoints is not None:
+        await checkpoints[0].start()
     # Everything built so far lives as long as the process: keep it out of the collector's
     # scans, and collect the young generation less often. Intake allocates a few objects per
     # event, and full scans of a heap of long-lived objects were showing up in its profile.
@@ -182,6 +215,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await rollup_check.stop()
+        last_checkpoint = checkpoints is not None and checkpoints[0].is_leader
+        if checkpoints is not None:
+            await checkpoints[0].stop()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
@@ -189,6 +225,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if rt.outbox is not None:
             await rt.outbox.stop()
         await writer.stop()
+        if checkpoints is not None and last_checkpoint:
+            # The head as we leave it: what happens to the database while no server runs is
+            # then caught too.
+            try:
+                await asyncio.to_thread(checkpoints[1].run_once)
+            except Exception:
+                log.exception("last audit checkpoint failed")
         await hub.stop()
         await rt.loop_lag.stop()
         engine.dispose()

@@ -6,6 +6,7 @@ code segments: "16.08" lies in "16", "16.10" does not lie in "16.1".
 """
 
 import re
+from collections.abc import Iterable
 
 _AREA = re.compile(r"\d{2}(\.\d{2})?")
 
@@ -41,3 +42,30 @@ def narrow(scope: str | None, wanted: str | None) -> str | None:
     if not contains(scope, wanted):
         raise AreaError("outside your area", status=403)
     return wanted
+
+
+def area_of(code: str) -> str:
+    """The narrowest area (province or kabupaten) holding a region or TPS code."""
+    return ".".join(code.split(".", 2)[:2])
+
+
+def common_area(codes: Iterable[str | None]) -> str | None:
+    """The narrowest area holding every code (None, national, when they span provinces).
+
+    A None (or empty) code among `codes` is national, and so is an empty `codes`.
+    """
+    common: list[str] | None = None
+    for code in set(codes):  # an intake batch names the same few kabupaten thousands of times
+        if not code:
+            return None
+        parts = area_of(code).split(".")
+        if common is None:
+            common = parts
+            continue
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        if n == 0:
+            return None
+        common = common[:n]
+    return ".".join(common) if common else None

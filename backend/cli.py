@@ -218,6 +218,7 @@ def token_issue(
                         "role": cred.role.value if cred.role else None,
                         "area": cred.area_code,
                     },
+                    area_code=cred.area_code,
                 )
             ],
         )

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.schedule.calendar import ElectionCalendar
@@ -122,10 +122,26 @@ class Settings(BaseSettings):
     password_time_cost: int = 3  # argon2id (RFC 9106 low-memory profile)
     password_memory_kib: int = 65536
 
+    # Audit chain (backend/audit): entries are HMAC-chained with a key derived from audit_key,
+    # or from secret_key when it is unset; the database never holds it. Checkpoints (seq, hash,
+    # time, signature) go every audit_checkpoint_s to the append-only audit_anchor_path (best on
+    # another machine or mount) and, with a webhook configured, through the alert outbox.
+    audit_key: SecretStr | None = None
+    audit_anchor_path: Path | None = None
+    audit_checkpoint_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("audit_anchor_path", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
         if self.environment != "local" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("POSKO_SECRET_KEY must be set outside local mode")
+        audit_key = self.audit_key.get_secret_value() if self.audit_key else None
+        if audit_key is not None and (len(audit_key) < 16 or audit_key == PLACEHOLDER_SECRET):
+            raise ValueError("POSKO_AUDIT_KEY must be a secret of at least 16 characters")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("POSKO_ALERT_WEBHOOK_SECRET must be set with POSKO_ALERT_WEBHOOK_URL")
         return self

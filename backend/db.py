@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from backend.audit.keys import ENGINE_OPTION, AuditKey
 from backend.config import Settings
 
 
@@ -49,6 +50,11 @@ def sqlite_time(value: datetime) -> str:
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the engine for the configured database, with SQLite tuned for group commits."""
     url = settings.database_url
+    # Every connection carries the audit chain's key (backend/audit/keys.py), never the database.
+    kwargs["execution_options"] = {
+        **kwargs.get("execution_options", {}),
+        ENGINE_OPTION: AuditKey.from_settings(settings),
+    }
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -108,6 +114,7 @@ class RawDb:
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
+        self.audit_key: AuditKey | None = engine.get_execution_options().get(ENGINE_OPTION)
         fairy = engine.raw_connection()
         fairy.detach()  # owned by this object for its whole life, never returned to the pool
         conn: Any = fairy.dbapi_connection

@@ -301,8 +301,22 @@ class AuditEntryPublic(BaseModel):
     action: str
     subject_kind: str | None
     subject: str | None
+    area_code: str | None = None  # None: system-wide or from before keyed chaining (national)
     data: dict[str, Any]
     hash: str
+
+
+class AuditVerifyPublic(BaseModel):
+    """A check of the whole chain, cut to what the reader's area may learn."""
+
+    ok: bool
+    checked: int  # entries that hold, from the first
+    keyed_from: int  # entries before this one predate keyed chaining
+    anchors: int  # checkpoints that matched the chain
+    anchored_seq: int  # the newest entry a checkpoint vouches for
+    bad_seq: int | None = None
+    reason: str | None = None
+    anchor_problems: list[str] = Field(default_factory=list)
 
 
 class HistoryRow(BaseModel):

@@ -58,8 +58,10 @@ class AlertOutbox(SQLModel, table=True):
     __tablename__ = "alert_outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", index=True)
-    event: str = Field(max_length=16)  # raised | cleared
+    # None for the audit chain's checkpoints (backend/audit/anchor.py), sent through the same
+    # signed, retried channel; they wait behind nothing and nothing waits behind them.
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
+    event: str = Field(max_length=16)  # raised | cleared | checkpoint
     body: str = Field(sa_column=Column(Text, nullable=False))  # exactly what is sent, every try
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))

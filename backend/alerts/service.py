@@ -175,6 +175,7 @@ class _Open:
     detail: str
     parent_id: int | None
     notified: bool
+    kabupaten_code: str | None
 
 
 @dataclass(slots=True)
@@ -207,7 +208,13 @@ def _open_alerts(session: Session) -> dict[Key, _Open]:
         assert a.id is not None
         reason = orjson.loads(a.detail).get("reason")
         out[(a.kind, a.subject)] = _Open(
-            a.id, a.subject_kind, reason, a.detail, a.parent_id, a.notified_at is not None
+            a.id,
+            a.subject_kind,
+            reason,
+            a.detail,
+            a.parent_id,
+            a.notified_at is not None,
+            a.kabupaten_code,
         )
     return out
 
@@ -224,6 +231,7 @@ def _audit_alert(
     alert_id: int,
     key: Key,
     subject_kind: AlertSubjectKind,
+    kabupaten_code: str | None,
 ) -> None:
     records.append(
         AuditRecord(
@@ -233,6 +241,7 @@ def _audit_alert(
             subject_kind=subject_kind.value,
             subject=key[1],
             data={"alert_id": alert_id, "kind": key[0].value},
+            area_code=kabupaten_code,
         )
     )
 
@@ -269,7 +278,7 @@ def apply_desired(
         )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             changes.cleared.append(o.id)
-            _audit_alert(records, now, "alert.cleared", o.id, key, o.subject_kind)
+            _audit_alert(records, now, "alert.cleared", o.id, key, o.subject_kind, o.kabupaten_code)
             if o.notified:
                 visible.append((o.id, "cleared"))
         ids.pop(key, None)
@@ -321,7 +330,9 @@ def apply_desired(
                     continue
                 ids[d.key] = new_id
                 changes.raised.append(new_id)
-                _audit_alert(records, now, "alert.raised", new_id, d.key, d.subject_kind)
+                _audit_alert(
+                    records, now, "alert.raised", new_id, d.key, d.subject_kind, d.kabupaten_code
+                )
                 if not (d.parent and d.parent in ids):
                     visible.append((new_id, "raised"))
 
@@ -351,7 +362,7 @@ def apply_desired(
         changes.updated.append(o.id)
         if parent_id != o.parent_id:
             action = "alert.held" if parent_id is not None else "alert.released"
-            _audit_alert(records, now, action, o.id, key, o.subject_kind)
+            _audit_alert(records, now, action, o.id, key, o.subject_kind, o.kabupaten_code)
         if released:
             visible.append((o.id, "raised"))
 
@@ -484,6 +495,7 @@ def _audit_person(
                 subject_kind=alert.subject_kind.value,
                 subject=alert.subject,
                 data={"alert_id": alert.id, "kind": alert.kind.value, **extra},
+                area_code=alert.kabupaten_code,
             )
         ],
     )

@@ -5,7 +5,8 @@ change that rolled back) and sent by this task afterwards, so a slow or dead rec
 never hold up intake or the sweeper. A row is claimed with a conditional UPDATE
 (`claimed_until`), so nodes never send the same row at once; deliveries of one alert go out in
 order. Each try signs the stored body afresh: X-Posko-Timestamp is the real Unix time and
-X-Posko-Signature is "sha256=" + HMAC-SHA256(secret, timestamp + "." + body).
+X-Posko-Signature is "sha256=" + HMAC-SHA256(secret, timestamp + "." + body). The audit chain's
+checkpoints (event "checkpoint", no alert) ride the same outbox and wait behind nothing.
 """
 
 import asyncio

@@ -16,9 +16,7 @@ from sqlalchemy import delete, text, update
 from sqlmodel import Session, col
 
 from backend.audit.models import GENESIS_HASH, AuditEntry, AuditHead
-from backend.audit.service import AuditRecord, append
-
-EPOCH_ACTION = "audit.epoch"
+from backend.audit.service import EPOCH_ACTION, AuditRecord, append
 
 
 def start_new_chain(
@@ -36,7 +34,13 @@ def start_new_chain(
         text("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
     ).one()
     conn.execute(delete(AuditEntry))
-    conn.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=0, hash=GENESIS_HASH))
+    # The new chain is keyed from its first entry: the old boundary (entries written before
+    # keyed chaining) ended with the chain it belonged to.
+    conn.execute(
+        update(AuditHead)
+        .where(col(AuditHead.id) == 1)
+        .values(seq=0, hash=GENESIS_HASH, keyed_from=1)
+    )
     append(
         session=session,
         records=[

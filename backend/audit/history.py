@@ -117,7 +117,12 @@ def tps_history(*, session: Session, code: str, area_code: str | None = None) ->
                 )
             )
     rows.sort(key=lambda r: (r.at, r.kind, r.ref))
-    subjects: list[ColumnElement[bool]] = [col(AuditEntry.subject) == code]
+    # Entries about this TPS and its incidents: they concern its kabupaten, which the caller's
+    # area holds (list_views above). By kind too, so that no other subject spelled like a TPS
+    # code (a username, say) slips into a TPS's history.
+    subjects: list[ColumnElement[bool]] = [
+        (col(AuditEntry.subject_kind) == "tps") & (col(AuditEntry.subject) == code)
+    ]
     if incident_ids:
         subjects.append(
             (col(AuditEntry.subject_kind) == "incident")

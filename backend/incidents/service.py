@@ -327,6 +327,7 @@ def _step(
     to_status: IncidentStatus | None = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    area_code: str | None = None,
 ) -> AuditRecord:
     session.add(
         IncidentStepRow(
@@ -354,6 +355,7 @@ def _step(
         subject_kind="incident",
         subject=str(incident_id),
         data=audit_data,
+        area_code=area_code,
     )
 
 
@@ -402,6 +404,7 @@ def transition(
         to_status=to,
         note=note,
         data=data,
+        area_code=inc.kabupaten_code,
     )
     append(session=session, records=[record])
     session.commit()
@@ -413,7 +416,15 @@ def add_note(*, session: Session, incident_id: int, text: str, actor: str, now: 
     """Add a line to an incident's log (any status; notes never conflict with each other)."""
     inc = _get(session, incident_id)
     assert inc.id is not None
-    record = _step(session, inc.id, at=now, kind=IncidentStepKind.NOTE, actor=actor, note=text)
+    record = _step(
+        session,
+        inc.id,
+        at=now,
+        kind=IncidentStepKind.NOTE,
+        actor=actor,
+        note=text,
+        area_code=inc.kabupaten_code,
+    )
     append(session=session, records=[record])
     session.commit()
 
@@ -482,6 +493,7 @@ def merge(
                 to_status=IncidentStatus.DITUTUP,
                 note=note,
                 data={"into": target.id},
+                area_code=o.kabupaten_code,
             )
         )
     records.append(
@@ -493,6 +505,7 @@ def merge(
             actor=actor,
             note=note,
             data={"merged": [o.id for o in sources]},
+            area_code=target.kabupaten_code,
         )
     )
     append(session=session, records=records)
@@ -563,6 +576,7 @@ def split(
             actor=actor,
             note=note,
             data={"report_id": report_id, "to": new.id},
+            area_code=inc.kabupaten_code,
         ),
         _step(
             session,
@@ -573,6 +587,7 @@ def split(
             to_status=IncidentStatus.BARU,
             note=note,
             data={"report_id": report_id, "from": inc.id},
+            area_code=new.kabupaten_code,
         ),
     ]
     append(session=session, records=records)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
@@ -515,7 +516,12 @@ def store_batch(
     if outcome.transitions or recorded:
         # Last in the transaction: the audit append holds the chain's head until the commit.
         at = max(a.received_at for a in stored_events)
-        append_raw(db, [batch_record(at=at, transitions=outcome.transitions, reports=recorded)])
+        # The batch's area: the narrowest one holding every kabupaten it stored events of.
+        area = common_area(a.kabupaten_code for a in stored_events)
+        record = batch_record(
+            at=at, transitions=outcome.transitions, reports=recorded, area_code=area
+        )
+        append_raw(db, [record])
 
     outcome.acks = [_ack(item, res) for item, res in zip(items, results, strict=True)]
     outcome.stored = sum(1 for r in results if r is AckResult.STORED)

@@ -24,8 +24,9 @@ class Region(SQLModel, table=True):
 class Boundary(SQLModel, table=True):
     """A region's outline imported from GeoJSON (`posko registry boundaries import`)."""
 
-    # No foreign key to region: outlines are reference data that may arrive before the TPS list,
-    # and replacing the registry (`registry seed --erase-election-data`) must not have to delete them.
+    # No foreign key to region: outlines are reference data that may arrive before the TPS
+    # list, and replacing the registry (`registry seed --erase-election-data`) must not have to
+    # delete them.
     code: str = Field(primary_key=True, max_length=13)
     level: RegionLevel = Field(sa_column=enum_column(RegionLevel, index=True))
     name: str | None = Field(default=None, max_length=120)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from backend.areas import common_area
 from backend.audit.service import AuditRecord, append
 from backend.auth.models import Credential
 from backend.auth.service import hmac_secret, new_credential
@@ -100,7 +101,17 @@ def get_reached(*, session: Session, user_id: int, authority: Authority) -> User
     return user
 
 
-def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **data: Any) -> None:
+def _audit(
+    session: Session,
+    now: datetime,
+    actor: str,
+    action: str,
+    u: User,
+    *,
+    also_in: tuple[str | None, ...] = (),
+    **data: Any,
+) -> None:
+    # A user moved to another area is recorded where both the old and the new area see it.
     append(
         session=session,
         records=[
@@ -111,6 +122,7 @@ def _audit(session: Session, now: datetime, actor: str, action: str, u: User, **
                 subject_kind="user",
                 subject=u.username,
                 data=data,
+                area_code=common_area([u.area_code, *also_in]),
             )
         ],
     )
@@ -186,7 +198,7 @@ def update_user(
         changed["password_hash"] = hasher(settings).hash(data.password)
     if not changed:
         return user, 0
-    version = user.version
+    version, old_area = user.version, user.area_code
     res = session.execute(
         update(User)
         .where(col(User.id) == user_id, col(User.version) == version)
@@ -203,7 +215,16 @@ def update_user(
     shown = {k: (v.value if isinstance(v, Role) else v) for k, v in changed.items()}
     if "password_hash" in shown:
         shown["password_hash"] = "changed"
-    _audit(session, now, actor, "user.updated", user, changes=shown, sessions_ended=ended)
+    _audit(
+        session,
+        now,
+        actor,
+        "user.updated",
+        user,
+        also_in=(old_area, changed.get("area_code", old_area)),
+        changes=shown,
+        sessions_ended=ended,
+    )
     session.commit()
     session.refresh(user)
     return user, ended
@@ -389,6 +410,7 @@ def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -
         .values(revoked_at=now)
     )
     ended = res.rowcount == 1  # type: ignore[attr-defined]
+    cred = session.get(Credential, credential_id)
     append(
         session=session,
         records=[
@@ -398,6 +420,7 @@ def logout(*, session: Session, credential_id: int, actor: str, now: datetime) -
                 action="auth.logout",
                 subject_kind="credential",
                 subject=str(credential_id),
+                area_code=cred.area_code if cred else None,
             )
         ],
     )
@@ -511,6 +534,7 @@ def issue_credential(
                     "name": name,
                     "area": area_code,
                 },
+                area_code=area_code,
             )
         ],
     )
@@ -555,6 +579,7 @@ def revoke_credential(
                     subject_kind="credential",
                     subject=str(credential_id),
                     data={"kind": cred.kind.value, "name": cred.name},
+                    area_code=cred.area_code,
                 )
             ],
         )

@@ -9,7 +9,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from backend.audit.cli import app as audit_cli
-from backend.audit.service import AuditRecord, append, entry_hash, verify
+from backend.audit.keys import AuditKey
+from backend.audit.service import AuditRecord, append, entry_hash, keyed_hash, verify
 from backend.config import Settings
 from tests.factories import MiniRegistry
 from tests.helpers import count, incident, ping
@@ -44,11 +45,13 @@ def _verify(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def _cli_verify(settings: Settings) -> tuple[int, str]:
-    r = runner.invoke(audit_cli, ["verify", "--database-url", settings.database_url])
+    # The command reads its key from the environment, like the server: give it the same one.
+    env = {"POSKO_SECRET_KEY": settings.secret_key}
+    r = runner.invoke(audit_cli, ["verify", "--database-url", settings.database_url], env=env)
     return r.exit_code, r.output
 
 
-def test_each_hash_covers_the_previous_hash_and_the_row(engine: Engine) -> None:
+def test_each_hash_covers_the_previous_hash_and_the_row(engine: Engine, settings: Settings) -> None:
     _append(engine, 3)
     with engine.connect() as c:
         rows = c.execute(
@@ -57,24 +60,24 @@ def test_each_hash_covers_the_previous_hash_and_the_row(engine: Engine) -> None:
     assert [r[0] for r in rows] == [1, 2, 3]
     assert rows[0][1] == "0" * 64 and rows[1][1] == rows[0][2] and rows[2][1] == rows[1][2]
     assert _verify(engine).checked == 3
-    assert (
-        entry_hash(
-            "0" * 64,
-            seq=1,
-            at=T,
-            actor="test",
-            action="test.step",
-            subject_kind="tps",
-            subject="16.08.01.1007-001",
-            data=orjson.dumps({"i": 0, "note": "catatan"}, option=orjson.OPT_SORT_KEYS).decode(),
-        )
-        == rows[0][2]
-    )
+    fields = {
+        "seq": 1,
+        "at": T,
+        "actor": "test",
+        "action": "test.step",
+        "subject_kind": "tps",
+        "subject": "16.08.01.1007-001",
+        "data": orjson.dumps({"i": 0, "note": "catatan"}, option=orjson.OPT_SORT_KEYS).decode(),
+    }
+    key = AuditKey.from_settings(settings)
+    assert keyed_hash(key, "0" * 64, area_code=None, **fields) == rows[0][2]  # type: ignore[arg-type]
+    assert entry_hash("0" * 64, **fields) != rows[0][2]  # type: ignore[arg-type]
 
 
 def test_editing_one_row_by_hand_is_found_and_named(engine: Engine, settings: Settings) -> None:
     _append(engine, 5)
-    assert _cli_verify(settings) == (0, "audit chain ok: 5 entries\n")
+    code, out = _cli_verify(settings)
+    assert code == 0 and out.startswith("audit chain ok: 5 entries\n")
     with engine.begin() as c:
         c.execute(text("UPDATE audit_entry SET actor = 'someone else' WHERE seq = 3"))
     code, out = _cli_verify(settings)

@@ -70,7 +70,7 @@ def test_seed_refuses_to_erase_election_data_unless_told_and_audit_verify_passes
     assert f"the audit chain started over ({entries} entries before)" in erased.output
     verified = runner.invoke(audit_app, ["verify", "--database-url", url])
     assert verified.exit_code == 0, verified.output
-    assert verified.output == "audit chain ok: 2 entries\n"
+    assert verified.output.startswith("audit chain ok: 2 entries\n")
 
 
 def _audit_entries(url: str) -> int:

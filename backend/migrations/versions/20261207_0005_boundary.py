@@ -3,9 +3,9 @@
 `posko registry boundaries import` stores outlines here so that every node of a cluster serves
 the same map from the database; without rows, /api/v1/geo reads POSKO_REGION_DATA_DIR's files.
 
-Revision ID: 0004_boundary
-Revises: 0003
-Create Date: 2026-11-30 12:00:00.000000
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-07 12:00:00.000000
 """
 from collections.abc import Sequence
 
@@ -16,8 +16,8 @@ import backend.db
 from alembic import op
 
 
-revision: str = '0004_boundary'
-down_revision: str | None = '0003'
+revision: str = '0005'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

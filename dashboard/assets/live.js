@@ -40,6 +40,7 @@
   var SLOW_LAG_MS = 250;
   var SLOW_QUEUE = 1000;
   var LISTS_MIN_MS = 400; // the alerts feed and the incident list: one redraw per this, at most
+  var ENDED_MS = 4000; // "access ended" stays this long on screen before the sign-in page
 
   var S = {
     cfg: null,
@@ -66,7 +67,8 @@
     connectAt: 0,
     lastDataAt: null, // server time of the last frame (for "data 3 s ago")
     lost: false,
-    denied: false,
+    denied: false, // the server refused this screen (close 1008): asking again is pointless
+    ended: null, // why this screen's credential stopped working (sign-out, revocation, expiry)
     dirty: new Set(),
     dirtyAll: true,
     dirtyIncidents: true,
@@ -512,13 +514,28 @@
       if (id !== S.wsId) return;
       S.ws = null;
       S.synced = false;
-      if (ev.code === 1008) S.denied = true;
+      if (ev.code === 1008) {
+        // Refused on purpose (the credential ended, an area or origin not allowed): the same
+        // request gets the same answer, so no reconnecting. A credential that ended means
+        // this browser is signed out: say so, then show the sign-in page.
+        S.denied = true;
+        markLost();
+        if (S.ended !== null) endAccess();
+        return;
+      }
       markLost();
       scheduleReconnect();
     };
     ws.onerror = function () {
       /* onclose follows and handles it */
     };
+  }
+
+  function endAccess() {
+    setTimeout(function () {
+      var here = location.pathname + location.search;
+      location.replace(S.cfg.urls.login + "&next=" + encodeURIComponent(here));
+    }, ENDED_MS);
   }
 
   function scheduleReconnect() {
@@ -583,7 +600,9 @@
     } else if (msg.type === "resync") {
       resync();
     } else if (msg.type === "error") {
-      S.denied = msg.error && msg.error.field === "token";
+      // Sent just before a 1008 close: what was refused, and why.
+      var err = msg.error || {};
+      if (err.field === "token") S.ended = err.reason || "";
     }
   }
 
@@ -689,7 +708,9 @@
       return;
     }
     var text;
-    if (S.denied) {
+    if (S.ended !== null) {
+      text = word("ended_banner");
+    } else if (S.denied) {
       text = word("denied_banner");
     } else {
       var age = S.lastDataAt === null ? "—" : agoText((serverNow() - S.lastDataAt) / 1000);
@@ -2066,6 +2087,9 @@
     },
     get lost() {
       return S.lost;
+    },
+    get ended() {
+      return S.ended;
     },
     serverNow: serverNow,
     appliedAt: function (code) {

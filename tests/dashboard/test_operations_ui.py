@@ -64,9 +64,10 @@ class Env:
     devices: dict[str, str]  # NRP -> device token
 
     def client(self, token: str | None = None) -> httpx.Client:
-        """An API client holding a credential as the browser does (the cookie)."""
+        """An API client holding a credential as a browser does: the cookie, the page's origin."""
         cookies = {"posko_token": token} if token else {}
-        return httpx.Client(base_url=self.server.url, cookies=cookies, timeout=10)
+        page = {"origin": self.server.url}
+        return httpx.Client(base_url=self.server.url, cookies=cookies, headers=page, timeout=10)
 
     def report_incident(self, tps: str, severity: int, text: str, category: str) -> int:
         """An officer reports an incident at one of their TPS; returns its id.

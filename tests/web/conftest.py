@@ -11,8 +11,9 @@ from backend.config import Settings
 from backend.users.service import create
 from schemas.enums import Role
 from schemas.ops import UserCreate
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_server
 from tests.factories import NOW, MiniRegistry, person_token
+from tests.ops.harness import wib
 
 PASSWORD = "kata-sandi-rahasia"
 
@@ -61,3 +62,13 @@ def browser_client(server: LiveServer) -> Iterator[httpx.Client]:
     """A client that says where it comes from as a browser on the server's own page does."""
     with httpx.Client(base_url=server.url, headers={"origin": server.url}, timeout=10) as c:
         yield c
+
+
+@pytest.fixture
+def ops_server(settings: Settings, mini: MiniRegistry) -> Iterator[LiveServer]:
+    """A server on voting day (08:00 WIB) whose sweeper raises alerts within a blink."""
+    srv = start_server(
+        settings.model_copy(update={"clock_start": wib(27, "08:00"), "sweep_interval_s": 0.05})
+    )
+    yield srv
+    srv.stop()

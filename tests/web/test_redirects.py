@@ -4,9 +4,14 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from backend.config import Settings
+from backend.users.cli import kiosk_app
 from schemas.paths import local_path
 from tests.conftest import LiveServer
+from tests.helpers import count
 from tests.web.conftest import PASSWORD
 
 # What browsers (or a later decoding) read as another site, or as no path at all.
@@ -92,3 +97,14 @@ def test_a_kiosk_link_to_another_site_is_refused_when_issued(
         assert r.json()["detail"][0]["loc"][-1] == "next", r.text
     ok = httpx.post(server.url + "/api/v1/kiosk-links", headers=bearer, json={"next": "/wall"})
     assert ok.status_code == 201
+
+
+def test_posko_kiosk_issue_refuses_a_page_of_another_site(
+    engine: Engine, settings: Settings
+) -> None:
+    url = ["--database-url", settings.database_url]
+    r = CliRunner().invoke(kiosk_app, ["issue", "--next", "/\\evil.example", *url])
+    assert r.exit_code != 0 and "path on this server" in r.output, r.output
+    assert count(engine, "credential", "kind = 'kiosk'") == 0  # nothing issued
+    ok = CliRunner().invoke(kiosk_app, ["issue", "--next", "/nasional", *url])
+    assert ok.exit_code == 0 and "&next=%2Fnasional" in ok.output, ok.output

@@ -28,6 +28,7 @@ from backend.audit.anchor import Checkpointer
 from backend.audit.service import claim_key
 from backend.auth import views as auth_views
 from backend.auth.service import CredentialResolver, ReplayGuard
+from backend.browser import OriginGuard
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import Settings
@@ -288,6 +289,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     attach_dashboard(app, settings)
+    # Around everything that reads the cookie (the API, the dashboard's guard, the sockets).
+    app.add_middleware(OriginGuard, settings=settings)
     # Outermost: the dashboard's first load is ~6 MB of JavaScript (1.5 MB compressed); bodies
     # over 128 KiB are compressed in a worker thread, so intake does not wait for it.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)

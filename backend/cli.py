@@ -112,13 +112,24 @@ def demo(
 
 
 def _log_config() -> dict[str, Any]:
-    """uvicorn's logging plus Posko's own loggers, without a line per websocket open/close."""
+    """uvicorn's logging plus Posko's own loggers, without a line per websocket open/close.
+
+    Every handler redacts credentials (backend/redact.py): kiosk links and websockets carry
+    `?token=` in the URL that the access log and uvicorn's websocket lines print.
+    """
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"no_ws_chatter": {"()": "backend.cli.QuietWebsockets"}}
-    config["handlers"]["default"]["filters"] = ["no_ws_chatter"]
+    config["filters"] = {
+        "no_ws_chatter": {"()": "backend.cli.QuietWebsockets"},
+        "redact": {"()": "backend.redact.RedactSecrets"},
+    }
+    config["handlers"]["default"]["filters"] = ["redact", "no_ws_chatter"]
+    config["handlers"]["access"]["filters"] = ["redact"]
     config["loggers"]["posko"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # Warnings of every other library through the same (redacting) handler, not Python's
+    # unfiltered last resort.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     return config
 
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
@@ -29,7 +30,12 @@ class Settings(BaseSettings):
     broadcast_url: str = "memory://"
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str | None = None  # how people reach this server, for printed links
+    # How people reach this server: printed links, the origin its pages post from, and (when it
+    # starts with https://) a Secure cookie even behind a TLS-terminating proxy.
+    public_url: str | None = None
+    # Other origins whose pages may use the sign-in cookie (a second name behind a proxy that
+    # rewrites Host): JSON list, e.g. '["https://10.20.0.5"]'. See backend/browser.py.
+    trusted_origins: list[str] = Field(default_factory=list)
 
     region_data_dir: Path = DEFAULT_REGION_DATA
     auto_migrate: bool = True  # run Alembic upgrade at start (SQLite convenience)
@@ -142,6 +148,10 @@ class Settings(BaseSettings):
         audit_key = self.audit_key.get_secret_value() if self.audit_key else None
         if audit_key is not None and (len(audit_key) < 16 or audit_key == PLACEHOLDER_SECRET):
             raise ValueError("POSKO_AUDIT_KEY must be a secret of at least 16 characters")
+        for url in self.trusted_origins:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"POSKO_TRUSTED_ORIGINS: {url!r} is not an http(s) origin")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("POSKO_ALERT_WEBHOOK_SECRET must be set with POSKO_ALERT_WEBHOOK_URL")
         return self

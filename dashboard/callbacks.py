@@ -107,6 +107,7 @@ def browser_config(
             "log": "/api/v1/log?limit=60" + (f"&{q}" if q else ""),
             "officers": "/api/v1/officers" + (f"?{q}" if q else ""),
             "me": "/api/v1/auth/me",
+            "login": f"/login?lang={lang}",  # where a screen whose access ended goes
             "platform": "/api/v1/platform",
             # Resolved incidents wait for closing; the snapshot carries only open ones.
             "incidents": (

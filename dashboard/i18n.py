@@ -29,6 +29,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "AKSES DITOLAK — buka ulang tautan masuk dari admin.",
         "ACCESS DENIED — open the sign-in link from the admin again.",
     ),
+    "ended_banner": (
+        "AKSES BERAKHIR — sudah keluar, atau tautan layar ini dicabut. Membuka halaman masuk…",
+        "ACCESS ENDED — signed out, or this screen's link was revoked. Opening the sign-in page…",
+    ),
     "exercise": ("LATIHAN {label}", "EXERCISE {label}"),
     "map": ("Peta kamtibmas TPS", "TPS security map"),
     "timeline": ("Linimasa semua TPS (fase)", "Timeline of every TPS (phase)"),
@@ -423,6 +427,7 @@ def browser_words(lang: Lang) -> dict[str, Any]:
         "data_age",
         "lost_banner",
         "denied_banner",
+        "ended_banner",
         "exercise",
         "h_desa",
         "h_kecamatan",

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.auth.service import AuthError
-from backend.deps import SESSION_COOKIE, RuntimeDep, authenticate, record_refusal
+from backend.browser import set_session_cookie
+from backend.deps import RuntimeDep, authenticate, record_refusal
 from dashboard.i18n import LANGS, Lang, lang_of, t
 from schemas.enums import CredentialKind, Role
+from schemas.paths import local_path
 
 COOKIE_MAX_AGE = 10 * 365 * 24 * 3600  # the credential decides expiry; the wall never logs out
 HERE = Path(__file__).resolve().parent
@@ -60,9 +62,7 @@ def _shell(title: str, lang: Lang, body: str, *, head: str = "") -> str:
 
 def safe_next(target: str | None) -> str:
     """Only local paths: a link must not bounce a signed-in browser to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    return local_path(target) or "/"
 
 
 def login_form(lang: Lang, target: str) -> str:
@@ -131,15 +131,10 @@ def login(
     if not principal.can_read:
         text = t("link_device", language)
         return HTMLResponse(_message(language, "link_title", text), 403)
+    # The token leaves the address bar here: the browser keeps it only in the cookie, and
+    # goes on to a URL without it (the access log redacts the one request that carried it).
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    set_session_cookie(response, token, max_age=COOKIE_MAX_AGE, conn=request, settings=rt.settings)
     return response
 
 

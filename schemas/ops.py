@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.enums import CredentialKind, IncidentCategory, IncidentStatus, Role
+from schemas.paths import LocalPath
 
 
 class AlertKind(StrEnum):
@@ -282,7 +283,7 @@ class KioskLinkCreate(BaseModel):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = "wall display"
     area_code: str | None = None
-    next: Annotated[str, StringConstraints(pattern=r"^/[^/].*$|^/$")] = "/wall"
+    next: Annotated[LocalPath, StringConstraints(pattern=r"^/[^/].*$|^/$")] = "/wall"
 
 
 class KioskLink(BaseModel):

@@ -429,10 +429,11 @@ def verify(
     # The head is read first: entries appended while we walk lie beyond it, left for next time.
     head_seq, head_hash, keyed_from, key_id = head.seq, head.hash, head.keyed_from, head.key_id
     matched = anchored = 0
+    problems = anchors.problems
 
     def bad(checked: int, seq: int, reason: str) -> VerifyResult:
         return VerifyResult(
-            checked, seq, reason, keyed_from, matched, anchored, anchor_problems=anchors.problems
+            checked, seq, reason, keyed_from, matched, anchored, anchor_problems=problems
         )
 
     try:

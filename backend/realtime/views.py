@@ -2,18 +2,27 @@
 
 import asyncio
 import contextlib
+import logging
+import time
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.areas import AreaError, narrow
 from backend.auth.service import AuthError
-from backend.deps import RuntimeDep, authenticate
+from backend.deps import RuntimeDep, authenticate, record_refusal, token_from
 from backend.realtime.hub import RESYNC, channel_for_area
 from backend.runtime import Runtime
 
 router = APIRouter()
+log = logging.getLogger("posko")
 HEARTBEAT_S = 2.0  # a screen that hears nothing for a few of these knows it is not live
+# How often an open socket's credential is resolved again: a sign-out or a revocation on this
+# node closes it within this; on another node, within this plus the resolver's cache
+# (settings.credential_cache_s).
+REVALIDATE_S = 2.0
+POLICY_VIOLATION = 1008
 
 
 def _control(rt: Runtime, kind: str, channel: str) -> str:
@@ -31,6 +40,29 @@ def _control(rt: Runtime, kind: str, channel: str) -> str:
     ).decode()
 
 
+async def _refuse(ws: WebSocket, field: str, reason: str) -> None:
+    """An error frame naming the field and the reason, then close with 1008 (policy)."""
+    frame = {"type": "error", "error": {"field": field, "reason": reason}}
+    with contextlib.suppress(Exception):
+        await ws.send_text(orjson.dumps(frame).decode())
+        # A close reason is at most 123 bytes on the wire; the frame carries it whole.
+        await ws.close(code=POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
+
+
+def _still_valid(rt: Runtime, ws: WebSocket, token: str | None) -> AuthError | None:
+    """Resolve the socket's credential again: None while it holds, the refusal once it ended."""
+    try:
+        rt.resolver.resolve(token, now=rt.clock.now())
+    except AuthError as err:
+        record_refusal(rt, ws, err)
+        return err
+    except SQLAlchemyError:
+        # The database is unreachable: revocations cannot be read, and a read-only picture
+        # going dark with the database would blind the command post. Try again next time.
+        log.warning("could not re-check a live screen's credential; keeping it open")
+    return None
+
+
 @router.websocket("/ws/live")
 async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
     """Subscribe to your area's deltas; `hello` first, `heartbeat` when quiet, `resync` on loss."""
@@ -38,35 +70,18 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
     try:
         principal = authenticate(rt, ws, allow_query=True)
     except AuthError as err:
-        await ws.send_text(
-            orjson.dumps(
-                {"type": "error", "error": {"field": "token", "reason": err.reason}}
-            ).decode()
-        )
-        await ws.close(code=1008, reason=err.reason)
+        await _refuse(ws, "token", err.reason)
         return
     if not principal.can_read:
-        await ws.send_text(
-            orjson.dumps(
-                {
-                    "type": "error",
-                    "error": {"field": "token", "reason": "this credential cannot read state"},
-                }
-            ).decode()
-        )
-        await ws.close(code=1008)
+        await _refuse(ws, "token", "this credential cannot read state")
         return
     try:
         # Narrowing inside one's own area only: a Polres wall never gets another's deltas.
         area = narrow(principal.area_code, ws.query_params.get("area"))
     except AreaError as err:
-        await ws.send_text(
-            orjson.dumps(
-                {"type": "error", "error": {"field": "area", "reason": err.reason}}
-            ).decode()
-        )
-        await ws.close(code=1008)
+        await _refuse(ws, "area", err.reason)
         return
+    token = token_from(ws, allow_query=True)
     channel = channel_for_area(area)
     sub = await rt.hub.subscribe(channel)
     closed = asyncio.Event()
@@ -79,9 +94,18 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
         closed.set()
 
     watcher = asyncio.create_task(watch_close())
+    # Checked at open only, a socket would outlive a sign-out or a revoked link for as long as
+    # the screen stays open (days, for a wall): re-resolve the credential every few seconds.
+    next_check = time.monotonic() + REVALIDATE_S
     try:
         await ws.send_text(_control(rt, "hello", channel))
         while not closed.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + REVALIDATE_S
+                ended = _still_valid(rt, ws, token)
+                if ended is not None:
+                    await _refuse(ws, "token", ended.reason)
+                    return
             try:
                 data = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_S)
             except TimeoutError:

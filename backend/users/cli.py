@@ -28,6 +28,7 @@ from backend.users.service import (
 )
 from schemas.enums import CredentialKind, Role
 from schemas.ops import UserCreate, UserUpdate
+from schemas.paths import local_path
 
 user_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 kiosk_app = typer.Typer(help="Watch-only links for wall displays.", no_args_is_help=True)
@@ -133,6 +134,8 @@ def kiosk_issue(
     """Issue a watch-only kiosk credential and print its sign-in URL (shown once)."""
     from urllib.parse import urlencode
 
+    if local_path(next) is None:
+        raise typer.BadParameter("give a path on this server, such as /wall", param_hint="--next")
     with _open(database_url) as (settings, session):
         try:
             cred, token, _ = issue_credential(

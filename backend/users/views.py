@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from backend.audit.service import actor_of
 from backend.auth.service import AuthError, Principal
 from backend.authority import Authority, GrantError
+from backend.browser import set_session_cookie
 from backend.deps import (
     SESSION_COOKIE,
     PrincipalDep,
@@ -61,6 +62,7 @@ from schemas.ops import (
     UserUpdate,
     WhoAmI,
 )
+from schemas.paths import local_path
 
 router = APIRouter(
     prefix="/api/v1", tags=["people"], responses=problem_responses(400, 401, 403, 404, 409)
@@ -81,9 +83,8 @@ def _refused(err: UserError | GrantError) -> HTTPException:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    # Only a page of this server: `/\host`, `/%5Chost`, ` //host` ... are other sites.
+    return local_path(target)
 
 
 @router.post(
@@ -156,13 +157,12 @@ async def sign_in(request: Request, rt: RuntimeDep, session: SessionDep) -> Resp
         response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     else:
         response = JSONResponse(public.model_dump(mode="json"))
-    response.set_cookie(
-        SESSION_COOKIE,
+    set_session_cookie(
+        response,
         signed.token,
         max_age=int(rt.settings.session_hours * 3600),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        conn=request,
+        settings=rt.settings,
     )
     return response
 

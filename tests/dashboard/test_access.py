@@ -15,8 +15,14 @@ from tests.helpers import field_socket, ping, send
 
 
 def _client(server: LiveServer, token: str | None = None) -> httpx.Client:
+    # As a browser on the server's own pages: the cookie, and the page's origin on writes.
     cookies = {"posko_token": token} if token else {}
-    return httpx.Client(base_url=server.url, cookies=cookies, follow_redirects=False)
+    return httpx.Client(
+        base_url=server.url,
+        cookies=cookies,
+        headers={"origin": server.url},
+        follow_redirects=False,
+    )
 
 
 @pytest.mark.parametrize("path", ["/", "/wall", "/wall?lang=en"])

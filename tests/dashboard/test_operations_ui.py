@@ -66,9 +66,10 @@ class Env:
     devices: dict[str, str]  # NRP -> device token
 
     def client(self, token: str | None = None) -> httpx.Client:
-        """An API client holding a credential as the browser does (the cookie)."""
+        """An API client holding a credential as a browser does: the cookie, the page's origin."""
         cookies = {"posko_token": token} if token else {}
-        return httpx.Client(base_url=self.server.url, cookies=cookies, timeout=10)
+        page = {"origin": self.server.url}
+        return httpx.Client(base_url=self.server.url, cookies=cookies, headers=page, timeout=10)
 
     def report_incident(self, tps: str, severity: int, text: str, category: str) -> int:
         """An officer reports an incident at one of their TPS; returns its id.
@@ -633,3 +634,49 @@ def test_ops009_a_scoped_admin_page_shows_only_its_area_and_unlocks_a_waiting_us
     assert page.locator('#adm-users tr[data-user="ops009-baru"] td').nth(3).inner_text() == "16.08"
     assert errors == []
     page.context.close()
+
+
+def _wait_ended_then_sign_in(page: Any, banner_id: str, next_path: str) -> None:
+    """The screen says its access ended (and stops reconnecting), then shows the sign-in page."""
+    # Generous deadlines for conditions, not timing claims: the server re-checks credentials
+    # every few seconds and the machine is shared.
+    page.wait_for_function(
+        "(id) => window.poskoLive && window.poskoLive.ended !== null"
+        " && document.getElementById(id).textContent.includes('AKSES BERAKHIR')",
+        arg=banner_id,
+        timeout=30_000,
+    )
+    page.wait_for_url(f"**/login?*next={next_path}*", timeout=30_000)
+    assert 'name="password"' in page.content()
+
+
+def test_ops010_screens_whose_access_ended_say_so_and_open_the_sign_in_page(
+    browser: Any, env: Env
+) -> None:
+    # A wall on a kiosk link of its own, revoked by the admin.
+    with env.client(env.tokens["admin"]) as c:
+        issued = c.post("/api/v1/kiosk-links", json={"name": "ops009 wall"}).json()
+    token = parse_qs(urlsplit(issued["url"]).query)["token"][0]
+    wall = open_page(browser, env, token, "/wall", ids.WALL.map)
+    # A commander signed in with a password in two tabs, signing out in one of them.
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    first = context.new_page()
+    first.goto(f"{env.server.url}/login")
+    first.fill('input[name="username"]', "u-commander")
+    first.fill('input[name="password"]', PASSWORD)
+    first.click('button[type="submit"]')
+    first.wait_for_function(LIVE, arg=ids.COMMANDER.map, timeout=30_000)
+    second = context.new_page()
+    second.goto(f"{env.server.url}/")
+    second.wait_for_function(LIVE, arg=ids.COMMANDER.map, timeout=30_000)
+
+    # One after the other: each screen shows "access ended" for a few seconds only.
+    with env.client(env.tokens["admin"]) as c:
+        assert c.delete(f"/api/v1/kiosk-links/{issued['credential']['id']}").status_code == 200
+    _wait_ended_then_sign_in(wall.page, ids.WALL.banner, "%2Fwall")
+    second.click(f"#{ids.CMD_LOGOUT}")
+    second.wait_for_url("**/login**", timeout=WAIT)
+    _wait_ended_then_sign_in(first, ids.COMMANDER.banner, "%2F")
+    assert wall.errors == []
+    wall.page.context.close()
+    context.close()

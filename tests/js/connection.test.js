@@ -284,7 +284,9 @@ test("a refused credential (error frame, then 1008) is denied and never retried"
   t.sockets.receive(sock, refused.frame);
   assert.equal(t.conn.state, "denied");
   t.sockets.serverClose(sock, refused.close_code);
-  assert.equal(t.conn.banner(), "denied");
+  // The credential itself ended (revoked): the screen says its access ended.
+  assert.equal(t.conn.banner(), "ended");
+  assert.equal(t.conn.ended, refused.frame.error.reason);
   assert.equal(t.conn.isLive(), false);
   assert.deepEqual(t.clock.pending(), []);
   t.clock.advance(10 * 60 * 1000);
@@ -298,6 +300,8 @@ test("a close with 1008 alone is denied too", async () => {
   await goLive(t);
   t.sockets.serverClose(t.sockets.last, 1008);
   assert.equal(t.conn.state, "denied");
+  assert.equal(t.conn.banner(), "denied"); // refused, but nothing said the credential ended
+  assert.equal(t.conn.ended, null);
   t.clock.advance(60 * 1000);
   assert.equal(t.sockets.opened.length, 1);
 });
@@ -320,6 +324,7 @@ test("a snapshot read refused with 401 is denied", async () => {
   t.reads.last.reject(Object.assign(new Error("/api/v1/snapshot 401"), { status: 401 }));
   await settle();
   assert.equal(t.conn.state, "denied");
+  assert.equal(t.conn.banner(), "ended"); // 401: this browser's credential is gone
   assert.equal(t.sockets.opened[0].closedWith.code, 4000);
   assert.deepEqual(t.clock.pending(), []);
 });
@@ -331,6 +336,7 @@ test("an error frame about the area waits for the close that follows", async () 
   assert.equal(t.conn.state, "connecting");
   t.sockets.serverClose(t.sockets.last, 1008);
   assert.equal(t.conn.state, "denied");
+  assert.equal(t.conn.banner(), "denied"); // an area refusal is not the end of access
 });
 
 test("the banner waits six seconds for a first connection, unless an attempt failed", () => {

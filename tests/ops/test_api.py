@@ -224,7 +224,9 @@ def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_makes_the_accou
     url = ops_server.url + "/api/v1/auth/login"
     wrong = httpx.post(url, json={"username": "budi", "password": "salah"})
     assert wrong.status_code == 401 and wrong.json()["detail"]["field"] == "password"
-    with httpx.Client(base_url=ops_server.url) as c:
+    # Browsers on the server's own pages: the cookie, and the page's origin on every write.
+    page = {"origin": ops_server.url}
+    with httpx.Client(base_url=ops_server.url, headers=page) as c:
         r = c.post("/api/v1/auth/login", json={"username": "budi", "password": PASSWORD})
         assert r.status_code == 200 and r.json()["role"] == "operator"
         cookie = r.headers["set-cookie"].lower()
@@ -239,11 +241,11 @@ def test_login_sets_a_session_cookie_logout_ends_it_and_guessing_makes_the_accou
     )
     assert form.status_code == 303 and form.headers["location"] == "/wall"
     token = form.cookies["posko_token"]
-    with httpx.Client(base_url=ops_server.url, cookies={"posko_token": token}) as c:
+    with httpx.Client(base_url=ops_server.url, cookies={"posko_token": token}, headers=page) as c:
         assert c.post("/api/v1/auth/logout").status_code == 204
         assert c.get("/api/v1/auth/me").status_code == 401  # revoked, not just forgotten
     browser = httpx.post(url, json={"username": "budi", "password": PASSWORD}).cookies
-    with httpx.Client(base_url=ops_server.url, cookies=browser) as c:
+    with httpx.Client(base_url=ops_server.url, cookies=browser, headers=page) as c:
         assert c.post("/logout").status_code == 303  # the dashboard's sign-out link
     with httpx.Client(base_url=ops_server.url, cookies=browser) as c:
         assert c.get("/api/v1/auth/me").status_code == 401

@@ -87,6 +87,7 @@
     var buffer = []; // deltas that arrived while not live
     var attempt = 0; // losses since the last time live: picks the backoff
     var everLive = false;
+    var ended = null; // why the credential stopped working (set with "refused" on a token)
     var resumed = false; // this socket follows an earlier live one
     var lastFrame = 0; // now() of the last frame of any kind
     var connectAt = 0;
@@ -207,8 +208,12 @@
       } else if (msg.type === "resync") {
         fire("reload");
       } else if (msg.type === "error") {
-        // The server says why before it closes (with 1008): a refused credential ends here.
-        if (msg.error && msg.error.field === "token") fire("refused");
+        // The server says why before it closes (with 1008): a refused credential ends here,
+        // and this browser's access with it (signed out, revoked, expired).
+        if (msg.error && msg.error.field === "token") {
+          ended = msg.error.reason || "";
+          fire("refused");
+        }
       }
     }
 
@@ -231,6 +236,7 @@
           clock.clearTimeout(timer);
           if (id !== gen) return;
           loading = false;
+          if (err && err.status === 401) ended = "unauthorized"; // the credential is gone
           fire(err && (err.status === 401 || err.status === 403) ? "refused" : "failed");
         }
       );
@@ -263,9 +269,9 @@
       return !!(ws && ws.readyState === 1 && current && clock.now() - lastFrame <= LOST_AFTER_MS);
     }
 
-    /** What the banner says: "" (nothing), "lost" or "denied". */
+    /** What the banner says: "" (nothing), "lost", "denied" or "ended" (access ended). */
     function banner() {
-      if (state === "denied") return "denied";
+      if (state === "denied") return ended === null ? "denied" : "ended";
       if (state === "lost") return "lost";
       if (isLive()) return "";
       // Cut off after having been live, after a failed attempt, or never live for too long.
@@ -289,6 +295,10 @@
       },
       get lastFrame() {
         return lastFrame;
+      },
+      /** Why this screen's credential stopped working, or null while it works. */
+      get ended() {
+        return ended;
       },
     };
   }

@@ -175,7 +175,7 @@
       bridge.setOnce(ids.freshness, "fresh", cls + line, { className: cls, children: line });
     }
 
-    // The banner and the page's lost look follow the connection: lost, denied, or nothing.
+    // The banner and the page's lost look follow the connection: lost, denied, ended, or nothing.
     function renderBanner() {
       var kind = o.connection().banner();
       document.body.classList.toggle("posko-lost", kind !== "");
@@ -185,7 +185,9 @@
         return;
       }
       var line;
-      if (kind === "denied") {
+      if (kind === "ended") {
+        line = word("ended_banner");
+      } else if (kind === "denied") {
         line = word("denied_banner");
       } else {
         var age = store.lastDataAt === null ? "—" : ago((store.serverNow() - store.lastDataAt) / 1000);

@@ -36,6 +36,7 @@
     var PANELS_EVERY_MS = 60000; // commander: re-read incidents and silent officers
     var PANELS_MIN_MS = 2000;
     var OFFICERS_EVERY_MS = 300000; // officers' last report, re-read from /api/v1/officers
+    var ENDED_MS = 4000; // "access ended" stays this long on screen before the sign-in page
 
     function now() {
       return performance.now();
@@ -85,8 +86,16 @@
         random: Math.random,
       },
       stats: stats,
-      onChange: function () {
+      onChange: function (to) {
         if (cfg) panels.renderBanner();
+        // A credential that ended means this browser is signed out: say so for a few seconds,
+        // then show the sign-in page, which comes back here afterwards.
+        if (to === "denied" && conn.ended !== null) {
+          setTimeout(function () {
+            var here = location.pathname + location.search;
+            location.replace(cfg.urls.login + "&next=" + encodeURIComponent(here));
+          }, ENDED_MS);
+        }
       },
       onLive: function (info) {
         // Back after a loss: the server re-draws what it draws (timeline, progress, officers).
@@ -267,6 +276,10 @@
       },
       get lost() {
         return conn.banner() !== "";
+      },
+      /** Why this screen's access ended (sign-out, revocation), or null. */
+      get ended() {
+        return conn.ended;
       },
       /** The connection's named state: connecting, syncing, live, lost or denied. */
       get connection() {

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from schemas.areas import AreaCode
 from schemas.enums import CredentialKind, IncidentCategory, IncidentStatus, Role
 
 
@@ -203,7 +204,7 @@ class UserCreate(BaseModel):
     full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     role: Role
     password: Password
-    area_code: str | None = None
+    area_code: AreaCode | None = None
 
 
 class UserUpdate(BaseModel):
@@ -211,7 +212,7 @@ class UserUpdate(BaseModel):
 
     full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
     role: Role | None = None
-    area_code: str | None = None
+    area_code: AreaCode | None = None
     password: Password | None = None
     is_active: bool | None = None
 
@@ -281,7 +282,7 @@ class KioskLinkCreate(BaseModel):
     """A watch-only link for a wall display."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = "wall display"
-    area_code: str | None = None
+    area_code: AreaCode | None = None
     next: Annotated[str, StringConstraints(pattern=r"^/[^/].*$|^/$")] = "/wall"
 
 

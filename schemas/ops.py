@@ -71,6 +71,8 @@ class PlatformHealth(BaseModel):
     last_sweep_at: datetime | None  # server clock
     sweeper_node: str | None  # node holding the sweep lease
     loop_lag_ms: float = 0.0  # worst event-loop lag of this node in the last 10-20 s
+    # What makes this server's configuration unsafe, e.g. "placeholder secret" (empty: nothing).
+    insecure: list[str] = Field(default_factory=list)
 
 
 class AlertsPublic(BaseModel):

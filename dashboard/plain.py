@@ -5,6 +5,7 @@ nothing but call the API (admin), so they carry no Dash app and no live picture.
 """
 
 import html
+import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -55,9 +56,15 @@ def _shell(title: str, lang: Lang, body: str, *, head: str = "") -> str:
     )
 
 
+# One slash, then no backslash, whitespace or control character anywhere: browsers read a
+# backslash as a slash and drop tabs and newlines, so "/<backslash>evil.example" or
+# "/<tab>/evil.example" would be "//evil.example", another site.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x20\x7f]*")
+
+
 def safe_next(target: str | None) -> str:
     """Only local paths: a link must not bounce a signed-in browser to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and len(target) <= 2000 and _LOCAL_PATH.fullmatch(target):
         return target
     return "/"
 

@@ -31,7 +31,7 @@ from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.browser import OriginGuard
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
-from backend.config import Settings
+from backend.config import PLACEHOLDER_SECRET, Settings
 from backend.db import make_engine
 from backend.deps import remote_of
 from backend.incidents import views as incident_views
@@ -137,6 +137,14 @@ def _audit_checkpoints(
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    if "placeholder secret" in settings.insecure:
+        # Every start, on purpose: production mode refuses this, local mode only says it loudly.
+        log.warning(
+            "INSECURE: POSKO_SECRET_KEY is the placeholder %r; device HMAC secrets derive from "
+            "it, so whoever reads the database can forge signed webhooks. Set POSKO_SECRET_KEY "
+            "before real use (POSKO_ENVIRONMENT=production refuses to start without it).",
+            PLACEHOLDER_SECRET,
+        )
     # asyncio.to_thread's pool defaults to cores + 4 threads (6 here), shared by sweeps, reads
     # and dashboard callbacks; a few slow database reads would queue everything behind them.
     asyncio.get_running_loop().set_default_executor(

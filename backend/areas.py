@@ -7,8 +7,11 @@ code segments: "16.08" lies in "16", "16.10" does not lie in "16.1".
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
-_AREA = re.compile(r"\d{2}(\.\d{2})?")
+from schemas.areas import AREA_CODE_PATTERN, AREA_CODE_REASON
+
+_AREA = re.compile(AREA_CODE_PATTERN)
 
 
 class AreaError(ValueError):
@@ -20,9 +23,10 @@ class AreaError(ValueError):
         self.status = status
 
 
-def is_area_code(code: str) -> bool:
-    """Whether `code` is a province ("16") or kabupaten ("16.08") code."""
-    return _AREA.fullmatch(code) is not None
+def is_area_code(code: object) -> bool:
+    """Whether `code` is a province ("16") or kabupaten ("16.08") code, in ASCII digits."""
+    # Any object: a Dash callback's page data is whatever the browser posted.
+    return isinstance(code, str) and _AREA.fullmatch(code) is not None
 
 
 def contains(outer: str | None, inner: str) -> bool:
@@ -38,7 +42,7 @@ def narrow(scope: str | None, wanted: str | None) -> str | None:
     if wanted is None or wanted == "":
         return scope
     if not is_area_code(wanted):
-        raise AreaError("not a province (16) or kabupaten (16.08) code", status=422)
+        raise AreaError(AREA_CODE_REASON, status=422)
     if not contains(scope, wanted):
         raise AreaError("outside your area", status=403)
     return wanted
@@ -69,3 +73,14 @@ def common_area(codes: Iterable[str | None]) -> str | None:
             return None
         common = common[:n]
     return ".".join(common) if common else None
+
+
+def kabupaten_in(column: Any, area_code: str) -> Any:
+    """SQL: a kabupaten-code column inside an area (a province's kabupaten, or one kabupaten).
+
+    The province prefix goes to LIKE escaped: an area that slipped past validation ("%%", "1_")
+    then matches only codes that literally start with it, i.e. nothing, never everything.
+    """
+    if len(area_code) == 2:
+        return column.startswith(area_code + ".", autoescape=True)
+    return column == area_code

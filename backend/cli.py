@@ -16,7 +16,7 @@ from backend.db import command_engine
 from backend.migrate import upgrade
 from backend.registry.cli import app as registry_app
 from backend.simulate.cli import app as simulate_app
-from backend.users.cli import kiosk_app, user_app
+from backend.users.cli import area_option, kiosk_app, user_app
 
 app = typer.Typer(help="Posko: the live picture of election-day security.", no_args_is_help=True)
 token_app = typer.Typer(help="Issue, list and revoke credentials.", no_args_is_help=True)
@@ -160,7 +160,10 @@ def token_issue(
     role: Annotated[str | None, typer.Option(help="viewer|operator|commander|admin")] = None,
     name: Annotated[str | None, typer.Option(help="who or what holds the token")] = None,
     kiosk: Annotated[bool, typer.Option(help="a watch-only kiosk link for a wall display")] = False,
-    area: Annotated[str | None, typer.Option(help="limit to a province or kabupaten code")] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(help="limit to a province or kabupaten code", callback=area_option),
+    ] = None,
     qr: Annotated[bool, typer.Option(help="print a QR code of the token")] = True,
 ) -> None:
     """Issue a token; it is printed once and stored only as a hash."""

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def insecure(self) -> list[str]:
+        """What makes this configuration unfit for a real election day (empty: nothing known)."""
+        # Local mode accepts the placeholder so that a demo runs with nothing set; it is shown
+        # on every start, on /healthz and on the screens' platform health so nobody misses it.
+        return ["placeholder secret"] if self.secret_key == PLACEHOLDER_SECRET else []
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether the database is SQLite."""
         return self.database_url.startswith("sqlite")

@@ -53,6 +53,8 @@ async def healthz(rt: RuntimeDep, response: Response) -> dict[str, Any]:
         "sweeper_leader": sweeper.is_leader if sweeper else False,
         "clock": rt.clock.now().isoformat(),
         "exercise": rt.settings.exercise_label(),
+        # Not a 503: a demo with the placeholder secret is up; it is just not fit for real use.
+        "insecure": rt.settings.insecure,
     }
     if not db_ok or not rt.hub.broadcaster.healthy:
         body["status"] = "degraded"

@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from backend.areas import AreaError, contains, narrow
+from backend.areas import AreaError, contains, is_area_code, narrow
 from backend.auth.service import AuthError, Principal
 from backend.incidents.service import list_public as list_incidents
 from backend.intake.models import Ping
@@ -92,6 +92,8 @@ def principal_of(rt: Runtime, token: str | None) -> Principal | None:
         principal = rt.resolver.resolve(token, now=rt.clock.now())
     except AuthError:
         return None
+    if principal.area_code is not None and not is_area_code(principal.area_code):
+        return None  # a malformed area scopes nothing (the guard already turned it away)
     return principal if principal.can_read else None
 
 

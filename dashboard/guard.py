@@ -9,12 +9,13 @@ from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.areas import AreaError, narrow
+from backend.areas import AreaError, is_area_code, narrow
 from backend.auth.service import AuthError
 from backend.deps import authenticate
 from backend.runtime import Runtime
 from dashboard.components.national import national_href
 from dashboard.i18n import lang_of
+from schemas.areas import AREA_CODE_REASON
 
 # Everything Dash serves that is not a page: its endpoints and the assets folder.
 DASH_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash")
@@ -57,6 +58,15 @@ class DashboardGuard:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
+        wanted = conn.query_params.getlist("area")  # every one: Dash reads a repeated one too
+        if scope["type"] == "http" and any(a and not is_area_code(a) for a in wanted):
+            # Refused, not quietly shown as the credential's own area: a "%%" or "16%" in a
+            # bookmarked URL is a mistake to be told about, and must never reach a query.
+            problem = {"detail": {"field": "area", "reason": AREA_CODE_REASON}}
+            await Response(orjson.dumps(problem), 422, media_type="application/json")(
+                scope, receive, send
+            )
+            return
         rt: Runtime = scope["app"].state.runtime
         reason = None
         principal = None
@@ -66,6 +76,9 @@ class DashboardGuard:
             principal = authenticate(rt, conn, allow_query=False)
             if not principal.can_read:
                 reason = "this credential cannot read state"
+            elif principal.area_code is not None and not is_area_code(principal.area_code):
+                # Stored before areas were checked at issue: as the API does, see nothing.
+                reason = "this credential's area is malformed"
         except AuthError as err:
             reason = err.reason
         if reason is None and principal is not None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from schemas.areas import AreaCode
 from schemas.enums import CredentialKind, IncidentCategory, IncidentStatus, Role
 from schemas.paths import LocalPath
 
@@ -71,6 +72,8 @@ class PlatformHealth(BaseModel):
     last_sweep_at: datetime | None  # server clock
     sweeper_node: str | None  # node holding the sweep lease
     loop_lag_ms: float = 0.0  # worst event-loop lag of this node in the last 10-20 s
+    # What makes this server's configuration unsafe, e.g. "placeholder secret" (empty: nothing).
+    insecure: list[str] = Field(default_factory=list)
 
 
 class AlertsPublic(BaseModel):
@@ -204,7 +207,7 @@ class UserCreate(BaseModel):
     full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     role: Role
     password: Password
-    area_code: str | None = None
+    area_code: AreaCode | None = None
 
 
 class UserUpdate(BaseModel):
@@ -212,7 +215,7 @@ class UserUpdate(BaseModel):
 
     full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
     role: Role | None = None
-    area_code: str | None = None
+    area_code: AreaCode | None = None
     password: Password | None = None
     is_active: bool | None = None
 
@@ -282,7 +285,7 @@ class KioskLinkCreate(BaseModel):
     """A watch-only link for a wall display."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = "wall display"
-    area_code: str | None = None
+    area_code: AreaCode | None = None
     next: Annotated[LocalPath, StringConstraints(pattern=r"^/[^/].*$|^/$")] = "/wall"
 
 

@@ -29,6 +29,7 @@ from backend.alerts.rules import (
     TpsFacts,
     evaluate,
 )
+from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
 from backend.incidents.models import Incident
@@ -413,9 +414,7 @@ def list_alerts(
     if area_code is not None:
         # Alerts of the system itself (no kabupaten) concern everyone.
         q = q.where(
-            (col(Alert.kabupaten_code) == area_code)
-            | col(Alert.kabupaten_code).startswith(area_code + ".")
-            | col(Alert.kabupaten_code).is_(None)
+            kabupaten_in(col(Alert.kabupaten_code), area_code) | col(Alert.kabupaten_code).is_(None)
         )
     if open_only:
         q = q.where(col(Alert.cleared_at).is_(None))

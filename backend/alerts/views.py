@@ -48,6 +48,7 @@ def platform_health(rt: Runtime) -> PlatformHealth:
         last_sweep_at=sweeper.last_sweep_at if sweeper else None,
         sweeper_node=current_holder(engine=rt.engine, name=LEASE_NAME),
         loop_lag_ms=rt.loop_lag.peak_ms,
+        insecure=rt.settings.insecure,
     )
 
 

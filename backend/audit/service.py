@@ -564,7 +564,7 @@ def list_entries(
     if subject is not None:
         q = q.where(col(AuditEntry.subject) == subject)
     if action_prefix is not None:
-        q = q.where(col(AuditEntry.action).startswith(action_prefix))
+        q = q.where(col(AuditEntry.action).startswith(action_prefix, autoescape=True))
     rows = session.exec(q.order_by(col(AuditEntry.seq).desc()).limit(limit)).all()
     return [to_public(e) for e in rows]
 

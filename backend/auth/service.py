@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -55,12 +56,18 @@ class Principal:
 
 
 class AuthError(Exception):
-    """A refused credential, with a reason that is safe to show and to record."""
+    """A refused credential, with a reason that is safe to show and to record.
 
-    def __init__(self, reason: str, prefix: str | None = None) -> None:
+    `field` is what the refusal names: the Authorization header, or one of the signature headers.
+    """
+
+    def __init__(
+        self, reason: str, prefix: str | None = None, *, field: str = "authorization"
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.prefix = prefix
+        self.field = field
 
 
 def new_credential(
@@ -155,6 +162,53 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+KEY_ID_HEADER = "x-posko-key-id"
+TIMESTAMP_HEADER = "x-posko-timestamp"
+SIGNATURE_HEADER = "x-posko-signature"
+# ASCII digits only, and few of them: str.isdigit() also passes "²" and "٣٤", which int()
+# refuses or reads as 34, and int() of thousands of digits raises. A key id is a row id (63-bit),
+# a timestamp is Unix seconds (12 digits reach the year 33658).
+_KEY_ID = re.compile(r"[0-9]{1,19}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")  # also: compare_digest refuses non-ASCII text
+MAX_KEY_ID = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class SignedHeaders:
+    """The three headers of an HMAC-signed webhook, checked and parsed."""
+
+    key_id: int
+    stamp: str  # the timestamp as sent: the signature covers these characters
+    signature: str
+
+    @property
+    def timestamp(self) -> int:
+        """Unix seconds."""
+        return int(self.stamp)
+
+
+def parse_signed_headers(
+    key_id: str | None, timestamp: str | None, signature: str | None
+) -> SignedHeaders:
+    """Parse the signature headers or raise AuthError naming the header and what is wrong."""
+
+    def refuse(header: str, reason: str) -> AuthError:
+        return AuthError(f"{header}: {reason}", field=header)
+
+    if not key_id or _KEY_ID.fullmatch(key_id) is None or not 1 <= int(key_id) <= MAX_KEY_ID:
+        raise refuse(KEY_ID_HEADER, "not a credential id (1 to 2^63-1, ASCII digits)")
+    if not timestamp:
+        raise refuse(TIMESTAMP_HEADER, "missing")
+    if _TIMESTAMP.fullmatch(timestamp) is None:
+        raise refuse(TIMESTAMP_HEADER, "not Unix seconds (up to 12 ASCII digits)")
+    if not signature:
+        raise refuse(SIGNATURE_HEADER, "missing")
+    if _SIGNATURE.fullmatch(signature) is None:
+        raise refuse(SIGNATURE_HEADER, "not sha256=<64 lowercase hex digits>")
+    return SignedHeaders(key_id=int(key_id), stamp=timestamp, signature=signature)
+
+
 class ReplayGuard:
     """Remembers signatures inside the replay window so a captured request cannot be resent."""
 
@@ -213,6 +267,8 @@ class CredentialResolver:
         mono = time.monotonic()
         hit = self._by_id.get(cred_id)
         if hit is None or hit[0] < mono:
+            if len(self._by_id) > 50_000:
+                self._by_id.clear()  # bounded like the token cache: key ids can be sprayed too
             with Session(self._engine) as s:
                 cred = s.get(Credential, cred_id)
                 token_hash = cred.token_hash if cred else ""

@@ -13,6 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from backend.areas import kabupaten_in
 from backend.audit.service import AuditRecord, append
 from backend.db import RawDb
 from backend.incidents.lifecycle import Action, InvalidTransitionError, next_status
@@ -188,10 +189,7 @@ def list_public(
     """Incidents with their reports' officers, newest first."""
     q = select(Incident, Tps.code).outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
     if area_code is not None:
-        if len(area_code) == 2:
-            q = q.where(col(Incident.kabupaten_code).startswith(area_code + "."))
-        else:
-            q = q.where(col(Incident.kabupaten_code) == area_code)
+        q = q.where(kabupaten_in(col(Incident.kabupaten_code), area_code))
     if open_only:
         q = q.where(col(Incident.status).in_(OPEN_STATUSES))
     if ids is not None:

@@ -8,7 +8,16 @@ from typing import Any, Literal
 import orjson
 from fastapi import APIRouter, Request, Response, status
 
-from backend.auth.service import AuthError, Principal, hmac_secret
+from backend.auth.service import (
+    KEY_ID_HEADER,
+    MAX_KEY_ID,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    AuthError,
+    Principal,
+    hmac_secret,
+    parse_signed_headers,
+)
 from backend.deps import RuntimeDep, authenticate, record_refusal, remote_of
 from backend.intake.validate import Rejected
 from backend.intake.writer import StorageUnavailable
@@ -24,7 +33,7 @@ Kind = Literal["ping", "incident"]
 
 async def _device_for_webhook(request: Request, rt: Runtime, body: bytes) -> Principal:
     """Bearer device token, or an HMAC signature over timestamp and body."""
-    key_id = request.headers.get("x-posko-key-id")
+    key_id = request.headers.get(KEY_ID_HEADER)
     if key_id is None or request.headers.get("authorization"):
         principal = authenticate(rt, request, allow_query=False)
     else:
@@ -37,28 +46,35 @@ async def _device_for_webhook(request: Request, rt: Runtime, body: bytes) -> Pri
 
 
 def _verify_hmac(request: Request, rt: Runtime, key_id: str, body: bytes) -> Principal:
-    def refuse(reason: str) -> AuthError:
-        err = AuthError(reason, f"key {key_id}"[:12])
+    def refuse(err: AuthError) -> AuthError:
+        err.prefix = f"key {key_id}"[:12]
         record_refusal(rt, request, err)
         return err
 
-    ts = request.headers.get("x-posko-timestamp", "")
-    sig = request.headers.get("x-posko-signature", "")
-    if not key_id.isdigit() or not ts.isdigit() or not sig.startswith("sha256="):
-        raise refuse("malformed signature headers")
-    # The replay window is real time: signers stamp with their real clocks, exercise or not.
-    if abs(time.time() - int(ts)) > rt.settings.hmac_window_s:
-        raise refuse("signature timestamp outside the replay window")
     try:
-        principal, token_hash = rt.resolver.resolve_id(int(key_id), now=rt.clock.now())
+        signed = parse_signed_headers(
+            key_id,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+        )
     except AuthError as err:
-        raise refuse(err.reason) from None
+        raise refuse(err) from None
+    # The replay window is real time: signers stamp with their real clocks, exercise or not.
+    if abs(time.time() - signed.timestamp) > rt.settings.hmac_window_s:
+        raise refuse(
+            AuthError("signature timestamp outside the replay window", field=TIMESTAMP_HEADER)
+        )
+    try:
+        principal, token_hash = rt.resolver.resolve_id(signed.key_id, now=rt.clock.now())
+    except AuthError as err:
+        raise refuse(AuthError(err.reason, field=KEY_ID_HEADER)) from None
     secret = hmac_secret(rt.settings.secret_key, principal.credential_id, token_hash)
-    expected = hmac.new(secret.encode(), ts.encode() + b"." + body, "sha256").hexdigest()
-    if not hmac.compare_digest("sha256=" + expected, sig):
-        raise refuse("bad signature")
-    if not rt.replay.first_time(sig, rt.settings.hmac_window_s * 2):
-        raise refuse("replayed signature")
+    mac = hmac.new(secret.encode(), signed.stamp.encode() + b"." + body, "sha256")
+    expected = mac.hexdigest()
+    if not hmac.compare_digest("sha256=" + expected, signed.signature):
+        raise refuse(AuthError("bad signature", field=SIGNATURE_HEADER))
+    if not rt.replay.first_time(signed.signature, rt.settings.hmac_window_s * 2):
+        raise refuse(AuthError("replayed signature", field=SIGNATURE_HEADER))
     return principal
 
 
@@ -86,7 +102,7 @@ async def _read_capped(request: Request, limit: int) -> tuple[bytes, int]:
 async def _webhook(request: Request, rt: Runtime, only: Kind | None) -> Response:
     limit = rt.settings.max_frame_bytes
     body, size = await _read_capped(request, limit)
-    if size > limit and request.headers.get("x-posko-key-id") is not None:
+    if size > limit and request.headers.get(KEY_ID_HEADER) is not None:
         # A signature over a body we refuse to read cannot be checked: nothing is stored.
         record_refusal(rt, request, AuthError("signed body too large to verify"))
         return _json(
@@ -97,7 +113,7 @@ async def _webhook(request: Request, rt: Runtime, only: Kind | None) -> Response
         principal = await _device_for_webhook(request, rt, body)
     except AuthError as err:
         return _json(
-            {"detail": {"field": "authorization", "reason": err.reason}},
+            {"detail": {"field": err.field, "reason": err.reason}},
             status.HTTP_401_UNAUTHORIZED,
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -112,7 +128,9 @@ async def _webhook(request: Request, rt: Runtime, only: Kind | None) -> Response
     )
     if size > limit and isinstance(items[0], Rejected):
         declared = request.headers.get("content-length", "")
-        items[0].size = max(size, int(declared) if declared.isdigit() else 0)
+        # ASCII digits, and few: "²".isdigit() is true and int() refuses it, as it does 5000 digits.
+        plausible = declared.isascii() and declared.isdigit() and len(declared) <= 18
+        items[0].size = max(size, int(declared) if plausible else 0)
     try:
         acks = await rt.writer.submit(items)
     except StorageUnavailable as exc:
@@ -135,9 +153,37 @@ def _json(content: Any, code: int, headers: dict[str, str] | None = None) -> Res
     return Response(orjson.dumps(content), code, headers, media_type="application/json")
 
 
+# Declared so that readers know them and schemathesis fuzzes them (tests/faults): the values
+# that once answered 500 ("²", 2^63, thousands of digits) are exactly what its boundaries try.
+_SIGNED_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": KEY_ID_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "HMAC instead of a bearer token: the device credential's id",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_KEY_ID},
+    },
+    {
+        "name": TIMESTAMP_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Unix seconds (real time) when signed; refused outside the replay window",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+    },
+    {
+        "name": SIGNATURE_HEADER,
+        "in": "header",
+        "required": False,
+        "description": 'sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">',
+        "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+    },
+]
+
+
 def _body_schema(model: str) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{model}"}
     return {
+        "parameters": [dict(p) for p in _SIGNED_HEADERS],  # a copy per operation
         "requestBody": {
             "required": True,
             "content": {
@@ -145,7 +191,7 @@ def _body_schema(model: str) -> dict[str, Any]:
                     "schema": {"oneOf": [ref, {"type": "array", "items": ref, "maxItems": 1000}]}
                 }
             },
-        }
+        },
     }
 
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from sqlmodel import Session, col, select
 
+from backend.areas import kabupaten_in
 from backend.officers.models import Assignment, Officer, Unit
 from backend.tps.models import Tps
 from schemas.registry import OfficerPublic
@@ -28,10 +29,7 @@ def list_public(*, session: Session, area_code: str | None = None) -> list[Offic
     """Officers of an area (None = all), ordered by NRP."""
     q = select(Officer, Unit).join(Unit, col(Unit.id) == col(Officer.unit_id))
     if area_code is not None:
-        if len(area_code) == 2:
-            q = q.where(col(Officer.kabupaten_code).startswith(area_code + "."))
-        else:
-            q = q.where(col(Officer.kabupaten_code) == area_code)
+        q = q.where(kabupaten_in(col(Officer.kabupaten_code), area_code))
     rows = session.exec(q.order_by(col(Officer.nrp))).all()
     tps: dict[int, list[str]] = defaultdict(list)
     aq = (

@@ -14,12 +14,12 @@ question from ~70k rows in milliseconds. It stays true three ways:
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from backend.alerts.models import Alert
+from backend.areas import kabupaten_in
 from backend.db import RawDb
 from backend.incidents.models import Incident
 from backend.incidents.service import OPEN_STATUSES
@@ -153,13 +153,6 @@ def _code_at(level: str, kabupaten: str, kecamatan: str | None) -> str | None:
     return {"province": kabupaten[:2], "kabupaten": kabupaten}.get(level, kecamatan)
 
 
-def _kabupaten_in(column: Any, area_code: str) -> Any:
-    """A kabupaten-code column limited to an area: a province (2 digits) or one kabupaten."""
-    if len(area_code) == 2:
-        return column.startswith(area_code + ".")
-    return column == area_code
-
-
 def open_incidents_by_severity(
     *, session: Session, level: str, area_code: str | None
 ) -> dict[str, dict[int, int]]:
@@ -177,7 +170,7 @@ def open_incidents_by_severity(
         )
     )
     if area_code is not None:
-        q = q.where(_kabupaten_in(col(Incident.kabupaten_code), area_code))
+        q = q.where(kabupaten_in(col(Incident.kabupaten_code), area_code))
     out: dict[str, dict[int, int]] = {}
     for kabupaten, kecamatan, severity, n in session.exec(q):
         code = _code_at(level, kabupaten, kecamatan)
@@ -206,7 +199,7 @@ def open_alerts_by_area(
         .group_by(col(Alert.kabupaten_code), col(Alert.kecamatan_code), col(Alert.kind))
     )
     if area_code is not None:
-        q = q.where(_kabupaten_in(col(Alert.kabupaten_code), area_code))
+        q = q.where(kabupaten_in(col(Alert.kabupaten_code), area_code))
     out: dict[str, dict[str, int]] = {}
     for kabupaten, kecamatan, kind, n in session.exec(q):
         code = _code_at(level, kabupaten or "", kecamatan) if kabupaten else None

@@ -1,10 +1,11 @@
 """Read API for TPS: list with state, one TPS with its timeline, summary, snapshot."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import AwareDatetime
 from sqlmodel import col, select
 
 from backend.alerts.service import list_alerts
@@ -135,19 +136,40 @@ def read_snapshot(
     )
 
 
+# Far enough apart for any election, near enough that adding a bin or 18 hours never leaves
+# the years datetime can hold (year 1 or 9999 would overflow and answer 500).
+TIMELINE_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+TIMELINE_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(field: str, value: datetime | None) -> datetime | None:
+    """`value` if it lies between TIMELINE_EARLIEST and TIMELINE_LATEST, else a 422."""
+    # Both are aware (AwareDatetime), so comparing never raises, whatever their offsets.
+    if value is not None and not TIMELINE_EARLIEST <= value <= TIMELINE_LATEST:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail={"field": field, "reason": "must lie between 1970-01-01 and 9000-01-01"},
+        )
+    return value
+
+
 @router.get("/timeline", response_model=Timeline)
 def read_timeline(
     principal: ReaderDep,
     session: SessionDep,
     rt: RuntimeDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Annotated[
+        AwareDatetime | None, Query(description="ISO 8601 with offset, e.g. +07:00")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(description="ISO 8601 with offset; default: now")
+    ] = None,
     bin_s: Annotated[int, Query(ge=60, le=3600)] = 300,
     area: str | None = None,
 ) -> Timeline:
     """Every TPS's phase and situation per time bin (default: the last 18 hours to now)."""
-    end = end or rt.clock.now()
-    start = start or end - timedelta(hours=18)
+    end = _in_range("end", end) or rt.clock.now()
+    start = _in_range("start", start) or end - timedelta(hours=18)
     if end <= start or (end - start) > timedelta(days=5):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,

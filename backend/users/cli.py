@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from backend.areas import is_area_code
 from backend.audit.service import cli_actor
 from backend.authority import SERVER, GrantError
 from backend.clock import Clock
@@ -26,6 +27,7 @@ from backend.users.service import (
     unlock,
     update_user,
 )
+from schemas.areas import AREA_CODE_REASON
 from schemas.enums import CredentialKind, Role
 from schemas.ops import UserCreate, UserUpdate
 from schemas.paths import local_path
@@ -33,6 +35,17 @@ from schemas.paths import local_path
 user_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 kiosk_app = typer.Typer(help="Watch-only links for wall displays.", no_args_is_help=True)
 
+
+def area_option(value: str | None) -> str | None:
+    """Typer callback for `--area`: an area code or nothing ("16%" would scope by wildcard)."""
+    if value is not None and not is_area_code(value):
+        raise typer.BadParameter(f"{value!r}: {AREA_CODE_REASON}")
+    return value
+
+
+AreaOption = Annotated[
+    str | None, typer.Option(help="province or kabupaten code", callback=area_option)
+]
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="Override POSKO_DATABASE_URL.")
 ]
@@ -50,7 +63,7 @@ def user_add(
     role: Annotated[Role, typer.Option(help="viewer|operator|commander|admin")],
     name: Annotated[str, typer.Option(help="full name")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    area: Annotated[str | None, typer.Option(help="province or kabupaten code")] = None,
+    area: AreaOption = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a user who signs in with a password."""
@@ -127,7 +140,7 @@ def user_unlock(username: str, database_url: DatabaseUrl = None) -> None:
 @kiosk_app.command("issue")
 def kiosk_issue(
     name: Annotated[str, typer.Option(help="which wall")] = "wall display",
-    area: Annotated[str | None, typer.Option(help="province or kabupaten code")] = None,
+    area: AreaOption = None,
     next: Annotated[str, typer.Option(help="page to open")] = "/wall",
     database_url: DatabaseUrl = None,
 ) -> None:

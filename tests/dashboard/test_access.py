@@ -83,6 +83,22 @@ def test_a_bad_or_device_token_link_explains_itself_in_the_chosen_language(
     assert "A device token cannot open the dashboard." in device_link.text
 
 
+# Browsers read a backslash as a slash and drop tabs and newlines: each of these is "//evil".
+OFFSITE_NEXT = ["/\\evil.example", "/\t/evil.example", "/\n/evil.example", "//evil.example"]
+
+
+@pytest.mark.parametrize("target", OFFSITE_NEXT)
+def test_login_next_never_sends_the_browser_to_another_site(
+    server: LiveServer, viewer: str, target: str
+) -> None:
+    with _client(server) as c:
+        form = c.get("/login", params={"next": target})
+        link = c.get("/login", params={"token": viewer, "next": target})
+    # The form's script does location.replace(next) after signing in; the link redirects.
+    assert 'name="next" value="/"' in form.text
+    assert link.status_code == 303 and link.headers["location"] == "/"
+
+
 def test_dash_websocket_is_refused_without_a_credential(server: LiveServer) -> None:
     with pytest.raises(InvalidStatus):
         connect(f"{server.ws_url}/_dash-ws-callback", open_timeout=30).close()

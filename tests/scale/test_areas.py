@@ -314,6 +314,7 @@ def test_a_credential_stored_with_a_wildcard_area_is_turned_away_by_the_dashboar
             for page in ("/", "/wall", "/nasional"):
                 r = c.get(page)
                 assert r.status_code == 303 and r.headers["location"].startswith("/login"), page
-            r = c.post("/_dash-update-component", json={})
+            # From the page's own origin, as the browser sends it (the origin guard passes it).
+            r = c.post("/_dash-update-component", json={}, headers={"origin": two_kab_server.url})
             assert r.status_code == 401
             assert r.json()["detail"]["reason"] == "this credential's area is malformed"

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from backend.authority import SERVER
 from backend.config import Settings
 from backend.users.service import create
 from schemas.enums import Role
@@ -41,6 +42,7 @@ def commander_user(engine: Engine, settings: Settings, mini: MiniRegistry) -> st
             ),
             now=NOW,
             actor="test",
+            authority=SERVER,
             settings=settings,
         )
     return "komandan"

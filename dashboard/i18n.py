@@ -308,6 +308,7 @@ ALERT_WORDS: dict[str, tuple[str, str]] = {
         "Incident not acknowledged",
     ),
     AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
+    AlertKind.PHASE_CLAIM.value: ("Klaim tahap perlu konfirmasi", "Phase claim to confirm"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {

@@ -114,7 +114,7 @@ async def _act(rt: Runtime, session: Session, code: str, work: Callable[[], TpsC
 @router.post(
     "/tps/{code}/confirm-phase",
     response_model=TpsView,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422),
 )
 async def confirm_tps_phase(
     code: str, body: TpsPhaseConfirm, principal: Commander, session: SessionDep, rt: RuntimeDep
@@ -140,7 +140,7 @@ async def confirm_tps_phase(
 @router.post(
     "/tps/{code}/correction",
     response_model=TpsView,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422),
 )
 async def correct_tps(
     code: str, body: TpsCorrection, principal: Commander, session: SessionDep, rt: RuntimeDep

@@ -205,11 +205,6 @@ def merge_all(state: StateRow, pings: list[PingFacts]) -> StateRow:
     return s if new == s else replace(new, version=s.version + 1)
 
 
-def is_before_correction(state: StateRow, ping: PingFacts) -> bool:
-    """Whether a ping is older than the TPS's correction (stored and flagged, not merged)."""
-    return state.corrected_at is not None and ping.at < state.corrected_at
-
-
 class StateConflictError(ValueError):
     """A commander's action does not fit the state as it is now: field and reason for a 409."""
 

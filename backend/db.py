@@ -157,6 +157,11 @@ class RawDb:
         """Read back a stored UUID."""
         return value if isinstance(value, uuidlib.UUID) else uuidlib.UUID(hex=str(value))
 
+    @property
+    def is_broken(self) -> bool:
+        """Whether the connection is gone for good (PostgreSQL: lost, terminated); SQLite never."""
+        return bool(getattr(self.conn, "closed", False) or getattr(self.conn, "broken", False))
+
     def begin(self) -> None:
         """Start a write transaction (SQLite: take the write lock now, not at first write)."""
         if self.is_sqlite:

@@ -115,6 +115,7 @@ def browser_config(
             ),
             "incident": "/api/v1/incidents/",
             "alert": "/api/v1/alerts/",
+            "tps": "/api/v1/tps/",
         },
     }
 

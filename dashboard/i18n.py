@@ -64,6 +64,12 @@ _WORDS: dict[str, tuple[str, str]] = {
     "h_risk": ("Kerawanan", "Risk"),
     "h_seen": ("Terakhir terlihat", "Last seen"),
     "h_by": ("oleh NRP", "by NRP"),
+    "h_claim": ("Klaim tahap", "Claimed phase"),
+    "claim_text": (
+        "{phase}, dilaporkan NRP {nrp} (tidak ditugaskan di TPS ini) pukul {time}",
+        "{phase}, reported by NRP {nrp} (not assigned to this TPS) at {time}",
+    ),
+    "h_corrected": ("Dikoreksi komandan", "Corrected by a commander"),
     "h_never": ("belum pernah lapor", "never reported"),
     "h_voters": ("Pemilih", "Voters"),
     "h_officers": ("Petugas", "Officers"),
@@ -117,6 +123,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "a_history": ("Riwayat", "History"),
     "a_ack": ("Tandai dilihat", "Acknowledge"),
     "a_silence": ("Bisukan", "Silence"),
+    "a_confirm": ("Konfirmasi tahap", "Confirm phase"),
+    "a_correct": ("Koreksi TPS", "Correct TPS"),
     "a_send": ("Kirim", "Send"),
     "a_cancel": ("Batal", "Cancel"),
     "d_officer": ("NRP petugas", "Officer NRP"),
@@ -134,6 +142,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "d_reports": ("Laporan", "Reports"),
     "d_working": ("Mengirim…", "Sending…"),
     "d_done": ("Tersimpan.", "Saved."),
+    "d_phase": ("Tahap", "Phase"),
+    "d_situation": ("Situasi", "Situation"),
+    "d_unchanged": ("tetap seperti sekarang", "as it is now"),
+    "d_reason": ("Alasan (wajib, masuk jejak audit)", "Reason (required, goes to the audit trail)"),
     "refused": ("Ditolak: {reason}", "Refused: {reason}"),
     "alerts": ("Peringatan", "Alerts"),
     "no_alerts": ("Tidak ada peringatan terbuka.", "No open alerts."),
@@ -316,6 +328,7 @@ ALERT_WORDS: dict[str, tuple[str, str]] = {
         "Incident not acknowledged",
     ),
     AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
+    AlertKind.PHASE_CLAIM.value: ("Klaim tahap perlu konfirmasi", "Phase claim to confirm"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {

@@ -121,4 +121,6 @@ class EventFlag(StrEnum):
 
     LATE = "late"  # device time well behind receive time (a replayed buffer)
     CLOCK_SKEW = "clock_skew"  # device time ahead of the server: clamped for ordering
-    UNASSIGNED = "unassigned"  # officer is not assigned to this TPS
+    UNASSIGNED = "unassigned"  # officer is not assigned to this TPS: its phase is only a claim
+    # Device time before a commander's correction of this TPS: stored, merged no more.
+    BEFORE_CORRECTION = "before_correction"

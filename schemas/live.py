@@ -31,6 +31,13 @@ class TpsState(BaseModel):
     # Raised by open incidents at this TPS (severity >= 3: gangguan, else waspada), independent
     # of what officers report. Absent from ping deltas: a key that is absent leaves it unchanged.
     incident_situation: Situation | None = None
+    # A later phase reported by an officer not assigned here, waiting for a commander's
+    # confirmation (None when there is none ahead of `phase`); by whom (NRP) and when.
+    claimed_phase: Phase | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    # When a commander last corrected this TPS: pings with an earlier device time no longer count.
+    corrected_at: datetime | None = None
 
 
 class TpsView(TpsState):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.areas import AreaCode
-from schemas.enums import CredentialKind, IncidentCategory, IncidentStatus, Role
+from schemas.enums import CredentialKind, IncidentCategory, IncidentStatus, Phase, Role, Situation
 from schemas.paths import LocalPath
 
 
@@ -21,6 +21,7 @@ class AlertKind(StrEnum):
     INCIDENT_SEVERE = "incident_severe"  # incident: severity >= 3, not yet acknowledged
     INCIDENT_UNACKNOWLEDGED = "incident_unacknowledged"  # incident: `baru` for too long
     INTAKE_STALLED = "intake_stalled"  # system: our own intake is not committing
+    PHASE_CLAIM = "phase_claim"  # TPS: an unassigned officer reported a later phase: confirm?
 
 
 class AlertSubjectKind(StrEnum):
@@ -91,6 +92,21 @@ class AlertSilence(BaseModel):
 
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class TpsPhaseConfirm(BaseModel):
+    """Confirm the phase an unassigned officer claimed (the one you saw: a compare-and-set)."""
+
+    phase: Phase
+
+
+class TpsCorrection(BaseModel):
+    """A commander sets a TPS's phase (and situation), also backwards; pings before it no
+    longer count."""
+
+    phase: Phase
+    situation: Situation | None = None
+    reason: Note
 
 
 class IncidentStepKind(StrEnum):

@@ -1,11 +1,14 @@
 """Field-event builders and small clients used across tests."""
 
+import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from websockets.sync.client import ClientConnection, connect
 
 from tests.factories import NOW
@@ -104,3 +107,57 @@ def state_of(engine: Engine, tps: str) -> dict[str, Any]:
             .one()
         )
     return dict(row)
+
+
+def _on_writer_loop(writer: Any, fn: Any) -> None:
+    """Run `fn` on the writer's event loop (its connection has one user at a time), and wait."""
+    loop = writer._task.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        fn()
+        return
+
+    async def call() -> None:
+        fn()
+
+    asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
+
+
+@contextmanager
+def storage_outage(engine: Engine, writer: Any) -> Iterator[None]:
+    """Make the database refuse the writer's writes inside the block: a real fault, no patching.
+
+    SQLite: the writer's own connection turns read-only (`PRAGMA query_only`), so every write
+    fails with "attempt to write a readonly database", as on a disk remounted read-only.
+    PostgreSQL: the database stops accepting connections and every session on it is terminated,
+    as in a failover; the writer's connection is gone for good and must be opened again.
+    """
+    if engine.dialect.name == "sqlite":
+        _on_writer_loop(writer, lambda: writer._db.conn.execute("PRAGMA query_only=1"))
+        try:
+            yield
+        finally:
+            _on_writer_loop(writer, lambda: writer._db.conn.execute("PRAGMA query_only=0"))
+        return
+    from tests.conftest import PG_ADMIN_URL
+
+    name = engine.url.database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            c.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+        yield
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -90,6 +90,10 @@ async def publish_tps(rt: "Runtime", tps_ids: list[int]) -> None:
             "last_officer",
             "version",
             "incident_situation",
+            "claimed_phase",
+            "claimed_by",
+            "claimed_at",
+            "corrected_at",
         )
         out = []
         for v in views:

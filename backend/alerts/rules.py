@@ -52,6 +52,10 @@ class TpsFacts:
     # network's view. A TPS reported every 30 minutes is not out of reach if its roving
     # officer's phone was heard a minute ago.
     last_heard_at: datetime | None
+    # A later phase claimed by an officer not assigned to the TPS, waiting for a commander.
+    claimed_phase: Phase | None = None
+    claimed_by: str | None = None  # NRP
+    claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,26 @@ def evaluate(facts: Facts, settings: Settings) -> dict[Key, Desired]:
 
     for t in facts.tps:
         parent = held(t.kecamatan_code)
+        if t.claimed_phase is not None:
+            # Not about silence: never held under an outage. The claimed phase is part of the
+            # identity, so a higher claim replaces the alert (and is confirmed as such).
+            add(
+                Desired(
+                    kind=AlertKind.PHASE_CLAIM,
+                    subject_kind=AlertSubjectKind.TPS,
+                    subject=t.code,
+                    severity=AlertSeverity.WARNING,
+                    kabupaten_code=t.kabupaten_code,
+                    kecamatan_code=t.kecamatan_code,
+                    reason=t.claimed_phase.value,
+                    detail={
+                        "claimed_phase": t.claimed_phase.value,
+                        "phase": t.phase.value if t.phase else None,
+                        "claimed_by": t.claimed_by,
+                        "claimed_at": _iso(t.claimed_at),
+                    },
+                )
+            )
         late = behind_schedule(cal, t.phase, now)
         if late is not None:
             add(

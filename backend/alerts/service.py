@@ -36,7 +36,7 @@ from backend.incidents.models import Incident
 from backend.incidents.service import OPEN_STATUSES, situations_of
 from backend.officers.models import Assignment, Officer
 from backend.tps.models import Tps, TpsState
-from schemas.enums import Situation
+from schemas.enums import PHASE_ORDER, Situation
 from schemas.ops import AlertKind, AlertPublic, AlertSubjectKind
 
 
@@ -82,9 +82,13 @@ def load_facts(
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement."""
     heard: dict[int, datetime] = {}
     kecs: dict[int, set[str]] = defaultdict(set)
-    officer_heard = dict(
-        session.execute(sa_select(col(Officer.id), col(Officer.last_received_at))).all()
-    )
+    officer_heard: dict[int, datetime | None] = {}
+    nrp_of: dict[int, str] = {}
+    for oid, nrp, received in session.execute(
+        sa_select(col(Officer.id), col(Officer.nrp), col(Officer.last_received_at))
+    ):
+        officer_heard[oid] = received
+        nrp_of[oid] = nrp
     for oid, tps_id, kec in session.execute(
         sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code)).join(
             Tps, col(Tps.id) == col(Assignment.tps_id)
@@ -95,7 +99,20 @@ def load_facts(
         if at is not None and (tps_id not in heard or at > heard[tps_id]):
             heard[tps_id] = at
     tps = []
-    for tps_id, code, kec, kab, risk, phase, seen, received in session.execute(
+    for (
+        tps_id,
+        code,
+        kec,
+        kab,
+        risk,
+        phase,
+        seen,
+        received,
+        rank,
+        claimed_rank,
+        claimed_at,
+        claimed_by,
+    ) in session.execute(
         sa_select(
             col(Tps.id),
             col(Tps.code),
@@ -105,9 +122,14 @@ def load_facts(
             col(TpsState.phase),
             col(TpsState.last_seen_at),
             col(TpsState.last_received_at),
+            col(TpsState.phase_rank),
+            col(TpsState.claimed_rank),
+            col(TpsState.claimed_at),
+            col(TpsState.claimed_officer_id),
         ).join(TpsState, col(TpsState.tps_id) == col(Tps.id))
     ):
         by_officer = heard.get(tps_id)
+        claimed = claimed_rank > rank  # ahead of the phase: waits for a commander
         tps.append(
             TpsFacts(
                 code=code,
@@ -119,6 +141,9 @@ def load_facts(
                 last_heard_at=max(received, by_officer)
                 if received and by_officer
                 else received or by_officer,
+                claimed_phase=PHASE_ORDER[claimed_rank] if claimed else None,
+                claimed_by=nrp_of.get(claimed_by) if claimed else None,
+                claimed_at=claimed_at if claimed else None,
             )
         )
     officers = [

@@ -39,9 +39,15 @@ class LiveFlow:
                 continue  # registry replaced underneath; the next snapshot is authoritative
             officer = index.officers.get(ch.after.last_officer_id or -1)
             nrp = officer.nrp if officer else None
+            claimer = index.officers.get(ch.after.claimed_officer_id or -1)
             body = bodies[ref.kabupaten_code]
             raised = rt.incident_situations.get(ch.after.tps_id)
-            body["tps"].append(state_dict(ref.code, ch.after, nrp, raised))
+            body["tps"].append(
+                state_dict(ref.code, ch.after, nrp, raised, claimer.nrp if claimer else None)
+            )
+            if ch.by_commander:
+                author = index.officers.get(ch.log_officer_id or -1)
+                nrp = author.nrp if author else None
             b, a = ch.before, ch.after
             for kind, old, new, when in (
                 ("phase", b.phase, a.phase, a.phase_at if a.phase else None),

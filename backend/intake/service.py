@@ -10,10 +10,10 @@ from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
-from backend.intake.validate import Accepted, Item, Rejected, flags_to_list
+from backend.intake.validate import FLAG_BITS, Accepted, Item, Rejected, flags_to_list
 from backend.tps import rollup
 from backend.tps.state import PingFacts, StateRow, merge_all
-from schemas.enums import AckResult, Phase, Situation
+from schemas.enums import AckResult, EventFlag, Phase, Situation
 from schemas.events import IncidentIn, PingIn
 
 # Multi-row INSERT keeps a batch to a few statements; 400 rows x 12 columns stays under every
@@ -27,17 +27,29 @@ _PING_COLS = (
 _PING_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?)"
 _STATE_COLS = (
     "tps_id, phase_rank, phase_at, postponed_at, situation, situation_at, "
-    "last_seen_at, last_received_at, last_officer_id, version"
+    "last_seen_at, last_received_at, last_officer_id, version, "
+    "claimed_rank, claimed_at, claimed_officer_id, corrected_at"
 )
+_UNASSIGNED = FLAG_BITS[EventFlag.UNASSIGNED]
+_BEFORE_CORRECTION = FLAG_BITS[EventFlag.BEFORE_CORRECTION]
 
 
 @dataclass(slots=True)
 class TpsChange:
-    """A TPS whose state this batch changed."""
+    """A TPS whose state this batch (or a commander) changed."""
 
     before: StateRow
     after: StateRow
     kecamatan_code: str = ""  # where it is counted in tps_rollup
+    # A commander's action: the log names `officer_id` (whose claim was confirmed, or nobody),
+    # not the officer who last reported the TPS.
+    by_commander: bool = False
+    officer_id: int | None = None
+
+    @property
+    def log_officer_id(self) -> int | None:
+        """The officer the log line of this change names."""
+        return self.officer_id if self.by_commander else self.after.last_officer_id
 
 
 @dataclass(slots=True)
@@ -130,13 +142,18 @@ def _read_states(
                 last_received_at=db.read_time(r[7]),
                 last_officer_id=r[8],
                 version=r[9],
+                claimed_rank=r[10],
+                claimed_at=db.read_time(r[11]),
+                claimed_officer_id=r[12],
+                corrected_at=db.read_time(r[13]),
             )
     missing = [t for t in tps_ids if t not in out]
     if missing:
         # Registry writes create every state row; this only heals a TPS added by hand.
         cur.executemany(
             db.sql(
-                "INSERT INTO tps_state (tps_id, phase_rank, version) VALUES (?, -1, 0) "
+                "INSERT INTO tps_state (tps_id, phase_rank, claimed_rank, version) "
+                "VALUES (?, -1, -1, 0) "
                 "ON CONFLICT (tps_id) DO NOTHING"
             ),
             [(t,) for t in missing],
@@ -168,6 +185,10 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
                 db.time(a.last_seen_at),
                 db.time(a.last_received_at),
                 a.last_officer_id,
+                a.claimed_rank,
+                db.time(a.claimed_at),
+                a.claimed_officer_id,
+                db.time(a.corrected_at),
                 a.version,
                 a.tps_id,
                 c.before.version,
@@ -179,7 +200,8 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
     cur.executemany(
         db.sql(
             "UPDATE tps_state SET phase=?, phase_rank=?, phase_at=?, postponed_at=?, situation=?, "
-            "situation_at=?, last_seen_at=?, last_received_at=?, last_officer_id=?, version=? "
+            "situation_at=?, last_seen_at=?, last_received_at=?, last_officer_id=?, "
+            "claimed_rank=?, claimed_at=?, claimed_officer_id=?, corrected_at=?, version=? "
             "WHERE tps_id=? AND version=?"
         ),
         params,
@@ -202,13 +224,7 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
     )
 
 
-def _rollup_key(kecamatan_code: str, s: StateRow) -> rollup.Key:
-    phase, situation = s.phase, s.situation
-    return (
-        kecamatan_code,
-        phase.value if phase is not None else rollup.NONE,
-        situation.value if situation is not None else rollup.NONE,
-    )
+_rollup_key = rollup.state_key
 
 
 def _write_transitions(db: RawDb, changes: list[TpsChange]) -> list[TransitionFacts]:
@@ -387,6 +403,26 @@ def index_pings(db: RawDb, limit: int) -> int:
     return int(n)
 
 
+def _flag_before_correction(
+    db: RawDb,
+    pings: list[tuple[int, Accepted]],
+    keys: list[Any],
+    inserted: set[Any],
+    corrected: dict[int, datetime],
+) -> None:
+    """Flag stored pings older than their TPS's correction (rare: only corrected TPS pay)."""
+    rows = []
+    for (_, a), k in zip(pings, keys, strict=True):
+        at = corrected.get(a.tps.id) if a.tps is not None else None
+        if at is not None and k in inserted and a.effective_at < at:
+            a.flags |= _BEFORE_CORRECTION  # the ack says so too
+            rows.append((a.flags, k))
+    if rows:
+        cur = db.conn.cursor()
+        cur.executemany(db.sql("UPDATE ping SET flags = ? WHERE event_id = ?"), rows)
+        cur.close()
+
+
 def _store_pings(
     db: RawDb,
     pings: list[tuple[int, Accepted]],
@@ -439,8 +475,16 @@ def _store_pings(
             assert isinstance(e, PingIn) and a.tps is not None
             results[i] = AckResult.STORED
             stored_events.append(a)
+            # Not assigned to this TPS: the phase it reports is a claim (see tps/state.py).
             per_tps[a.tps.id].append(
-                PingFacts(a.effective_at, a.received_at, e.phase, e.situation, a.officer_id)
+                PingFacts(
+                    a.effective_at,
+                    a.received_at,
+                    e.phase,
+                    e.situation,
+                    a.officer_id,
+                    bool(a.flags & _UNASSIGNED),
+                )
             )
             kecamatan_of[a.tps.id] = a.tps.kecamatan_code
         else:
@@ -448,11 +492,16 @@ def _store_pings(
     if not per_tps:
         return
     before = _read_states(db, sorted(per_tps), cache)
+    corrected: dict[int, datetime] = {}
     for tps_id, facts in per_tps.items():
         old = before.get(tps_id) or StateRow(tps_id=tps_id)
+        if old.corrected_at is not None:
+            corrected[tps_id] = old.corrected_at
         new = merge_all(old, facts)
         if new != old:
             outcome.tps_changes.append(TpsChange(old, new, kecamatan_of[tps_id]))
+    if corrected:
+        _flag_before_correction(db, pings, keys, inserted, corrected)
     _write_states(db, outcome.tps_changes)
     outcome.transitions = _write_transitions(db, outcome.tps_changes)
     if not db.is_sqlite:

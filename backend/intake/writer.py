@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules
@@ -27,9 +29,25 @@ from backend.tps.state import StateRow
 
 log = logging.getLogger("posko.writer")
 
+try:
+    import psycopg
+
+    _PG_STORAGE: tuple[type[BaseException], ...] = (
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    )
+except ImportError:  # SQLite-only install
+    _PG_STORAGE = ()
+
 OnCommit = Callable[[BatchOutcome], Awaitable[None]]
 INDEX_EVERY_S = 1.0  # SQLite: how often the per-TPS ping lookup is brought up to date
 INDEX_CHUNK = 20_000  # rows per indexing transaction, so intake never pauses for long
+AUTH_FAILURES_MAX = 10_000  # refused credentials kept for the next commit; a flood is cut here
+# After a commit that stored nothing (storage gone), wait this long before the next try,
+# doubling up to the cap: storage that returns is used again within the cap, and a dead disk
+# is not hammered. Never per frame: a queue of any length waits one delay.
+BACKOFF_FIRST_S = 0.05
+BACKOFF_MAX_S = 0.5
 
 
 @dataclass(slots=True)
@@ -46,6 +64,25 @@ _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 def _is_retryable(exc: Exception) -> bool:
     """Whether a failed batch may simply be run again."""
     return isinstance(exc, StaleStateError) or getattr(exc, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """Whether the database could not be written at all, whatever the batch held.
+
+    Lost or refused connections, disk I/O errors, a disk full or read-only, a lock held beyond
+    busy_timeout: the DBAPI's OperationalError and InterfaceError, on SQLite and PostgreSQL.
+    They fail every frame alike, so trying frames one by one only multiplies the wait. A frame
+    whose own data fails (IntegrityError, DataError ...) is not one: it is worth isolating.
+    """
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig  # opening a connection: SQLAlchemy wraps the driver's error
+    if getattr(exc, "sqlstate", None) in _RETRY_SQLSTATES:
+        return False  # contention with another node, retried as such
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+        return True
+    if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "disk image is malformed"
+        return True
+    return isinstance(exc, _PG_STORAGE)
 
 
 class StorageUnavailable(RuntimeError):
@@ -90,6 +127,7 @@ class Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posko-writer")
         self._db: RawDb | None = None
         self._states: dict[int, StateRow] | None = None
+        self._backoff_s = 0.0
         self._unindexed = 1  # unknown after a start: look once
         self._indexed_at = 0.0
         self.last_commit_at: float | None = None  # time.time() of the last commit
@@ -120,7 +158,8 @@ class Writer:
             await self._task
         if self._db is not None:
             db = self._db
-            await asyncio.get_running_loop().run_in_executor(self._pool, db.close)
+            with contextlib.suppress(Exception):  # a connection storage already took
+                await asyncio.get_running_loop().run_in_executor(self._pool, db.close)
         self._pool.shutdown(wait=True)
 
     async def reserve(self, n: int) -> None:
@@ -147,9 +186,14 @@ class Writer:
 
     def record_auth_failure(self, record: AuthFailureRecord) -> None:
         """Keep a refused credential for the next commit, without making anyone wait."""
-        if len(self._auth_failures) < 10_000:  # a flood of bad credentials must not fill memory
+        if len(self._auth_failures) < AUTH_FAILURES_MAX:  # a flood must not fill memory
             self._auth_failures.append(record)
             self._wake.set()
+
+    def _keep_auth_failures(self, records: list[AuthFailureRecord]) -> None:
+        """Put back refused credentials a failed commit carried (oldest first, still bounded)."""
+        if records:
+            self._auth_failures = (records + self._auth_failures)[:AUTH_FAILURES_MAX]
 
     def _take(self) -> list[_Submission]:
         # Whole submissions only: a frame's events commit together (frames are capped below
@@ -162,9 +206,21 @@ class Writer:
             n += len(sub.items)
         return subs
 
-    def _commit(self, items: list[Item], failures: list[AuthFailureRecord]) -> BatchOutcome:
+    def _connection(self) -> RawDb:
+        """The write connection; opened again if storage broke it (PostgreSQL: connection lost)."""
         db = self._db
-        assert db is not None
+        if db is None or db.is_broken:
+            if db is not None:
+                self._db = None
+                with contextlib.suppress(Exception):
+                    db.close()
+            # Raises the storage fault itself while the database refuses connections.
+            db = self._db = RawDb(self._engine)
+            log.warning("write connection opened again")
+        return db
+
+    def _commit(self, items: list[Item], failures: list[AuthFailureRecord]) -> BatchOutcome:
+        db = self._connection()
         t0 = time.perf_counter()
         for attempt in range(3):
             db.begin()
@@ -244,8 +300,18 @@ class Writer:
                 continue
             subs = self._take() if self._queue else []
             failures, self._auth_failures = self._auth_failures, []
-            for group, result in await self._commit_isolating(subs, failures):
+            results, unstored = await self._commit_isolating(subs, failures)
+            if unstored and self._stopping:
+                # Kept, they would hold the shutdown until storage returns.
+                log.error("%d refused credentials not recorded: storage failed", len(unstored))
+            else:
+                self._keep_auth_failures(unstored)
+            for group, result in results:
                 await self._finish(group, result)
+            if all(isinstance(result, Exception) for _, result in results):
+                await self._back_off()  # nothing stored: once per batch, never per frame
+                continue
+            self._backoff_s = 0.0
             await self._maybe_index()
             if self._inline:
                 # Let handlers drain the frames that piled up in socket buffers during the
@@ -262,26 +328,50 @@ class Writer:
 
     async def _commit_isolating(
         self, subs: list[_Submission], failures: list[AuthFailureRecord]
-    ) -> list[tuple[list[_Submission], BatchOutcome | Exception]]:
-        """Commit the batch; if that fails, frame by frame, so one bad frame blocks nobody else."""
+    ) -> tuple[list[tuple[list[_Submission], BatchOutcome | Exception]], list[AuthFailureRecord]]:
+        """Commit the batch; if its data fails, frame by frame, so one bad frame blocks nobody.
+
+        Returns each group of frames with its outcome, and the refused credentials that were
+        not stored because storage failed (they wait for the next commit).
+        """
         items = [item for sub in subs for item in sub.items]
         try:
-            return [(subs, await self._commit_one(items, failures))]
+            return [(subs, await self._commit_one(items, failures))], []
         except Exception as exc:
-            if len(subs) <= 1:
-                return [(subs, exc)]
+            if is_storage_fault(exc):
+                # Every frame would fail alike: fail them all now (nothing acked, the phones
+                # resend) and let the caller back off once, however many frames are queued.
+                return [(subs, exc)], failures
+            if len(subs) + bool(failures) <= 1:
+                if failures:
+                    log.error("refused credentials could not be stored: %r", exc)
+                return [(subs, exc)], []
             log.warning(
                 "a batch of %d frames failed (%r); committing them one by one", len(subs), exc
             )
+        if failures:
+            try:
+                await self._commit_one([], failures)
+            except Exception as exc:
+                if is_storage_fault(exc):
+                    return [(subs, exc)], failures
+                log.error("refused credentials could not be stored: %r", exc)
         results: list[tuple[list[_Submission], BatchOutcome | Exception]] = []
         for i, sub in enumerate(subs):
             try:
-                results.append(
-                    ([sub], await self._commit_one(sub.items, failures if i == 0 else []))
-                )
+                results.append(([sub], await self._commit_one(sub.items, [])))
             except Exception as exc:
+                if is_storage_fault(exc):
+                    # Storage went away meanwhile: the rest fail at once, as a whole batch would.
+                    results.append((subs[i:], exc))
+                    break
                 results.append(([sub], exc))
-        return results
+        return results, []
+
+    async def _back_off(self) -> None:
+        """Wait before the next try after a commit that stored nothing (short, capped)."""
+        self._backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_FIRST_S, self._backoff_s * 2))
+        await asyncio.sleep(self._backoff_s)
 
     async def _finish(self, subs: list[_Submission], result: BatchOutcome | Exception) -> None:
         n_items = sum(len(sub.items) for sub in subs)
@@ -293,7 +383,6 @@ class Writer:
                 if not sub.future.done():
                     sub.future.set_exception(err)
             await self._release(n_items)
-            await asyncio.sleep(0.2)  # a failing disk is not retried in a hot loop
             return
         outcome = result
         self._unindexed += outcome.stored

@@ -49,6 +49,13 @@ class TpsState(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_received_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    # The highest phase claimed by officers not assigned to the TPS (pending while ahead of
+    # phase_rank, until a commander confirms it), by whom and at what device time.
+    claimed_rank: int = Field(default=-1, sa_column_kwargs={"server_default": "-1"})
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    claimed_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    # A commander's correction: pings with an earlier device time no longer count.
+    corrected_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     version: int = 0
 
 

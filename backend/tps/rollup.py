@@ -24,6 +24,7 @@ from backend.db import RawDb
 from backend.incidents.models import Incident
 from backend.incidents.service import OPEN_STATUSES
 from backend.regions.models import Region
+from backend.tps.state import StateRow
 from schemas.ops import AlertKind, AlertSubjectKind
 from schemas.rollup import AreaCount
 
@@ -40,6 +41,16 @@ _COUNT_STATES = (
     "SELECT t.kecamatan_code, COALESCE(s.phase, ''), COALESCE(s.situation, ''), count(*) "
     "FROM tps t JOIN tps_state s ON s.tps_id = t.id GROUP BY 1, 2, 3"
 )
+
+
+def state_key(kecamatan_code: str, s: StateRow) -> Key:
+    """Where a TPS in state `s` is counted."""
+    phase, situation = s.phase, s.situation
+    return (
+        kecamatan_code,
+        phase.value if phase is not None else NONE,
+        situation.value if situation is not None else NONE,
+    )
 
 
 def rollup_deltas(changes: Iterable[tuple[str, Key | None, Key]]) -> dict[Key, int]:
@@ -64,6 +75,25 @@ def apply(db: RawDb, deltas: dict[Key, int]) -> None:
         [(kec, ph, si, kec[:5], kec[:2], n) for (kec, ph, si), n in sorted(deltas.items())],
     )
     cur.close()
+
+
+def apply_in_session(*, session: Session, deltas: dict[Key, int]) -> None:
+    """Add count changes in a session's transaction (a commander's correction of a TPS)."""
+    if not deltas:
+        return
+    session.execute(
+        text(
+            "INSERT INTO tps_rollup "
+            "(kecamatan_code, phase, situation, kabupaten_code, province_code, n) "
+            "VALUES (:kec, :ph, :si, :kab, :prov, :n) "
+            "ON CONFLICT (kecamatan_code, phase, situation) "
+            "DO UPDATE SET n = tps_rollup.n + excluded.n"
+        ),
+        [
+            {"kec": kec, "ph": ph, "si": si, "kab": kec[:5], "prov": kec[:2], "n": n}
+            for (kec, ph, si), n in sorted(deltas.items())
+        ],
+    )
 
 
 def rebuild(*, session: Session) -> None:

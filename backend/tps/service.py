@@ -2,26 +2,29 @@
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from backend.audit.service import AuditRecord, append
 from backend.incidents.models import IncidentReport
 from backend.incidents.service import incident_situations
 from backend.intake.models import Ping, PingByTps
-from backend.intake.service import PING_INDEX_KEY
+from backend.intake.service import PING_INDEX_KEY, TpsChange
 from backend.intake.validate import flags_to_list
 from backend.meta import get_value
 from backend.officers.models import Assignment, Officer
 from backend.regions.models import Region
+from backend.tps import rollup
 from backend.tps.models import Tps, TpsState, TpsTransition
 from backend.tps.rollup import count_by_area
-from backend.tps.state import StateRow
-from schemas.enums import Phase, RiskRating, Situation
+from backend.tps.state import StateConflictError, StateRow, confirm_claim, correct
+from schemas.enums import PHASE_ORDER, Phase, RiskRating, Situation
 from schemas.live import LogEntry, PhaseCount, Summary, TimelineEvent, TimelineRow, TpsView
 
 NOT_REPORTED = "belum"  # summary bucket for TPS with no phase reported yet
@@ -45,9 +48,11 @@ def state_dict(
     s: StateRow,
     officer_nrp: str | None,
     incident_situation: Situation | None = None,
+    claimed_nrp: str | None = None,
 ) -> dict[str, Any]:
     """A TPS state as the live stream sends it (matches schemas.live.TpsState)."""
     phase = s.phase
+    claimed = s.claimed_phase
     return {
         "incident_situation": incident_situation.value if incident_situation else None,
         "code": code,
@@ -59,7 +64,31 @@ def state_dict(
         "last_received_at": _iso(s.last_received_at),
         "last_officer": officer_nrp,
         "version": s.version,
+        "claimed_phase": claimed.value if claimed is not None else None,
+        "claimed_by": claimed_nrp if claimed is not None else None,
+        "claimed_at": _iso(s.claimed_at) if claimed is not None else None,
+        "corrected_at": _iso(s.corrected_at),
     }
+
+
+def state_row(s: TpsState) -> StateRow:
+    """The merge-relevant columns of a stored state."""
+    return StateRow(
+        tps_id=s.tps_id,
+        phase_rank=s.phase_rank,
+        phase_at=s.phase_at,
+        postponed_at=s.postponed_at,
+        situation=s.situation,
+        situation_at=s.situation_at,
+        last_seen_at=s.last_seen_at,
+        last_received_at=s.last_received_at,
+        last_officer_id=s.last_officer_id,
+        claimed_rank=s.claimed_rank,
+        claimed_at=s.claimed_at,
+        claimed_officer_id=s.claimed_officer_id,
+        corrected_at=s.corrected_at,
+        version=s.version,
+    )
 
 
 def list_views(
@@ -77,12 +106,14 @@ def list_views(
     desa = aliased(Region)
     kec = aliased(Region)
     last = aliased(Officer)
+    claimer = aliased(Officer)
     q = (
-        sa_select(Tps, TpsState, col(desa.name), col(kec.name), col(last.nrp))
+        sa_select(Tps, TpsState, col(desa.name), col(kec.name), col(last.nrp), col(claimer.nrp))
         .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
         .join(desa, col(desa.code) == col(Tps.desa_code))
         .join(kec, col(kec.code) == col(Tps.kecamatan_code))
         .outerjoin(last, col(last.id) == col(TpsState.last_officer_id))
+        .outerjoin(claimer, col(claimer.id) == col(TpsState.claimed_officer_id))
         .order_by(col(Tps.code))
     )
     conds: list[Any] = []
@@ -108,8 +139,9 @@ def list_views(
     officers = _officers_of(session, ids)
     raised = incident_situations(session=session, tps_ids=ids)
     out = []
-    for t, s, desa_name, kec_name, nrp in rows:
+    for t, s, desa_name, kec_name, nrp, claimed_nrp in rows:
         assert t.id is not None
+        claimed = s.claimed_rank > s.phase_rank
         out.append(
             TpsView(
                 code=t.code,
@@ -132,6 +164,10 @@ def list_views(
                 last_officer=nrp,
                 version=s.version,
                 incident_situation=raised.get(t.id),
+                claimed_phase=PHASE_ORDER[s.claimed_rank] if claimed else None,
+                claimed_by=claimed_nrp if claimed else None,
+                claimed_at=s.claimed_at if claimed else None,
+                corrected_at=s.corrected_at,
             )
         )
     return out
@@ -317,3 +353,186 @@ def recent_log(*, session: Session, area_code: str | None, limit: int = 200) -> 
         )
         for t, code, nrp in session.execute(q)
     ]
+
+
+# --- a commander's hand on a TPS -----------------------------------------------------------
+
+CONFIRMED = "tps.phase_confirmed"
+CORRECTED = "tps.corrected"
+
+
+def get_by_code(*, session: Session, code: str) -> Tps | None:
+    """One TPS by its code."""
+    return session.exec(select(Tps).where(col(Tps.code) == code)).first()
+
+
+def _brief(s: StateRow) -> dict[str, Any]:
+    """A state as the audit trail keeps it."""
+    phase, claimed = s.phase, s.claimed_phase
+    return {
+        "phase": phase.value if phase is not None else None,
+        "situation": s.situation.value if s.situation is not None else None,
+        "claimed_phase": claimed.value if claimed is not None else None,
+        "version": s.version,
+    }
+
+
+def _transitions(
+    session: Session, before: StateRow, after: StateRow, *, now: datetime, officer_id: int | None
+) -> None:
+    """The phase and situation changes of a commander's step, for the timeline and the log."""
+    if after.phase != before.phase and after.phase is not None:
+        at = after.postponed_at if after.phase is Phase.DITUNDA else after.phase_at
+        assert at is not None
+        session.add(
+            TpsTransition(
+                tps_id=after.tps_id,
+                kind="phase",
+                before=before.phase.value if before.phase else None,
+                after=after.phase.value,
+                at=at,
+                received_at=now,
+                officer_id=officer_id,
+            )
+        )
+    if after.situation != before.situation and after.situation is not None:
+        assert after.situation_at is not None
+        session.add(
+            TpsTransition(
+                tps_id=after.tps_id,
+                kind="situation",
+                before=before.situation.value if before.situation else None,
+                after=after.situation.value,
+                at=after.situation_at,
+                received_at=now,
+                officer_id=officer_id,
+            )
+        )
+
+
+def _step(
+    *,
+    session: Session,
+    tps: Tps,
+    now: datetime,
+    actor: str,
+    action: str,
+    step: Callable[[StateRow], StateRow],
+    officer_of: Callable[[StateRow], int | None],
+    data: dict[str, Any],
+) -> TpsChange:
+    """Apply a commander's step to a TPS in one transaction; return the change to publish.
+
+    The state row is written first, which takes its lock (PostgreSQL: the row; SQLite: the
+    database) before it is read: intake's writer cannot merge a batch into the state in
+    between, and when it next does, its compare-and-set on the version sees this step (its
+    SQLite cache is stale then) and merges again on top of it. The same transaction writes the
+    transitions, moves the TPS in tps_rollup and appends the audit entry, last.
+    """
+    assert tps.id is not None
+    session.execute(
+        update(TpsState).where(col(TpsState.tps_id) == tps.id).values(version=col(TpsState.version))
+    )
+    row = session.exec(
+        select(TpsState)
+        .where(col(TpsState.tps_id) == tps.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    before = state_row(row)
+    after = step(before)  # raises StateConflictError when the step does not fit
+    res = session.execute(
+        update(TpsState)
+        .where(col(TpsState.tps_id) == tps.id, col(TpsState.version) == before.version)
+        .values(
+            phase=after.phase,
+            phase_rank=after.phase_rank,
+            phase_at=after.phase_at,
+            postponed_at=after.postponed_at,
+            situation=after.situation,
+            situation_at=after.situation_at,
+            claimed_rank=after.claimed_rank,
+            claimed_at=after.claimed_at,
+            claimed_officer_id=after.claimed_officer_id,
+            corrected_at=after.corrected_at,
+            version=after.version,
+        )
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise StateConflictError("version", "the TPS changed meanwhile; look again")
+    officer_id = officer_of(before)
+    _transitions(session, before, after, now=now, officer_id=officer_id)
+    kec = tps.kecamatan_code
+    rollup.apply_in_session(
+        session=session,
+        deltas=rollup.rollup_deltas(
+            [(kec, rollup.state_key(kec, before), rollup.state_key(kec, after))]
+        ),
+    )
+    session.flush()
+    append(
+        session=session,
+        records=[
+            AuditRecord(
+                at=now,
+                actor=actor,
+                action=action,
+                subject_kind="tps",
+                subject=tps.code,
+                data={"before": _brief(before), "after": _brief(after), **data},
+            )
+        ],
+    )
+    session.commit()
+    return TpsChange(before, after, kec, by_commander=True, officer_id=officer_id)
+
+
+def confirm_phase(
+    *, session: Session, tps: Tps, phase: Phase, actor: str, now: datetime
+) -> TpsChange:
+    """Move a TPS to the phase an officer not assigned to it claimed (audited)."""
+    claimer: dict[str, Any] = {}
+
+    def step(s: StateRow) -> StateRow:
+        after = confirm_claim(s, phase)
+        officer = session.get(Officer, s.claimed_officer_id) if s.claimed_officer_id else None
+        claimer.update(
+            claimed_by=officer.nrp if officer else None,
+            claimed_at=s.claimed_at.isoformat() if s.claimed_at else None,
+        )
+        return after
+
+    change = _step(
+        session=session,
+        tps=tps,
+        now=now,
+        actor=actor,
+        action=CONFIRMED,
+        step=step,
+        officer_of=lambda s: s.claimed_officer_id,
+        data=claimer,
+    )
+    return change
+
+
+def correct_state(
+    *,
+    session: Session,
+    tps: Tps,
+    phase: Phase,
+    situation: Situation | None,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> TpsChange:
+    """Set a TPS's phase (and situation), also backwards; earlier pings stop counting (audited)."""
+    return _step(
+        session=session,
+        tps=tps,
+        now=now,
+        actor=actor,
+        action=CORRECTED,
+        step=lambda s: correct(s, phase=phase, situation=situation, at=now),
+        officer_of=lambda _s: None,
+        data={"reason": reason},
+    )

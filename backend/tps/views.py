@@ -1,31 +1,51 @@
 """Read API for TPS: list with state, one TPS with its timeline, summary, snapshot."""
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AwareDatetime
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from backend.alerts.service import list_alerts
-from backend.deps import ReaderDep, RuntimeDep, SessionDep, scoped_area
+from backend.areas import contains
+from backend.audit.service import actor_of
+from backend.auth.service import Principal
+from backend.deps import ReaderDep, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.incidents.service import list_public
+from backend.intake.flows import LiveFlow
+from backend.intake.service import BatchOutcome, TpsChange
 from backend.realtime.hub import channel_for_area
 from backend.registry.boundaries import cached_layer
+from backend.runtime import Runtime
 from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
 from backend.tps.rollup import LEVEL_LENGTH, add_rows, area_rows
-from backend.tps.service import list_views, recent_log, summary, timeline, timeline_rows
-from schemas.enums import Phase, RegionLevel, RiskRating, Situation
+from backend.tps.service import (
+    confirm_phase,
+    correct_state,
+    get_by_code,
+    list_views,
+    recent_log,
+    summary,
+    timeline,
+    timeline_rows,
+)
+from backend.tps.state import StateConflictError
+from schemas.enums import Phase, RegionLevel, RiskRating, Role, Situation
 from schemas.errors import problem_responses
-from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline
+from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline, TpsView
+from schemas.ops import TpsCorrection, TpsPhaseConfirm
 from schemas.rollup import Rollup, RollupLevel
 
 router = APIRouter(prefix="/api/v1", tags=["state"], responses=problem_responses(401, 403))
 
 
 _scope = scoped_area
+Commander = Annotated[Principal, require_role(Role.COMMANDER)]
 
 
 @router.get("/tps", response_model=TpsPage)
@@ -65,6 +85,87 @@ def read_tps_timeline(
     tps_id = session.exec(select(Tps.id).where(col(Tps.code) == code)).one()
     assert tps_id is not None
     return TpsTimeline(tps=views[0], events=timeline(session=session, tps_id=tps_id, limit=limit))
+
+
+def _own_tps(session: Session, principal: Principal, code: str) -> Tps:
+    """The TPS, if it lies inside the caller's area (else 404: outside, it does not exist)."""
+    tps = get_by_code(session=session, code=code)
+    if tps is None or not contains(principal.area_code, tps.kabupaten_code):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail={"field": "code", "reason": "no such TPS"}
+        )
+    return tps
+
+
+async def _act(rt: Runtime, session: Session, code: str, work: Callable[[], TpsChange]) -> TpsView:
+    """Commit `work` off the loop (it waits for the TPS's lock), publish the change, answer."""
+    try:
+        change = await asyncio.to_thread(work)
+    except StateConflictError as err:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail={"field": err.field, "reason": err.reason}
+        ) from None
+    # The same delta and log line as a batch of pings makes: one way to build them.
+    await LiveFlow(rt).after_commit(BatchOutcome(acks=[], tps_changes=[change]))
+    if rt.sweeper is not None:
+        rt.sweeper.wake()  # the claim's alert clears, schedule alerts follow the new phase
+    views = await asyncio.to_thread(lambda: list_views(session=session, codes=[code]))
+    return views[0]
+
+
+@router.post(
+    "/tps/{code}/confirm-phase",
+    response_model=TpsView,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def confirm_tps_phase(
+    code: str, body: TpsPhaseConfirm, principal: Commander, session: SessionDep, rt: RuntimeDep
+) -> TpsView:
+    """Confirm the phase an officer not assigned to the TPS claimed (commander; audited).
+
+    Send the claimed phase you saw: if the claim changed meanwhile, the answer is a 409.
+    """
+
+    def work() -> TpsChange:
+        tps = _own_tps(session, principal, code)
+        return confirm_phase(
+            session=session,
+            tps=tps,
+            phase=body.phase,
+            actor=actor_of(principal),
+            now=rt.clock.now(),
+        )
+
+    return await _act(rt, session, code, work)
+
+
+@router.post(
+    "/tps/{code}/correction",
+    response_model=TpsView,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def correct_tps(
+    code: str, body: TpsCorrection, principal: Commander, session: SessionDep, rt: RuntimeDep
+) -> TpsView:
+    """Set a TPS's phase (and situation), also backwards, with a reason (commander; audited).
+
+    From then on pings with an earlier device time are stored and flagged
+    `before_correction` but no longer count: a late ping cannot undo the correction.
+    """
+
+    def work() -> TpsChange:
+        tps = _own_tps(session, principal, code)
+        return correct_state(
+            session=session,
+            tps=tps,
+            phase=body.phase,
+            situation=body.situation,
+            reason=body.reason,
+            actor=actor_of(principal),
+            now=rt.clock.now(),
+        )
+
+    return await _act(rt, session, code, work)
 
 
 @router.get("/summary", response_model=Summary)

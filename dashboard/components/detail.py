@@ -18,7 +18,7 @@ from dashboard.i18n import (
     situation_name,
     t,
 )
-from schemas.live import TimelineEvent, TpsTimeline
+from schemas.live import TimelineEvent, TpsTimeline, TpsView
 from schemas.registry import OfficerPublic
 
 
@@ -45,6 +45,8 @@ def tps_detail(detail: TpsTimeline, *, now: datetime, grace: GraceTable, lang: L
         (t("h_seen", lang), _seen(v.last_seen_at, now, lang)),
         (t("h_by", lang), v.last_officer or "—"),
     ]
+    if v.corrected_at is not None:
+        facts.append((t("h_corrected", lang), _seen(v.corrected_at, now, lang)))
     events = [_event(e, lang) for e in detail.events]
     return [
         html.Div(
@@ -64,13 +66,53 @@ def tps_detail(detail: TpsTimeline, *, now: datetime, grace: GraceTable, lang: L
                 ),
             ],
         ),
+        *_claim(v, lang),
         html.Dl(
             className="facts",
             children=[x for k, val in facts for x in (html.Dt(k), html.Dd(val))],
         ),
+        _tps_actions(v, lang),
         html.H3(t("events", lang), className="sub-title"),
         html.Ol(className="events", children=events) if events else html.P(t("no_events", lang)),
     ]
+
+
+def _act(act: str, code: str, label: str, **data: str) -> html.Button:
+    """A commander's action button; assets/live.js sends it to the API (hidden for others)."""
+    attrs: dict[str, Any] = {"data-act": act, "data-kind": "tps", "data-id": code}
+    attrs.update({f"data-{k}": v for k, v in data.items()})  # Dash takes data-* as keywords
+    return html.Button(label, className=f"act act-{act} commander-only", **attrs)
+
+
+def _claim(v: TpsView, lang: Lang) -> list[Any]:
+    """A later phase claimed by an officer not assigned here, waiting for confirmation."""
+    if v.claimed_phase is None:
+        return []
+    when = f"{clock_text(v.claimed_at)} {t('wib', lang)}" if v.claimed_at else "—"
+    text = t(
+        "claim_text",
+        lang,
+        phase=phase_name(v.claimed_phase.value, lang),
+        nrp=v.claimed_by or "—",
+        time=when,
+    )
+    return [
+        html.Div(
+            className="claim",
+            children=[
+                html.B(t("h_claim", lang)),
+                html.Span(f" {text} "),
+                _act("confirm", v.code, t("a_confirm", lang), phase=v.claimed_phase.value),
+            ],
+        )
+    ]
+
+
+def _tps_actions(v: TpsView, lang: Lang) -> html.Div:
+    return html.Div(
+        className="actions tps-actions",
+        children=[_act("correct", v.code, t("a_correct", lang))],
+    )
 
 
 def _event(e: TimelineEvent, lang: Lang) -> html.Li:

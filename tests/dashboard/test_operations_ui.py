@@ -32,7 +32,7 @@ from schemas.ops import UserCreate
 from tests.conftest import TEST_DB, LiveServer, fresh_pg_database, pg_available, start_server
 from tests.dashboard.scenario import CHROMIUM, CHROMIUM_ARGS, has_chromium
 from tests.factories import NOW, MiniRegistry, device_token, person_token, seed_mini
-from tests.helpers import field_socket, incident, send
+from tests.helpers import field_socket, incident, ping, send
 from tests.ops.harness import wib
 
 pytestmark = [
@@ -636,6 +636,58 @@ def test_ops009_a_scoped_admin_page_shows_only_its_area_and_unlocks_a_waiting_us
     page.context.close()
 
 
+def test_ops010_commander_confirms_a_claimed_phase_then_corrects_the_tps_from_its_panel(
+    commander: Page, env: Env
+) -> None:
+    code = env.mini.tps_codes[6]  # assigned to the third officer only
+    with env.client(env.tokens["viewer"]) as c:
+        now = datetime.fromisoformat(c.get("/api/v1/clock").json()["now"])
+    assigned, outsider = env.mini.officer_nrps[2], env.mini.officer_nrps[3]
+    with field_socket(env.server.ws_url, env.devices[assigned]) as ws:
+        assert send(ws, ping(code, "pemungutan", at=now))["result"] == "stored"
+    with field_socket(env.server.ws_url, env.devices[outsider]) as ws:
+        assert send(ws, ping(code, "diterima_ppk", at=now))["flags"] == ["unassigned"]
+    aid = _alert_of(commander, "phase_claim", code, timeout=WAIT)
+    # The claim waits in the feed with a confirm button, and in the TPS's panel.
+    feed = commander.page.locator(_feed(commander, ids.COMMANDER, aid))
+    feed.locator('[data-act="confirm"]').wait_for(timeout=WAIT)
+    page = commander.page
+    page.fill(f"#{ids.CMD_SEARCH}", code)
+    page.press(f"#{ids.CMD_SEARCH}", "Enter")
+    detail = page.locator(f"#{ids.CMD_DETAIL}")
+    claim = detail.locator(".claim")
+    claim.wait_for(timeout=WAIT)
+    assert f"NRP {outsider}" in claim.inner_text()
+    assert page.evaluate("(code) => window.poskoLive.state(code).phase", code) == "pemungutan"
+    claim.locator('[data-act="confirm"]').click()
+    page.wait_for_function(
+        "(code) => window.poskoLive.state(code).phase === 'diterima_ppk'", arg=code, timeout=WAIT
+    )
+    claim.wait_for(state="detached", timeout=WAIT)  # the panel was drawn again without it
+
+    detail.locator('[data-act="correct"]').click()
+    dialog = page.locator("#posko-dialog")
+    dialog.locator('select[name="phase"]').select_option("pemungutan")
+    dialog.locator('button[type="submit"]').click()  # no reason: the API says so
+    page.wait_for_function(
+        "() => document.querySelector('#posko-dialog .dialog-error').innerText.includes('reason')",
+        timeout=WAIT,
+    )
+    dialog.locator('textarea[name="reason"]').fill("ops009 kotak belum sampai PPK")
+    dialog.locator('button[type="submit"]').click()
+    page.wait_for_function(
+        "(code) => window.poskoLive.state(code).phase === 'pemungutan'", arg=code, timeout=WAIT
+    )
+    dialog.wait_for(state="detached", timeout=WAIT)
+    with env.client(env.tokens["commander"]) as c:
+        audit = c.get(
+            "/api/v1/audit", params={"subject_kind": "tps", "subject": code, "action": "tps."}
+        ).json()
+    assert [e["action"] for e in audit] == ["tps.corrected", "tps.phase_confirmed"]
+    assert audit[0]["data"]["reason"] == "ops009 kotak belum sampai PPK"
+    assert commander.errors == []
+
+
 def _wait_ended_then_sign_in(page: Any, banner_id: str, next_path: str) -> None:
     """The screen says its access ended (and stops reconnecting), then shows the sign-in page."""
     # Generous deadlines for conditions, not timing claims: the server re-checks credentials
@@ -650,7 +702,7 @@ def _wait_ended_then_sign_in(page: Any, banner_id: str, next_path: str) -> None:
     assert 'name="password"' in page.content()
 
 
-def test_ops010_screens_whose_access_ended_say_so_and_open_the_sign_in_page(
+def test_ops011_screens_whose_access_ended_say_so_and_open_the_sign_in_page(
     browser: Any, env: Env
 ) -> None:
     # A wall on a kiosk link of its own, revoked by the admin.

@@ -71,6 +71,8 @@ def test_fifty_fold_duplicates_in_any_order_leave_exactly_the_merged_state(
                 phase=Phase(body["phase"]),
                 situation=Situation(body["situation"]),
                 officer_id=officer,
+                # Officers not assigned to the TPS only claim a phase (tps/state.py).
+                claim=officer not in mini.assignments[c],
             )
             for c, officer, body in unique
             if c == code
@@ -80,6 +82,8 @@ def test_fifty_fold_duplicates_in_any_order_leave_exactly_the_merged_state(
         assert got["phase"] == (expected.phase.value if expected.phase else None)
         assert got["situation"] == expected.situation.value  # type: ignore[union-attr]
         assert got["phase_rank"] == expected.phase_rank
+        assert got["claimed_rank"] == expected.claimed_rank
+        assert got["claimed_officer_id"] == expected.claimed_officer_id
         assert got["last_officer_id"] == expected.last_officer_id
         seen = got["last_seen_at"]
         seen = seen if isinstance(seen, datetime) else datetime.fromisoformat(seen)

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine
@@ -9,9 +10,18 @@ from sqlalchemy import Engine
 from backend.incidents.service import IncidentRules
 from backend.intake import writer as writer_module
 from backend.intake.service import AuthFailureRecord
-from backend.intake.writer import Writer
+from backend.intake.writer import StorageUnavailable, Writer
 from tests.factories import NOW, MiniRegistry
-from tests.helpers import count
+from tests.helpers import count, storage_outage
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for a condition seen through another connection (a generous 10 s deadline)."""
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_indexing_pings_by_tps_never_holds_the_event_loop(
@@ -49,3 +59,24 @@ async def test_indexing_pings_by_tps_never_holds_the_event_loop(
     finally:
         await writer.stop()  # waits for the index to finish
     assert answered_while_indexing == [True]
+
+
+async def test_refused_credentials_wait_for_the_next_commit_when_a_commit_fails(
+    engine: Engine, mini: MiniRegistry
+) -> None:
+    """The refused-credential rows a failed commit carried are kept for the next one."""
+    sqlite = engine.dialect.name == "sqlite"
+    writer = Writer(engine, batch_max=100, queue_max=1000, rules=IncidentRules(), inline=sqlite)
+    await writer.start()
+    try:
+        with storage_outage(engine, writer):
+            writer.record_auth_failure(
+                AuthFailureRecord(NOW, "10.0.0.9", "/ws/field", "unknown credential", "abc")
+            )
+            # An empty frame rides the same commit: its refusal says that commit failed.
+            with pytest.raises(StorageUnavailable):
+                await writer.enqueue([])
+        await _until(lambda: count(engine, "auth_failure") == 1, "the refused credential")
+    finally:
+        await writer.stop()
+    assert count(engine, "auth_failure") == 1

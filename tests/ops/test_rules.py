@@ -191,3 +191,27 @@ def test_a_tps_reported_rarely_is_not_out_of_reach_while_its_officers_phone_is_h
         tps(f"16.08.02.1001-{i:03d}", now - 30 * M, heard=now - M) for i in range(1, 5)
     ]
     assert evaluate(facts(now, ts), SETTINGS) == {}
+
+
+def test_a_phase_claimed_ahead_of_the_tps_is_an_alert_held_under_no_outage() -> None:
+    now = wib(27, "14:00")
+    silent = [tps(f"16.08.01.1007-{n:03d}", now - 60 * M) for n in range(1, 6)]  # an outage
+    claimed = TpsFacts(
+        code="16.08.01.1007-001",
+        kecamatan_code="16.08.01",
+        kabupaten_code="16.08",
+        risk=RiskRating.KURANG_RAWAN,
+        phase=Phase.PENGHITUNGAN,
+        last_seen_at=now - 60 * M,
+        last_heard_at=now - 60 * M,
+        claimed_phase=Phase.DITERIMA_PPK,
+        claimed_by="85010003",
+        claimed_at=now - 61 * M,
+    )
+    elsewhere = [tps(f"16.08.03.2001-{n:03d}", now) for n in range(1, 6)]
+    desired = evaluate(facts(now, [claimed, *silent[1:], *elsewhere]), SETTINGS)
+    alert = desired[(AlertKind.PHASE_CLAIM, claimed.code)]
+    assert (AlertKind.NETWORK_OUTAGE, "16.08.01") in desired
+    assert alert.parent is None and alert.reason == "diterima_ppk"
+    assert alert.detail["claimed_by"] == "85010003"
+    assert (AlertKind.PHASE_CLAIM, silent[1].code) not in desired

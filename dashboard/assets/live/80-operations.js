@@ -78,6 +78,8 @@
           me = who;
           store.changed.alerts = true;
           store.changed.list = true;
+          // The server-drawn TPS panel carries its actions for everyone: show them to commanders.
+          document.body.classList.toggle("can-commander", can("commander"));
           if (cfg().admin_link && who.role === "admin" && who.kind !== "kiosk") {
             bridge.setProps(cfg().admin_link, { className: "admin-link" });
           }
@@ -172,6 +174,17 @@
         "data-act": act,
         "data-kind": kind,
         "data-id": String(id),
+        children: label,
+      });
+    }
+
+    function tpsButton(act, code, phase, label) {
+      return comp("Button", {
+        className: "act act-" + act,
+        "data-act": act,
+        "data-kind": "tps",
+        "data-id": code,
+        "data-phase": phase,
         children: label,
       });
     }
@@ -273,6 +286,9 @@
         var acts = [];
         if (!a.acknowledged_at && can("operator")) acts.push(button("ack", "alert", a.id, w.a_ack));
         if (!isSilenced(a) && can("commander")) acts.push(button("silence", "alert", a.id, w.a_silence));
+        if (a.kind === "phase_claim" && can("commander") && a.detail) {
+          acts.push(tpsButton("confirm", a.subject, a.detail.claimed_phase, w.a_confirm));
+        }
         if (acts.length) parts.push(comp("Div", { className: "actions", children: acts }));
       }
       var cls = "alert alert-" + a.severity + " kind-" + a.kind;
@@ -365,7 +381,9 @@
       if (Array.isArray(d) && d.length) {
         return d
           .map(function (e) {
-            return e.msg || e.reason || JSON.stringify(e);
+            // Name the field, as every refusal of the API does: "reason: String should have ...".
+            var field = e.loc && e.loc.length ? e.loc[e.loc.length - 1] + ": " : "";
+            return field + (e.msg || e.reason || JSON.stringify(e));
           })
           .join("; ");
       }
@@ -531,6 +549,44 @@
       });
     }
 
+    function actOnTps(action, code, phase) {
+      // A commander's hand on a TPS: confirm the phase an unassigned officer claimed (the claim
+      // as shown: the API answers 409 if it changed), or correct phase and situation with a reason.
+      var i18n = cfg().i18n;
+      var w = i18n.words;
+      var url = cfg().urls.tps + encodeURIComponent(code) + "/";
+      if (action === "confirm") return run("POST", url + "confirm-phase", { phase: phase });
+      var t = store.tps.get(code);
+      var option = function (names, k) {
+        return { value: k, label: names[k] };
+      };
+      var phases = Object.keys(i18n.phases).filter(function (k) {
+        return k !== "belum";
+      });
+      if (t && t.phase) {
+        phases.sort(function (a, b) {
+          return (b === t.phase) - (a === t.phase); // the current phase first
+        });
+      }
+      var situations = Object.keys(i18n.situations).filter(function (k) {
+        return k !== "belum";
+      });
+      dialog(w.a_correct + " · " + store.tpsLabel(code), [
+        { name: "phase", label: w.d_phase, type: "select", options: phases.map(option.bind(null, i18n.phases)) },
+        {
+          name: "situation",
+          label: w.d_situation,
+          type: "select",
+          options: [{ value: "", label: w.d_unchanged }].concat(situations.map(option.bind(null, i18n.situations))),
+        },
+        { name: "reason", label: w.d_reason, type: "textarea" },
+      ], function (v) {
+        var body = { phase: v.phase, reason: v.reason };
+        if (v.situation) body.situation = v.situation;
+        return request("POST", url + "correction", body);
+      });
+    }
+
     function agoMinutes(m) {
       // "30 mnt" / "2 jam": the ago words without "ago".
       var en = cfg().lang === "en";
@@ -641,9 +697,11 @@
       var target = ev.target && ev.target.closest ? ev.target.closest("[data-act]") : null;
       if (!target) return;
       ev.preventDefault();
-      var id = Number(target.getAttribute("data-id"));
       var act = target.getAttribute("data-act");
-      if (target.getAttribute("data-kind") === "alert") actOnAlert(act, id);
+      var kind = target.getAttribute("data-kind");
+      if (kind === "tps") return actOnTps(act, target.getAttribute("data-id"), target.getAttribute("data-phase"));
+      var id = Number(target.getAttribute("data-id"));
+      if (kind === "alert") actOnAlert(act, id);
       else actOnIncident(act, id);
     }
 

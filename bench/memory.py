@@ -13,13 +13,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
 from backend.registry.build import Registry, build_registry
 from bench.figures import Figure
 from bench.load import Load, posko_server, rss_mib, run_load
-from bench.prep import prepare_sqlite
+from bench.prep import bench_settings, prepare_sqlite
 
 # Provinces whose TPS (in the national generator) add up to more than 100,000.
 LARGE_PROVINCES = ["32", "35", "33", "36", "31", "34", "16"]
@@ -61,7 +60,7 @@ def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="posko-bench-mem-") as tmp:
         work = Path(tmp)
         empty = f"sqlite:///{work / 'empty.db'}"
-        engine = make_engine(Settings(database_url=empty))
+        engine = make_engine(bench_settings(empty))
         upgrade(engine)
         engine.dispose()
         with posko_server(empty, work) as node:

@@ -22,7 +22,6 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
 from backend.registry.build import Scale, build_registry
@@ -30,6 +29,7 @@ from backend.registry.service import write_registry
 from backend.tps.index import RegistryIndex
 from backend.tps.rollup import check, count_by_area, rebuild
 from backend.tps.service import list_views, summary
+from bench.prep import bench_settings
 from schemas.enums import Role
 from tests.conftest import fresh_pg_database
 from tests.factories import person_token
@@ -96,7 +96,7 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
     with ExitStack() as stack:
         url = args.database_url or stack.enter_context(fresh_pg_database())
-        engine = make_engine(Settings(database_url=url))
+        engine = make_engine(bench_settings(url))
         stack.callback(engine.dispose)
         upgrade(engine)
         if not args.skip_seed:

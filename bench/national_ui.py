@@ -24,12 +24,12 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
 from backend.registry.build import Scale, build_registry
 from backend.registry.service import write_registry
 from bench.national import midday
+from bench.prep import bench_settings
 from dashboard import ids
 from schemas.enums import Role
 from tests.factories import person_token
@@ -102,7 +102,7 @@ def main() -> None:
     url = args.database_url or own_database()
     rows: list[tuple[str, str]] = []
     with ExitStack() as stack:
-        engine = make_engine(Settings(database_url=url))
+        engine = make_engine(bench_settings(url))
         stack.callback(engine.dispose)
         upgrade(engine)
         if not args.skip_seed:

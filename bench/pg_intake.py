@@ -26,13 +26,13 @@ from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect
 
 from backend.auth.service import issue
-from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
 from backend.officers.models import Assignment, Officer
 from backend.registry.build import build_registry
 from backend.registry.service import write_registry
 from backend.tps.models import Tps
+from bench.prep import bench_settings
 from schemas.enums import CredentialKind, Phase, Situation
 from tests.conftest import fresh_pg_database
 from tests.scale.conftest import node_env, redis_url, start_node
@@ -50,7 +50,7 @@ def uuid7() -> str:
 
 def phones(url: str, n: int) -> list[tuple[str, list[str]]]:
     """Seed OKU Timur and issue device tokens for n officers: (token, their TPS codes)."""
-    engine = make_engine(Settings(database_url=url))
+    engine = make_engine(bench_settings(url))
     upgrade(engine)
     with Session(engine) as s:
         write_registry(session=s, registry=build_registry(seed=2024))

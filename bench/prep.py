@@ -34,6 +34,15 @@ from schemas.enums import CredentialKind, Role
 from tests.conftest import PG_ADMIN_URL, TEST_SECRET, pg_available
 
 
+def bench_settings(url: str) -> Settings:
+    """Settings for preparing a database that `posko serve` nodes (tests/scale node_env) serve.
+
+    The same secret as the nodes': the audit chain is keyed from it, and a node refuses to start
+    on a chain keyed by another secret.
+    """
+    return Settings(database_url=url, secret_key=TEST_SECRET)
+
+
 @dataclass
 class Device:
     """A phone: its bearer token, HMAC key id and secret, and the TPS it reports on."""
@@ -65,7 +74,7 @@ def _credentials(
     url: str, n_devices: int, per_kabupaten: bool = False
 ) -> tuple[list[Device], str, list[str]]:
     """Device tokens for n officers (or one per kabupaten, reporting on all its TPS)."""
-    engine = make_engine(Settings(database_url=url))
+    engine = make_engine(bench_settings(url))
     now = datetime.now(UTC)
     devices: list[Device] = []
     with Session(engine) as s:
@@ -161,7 +170,7 @@ def prepare_sqlite(
     """Build the starting SQLite file: registry, devices, `history` pings already stored."""
     t0 = time.perf_counter()
     url = f"sqlite:///{path}"
-    engine = make_engine(Settings(database_url=url))
+    engine = make_engine(bench_settings(url))
     upgrade(engine)
     with Session(engine) as s:
         write_registry(session=s, registry=registry or build_registry(seed=2024))
@@ -241,7 +250,7 @@ def prepare_pg(*, history: int, n_devices: int = 200) -> Iterator[Prepared | Non
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
         url = _pg_url(name)
-        engine = make_engine(Settings(database_url=url))
+        engine = make_engine(bench_settings(url))
         upgrade(engine)
         with Session(engine) as s:
             write_registry(session=s, registry=build_registry(seed=2024))

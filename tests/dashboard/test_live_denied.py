@@ -44,7 +44,7 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def test_live001_a_revoked_kiosk_link_shows_access_denied_and_stops_reconnecting(
+def test_live001_a_revoked_kiosk_link_says_access_ended_stops_and_opens_the_sign_in_page(
     tmp_path: Path, browser: Any
 ) -> None:
     settings = make_settings(tmp_path / "posko.db")
@@ -68,20 +68,23 @@ def test_live001_a_revoked_kiosk_link_shows_access_denied_and_stops_reconnecting
         port = int(server.url.rsplit(":", 1)[1])
         server.stop()
         server = start_server(settings, port)
+        # The credential itself ended: the wall says its access ended, stops, and a few
+        # seconds later shows the sign-in page (which opens no live socket).
         page.wait_for_function(
-            "(sel) => document.querySelector(sel).textContent.includes('AKSES DITOLAK')",
+            "(sel) => { const b = document.querySelector(sel);"
+            " return !!b && b.textContent.includes('AKSES BERAKHIR'); }",
             arg=BANNER,
             timeout=15_000,
         )
         assert page.evaluate("() => window.poskoLive.connection") == "denied"
         assert page.evaluate("() => document.body.classList.contains('posko-lost')")
         assert not page.evaluate("() => window.poskoLive.live")
+        knocked = len(sockets)
+        page.wait_for_url("**/login?*next=%2Fwall*", timeout=15_000)
         # No more knocking: a screen that retried would have opened several sockets by now
         # (every 2 s at most); the wait is a window for something that must not happen.
-        knocked = len(sockets)
         page.wait_for_timeout(6_000)
         assert len(sockets) == knocked
-        assert page.evaluate("() => window.poskoLive.connection") == "denied"
         page.context.close()
     finally:
         server.stop()

@@ -212,6 +212,7 @@ def test_nat004_map_pages_on_an_area_too_big_to_draw_go_to_the_rollup(
         return httpx.post(
             server.url + "/_dash-update-component",
             cookies=cookies,
+            headers={"origin": server.url},  # as the page's own browser sends it
             timeout=30,
             json={
                 "output": "...".join(f"{i}.{p}" for i, p in outputs).join(("..", "..")),

@@ -161,13 +161,14 @@ FILLERS = _words(
     "pd pada dan serta dgn dengan yg yang utk untuk saat ini skrg sekarang pemilu pilkada pilpres "
     "pileg pemilihan suara kotak surat lokasi wilayah ada juga jg pun semua smua seluruh "
     "personel anggota kami saya sy tetap relatif cukup terpantau sementara pos posisi wib wita "
-    "wit ok oke okey sip jam pukul pkl kembali bisa dpt dapat"
+    "wit ok oke okey sip jam pukul pkl kembali bisa dpt dapat lanjut dilanjutkan lanjutkan "
+    "masuk memasuki"
 )
 INCIDENT_FILLERS = _words(
     "di ke pd pada yg yang ada terjadi telah tlh sdh sudah kategori kat jenis tipe kasus "
     "insiden kejadian"
 )
-TPS_MARKERS = _words("tps tp no nomor nmr nr nomer")
+TPS_MARKERS = _words("tps no nomor nmr nr nomer")  # not "tp": that is "tapi" (but)
 DESA_MARKERS = _words("desa ds kel kelurahan dusun dsn")
 # A number followed by one of these counts something: it is never a TPS.
 UNITS = _words(
@@ -180,12 +181,15 @@ PREFIXES = _words(
     "komandan dan pak bapak bpk bu ibu yth kpd kepada salam assalamualaikum assalamu alaikum "
     "wr wb wrwb selamat pagi siang sore malam update upd updt info monitor rilis pam pengamanan "
     "berikut kami saya sy ops bharada bharatu bharaka abripda abriptu abrip bripda briptu "
-    "brigpol brigadir bripka aipda aiptu ipda iptu akp kompol akbp nrp"
+    "brigpol brigadir bripka aipda aiptu ipda iptu akp kompol akbp nrp halo hallo hai hi helo "
+    "hello p"
 )
 THANKS = _words("makasih trims tks thx tq thanks")
 # A question is not a report: these are never skipped as a name before the TPS.
 QUESTIONS = _words("kapan apa apakah bagaimana gimana siapa dimana mana kenapa mengapa berapa")
 ASKING = _words("minta mohon butuh perlu")  # "minta bantuan": backup, not the grammar
+BACKUP = _words("bantuan backup tolong pertolongan")
+COURTESY = _words("ndan komandan pak bapak bpk")  # also after the report: "TPS 3 aman ndan"
 # What a help request may say beside its keyword ("bantuan cara lapor?").
 HELP_WORDS = _words(
     "bantuan help menu panduan petunjuk format cara caranya lapor pesan sms kirim gimana "
@@ -650,6 +654,7 @@ class _Zone:
     negated: list[tuple[int, int, str]] = field(default_factory=list)  # "belum buka", its key
     times: list[tuple[int, int]] = field(default_factory=list)
     end: int = 0  # index of the first token not read
+    note_from: int = 0  # index where the free text starts (a pending "tidak" belongs to it)
     refusal: Refusal | None = None
 
 
@@ -726,11 +731,15 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
         if t.kind == "num":
             if nxt is not None and nxt.kind == "word" and nxt.norm in UNITS:
                 break  # "50 orang": a count, the note begins
+            if t.norm == "86" and z.tps.is_given and (nxt is None or nxt.norm in COURTESY):
+                i += 1  # "TPS 3 aman 86": understood
+                continue
             if set_number(t):
                 i += 1
                 continue
             prev = toks[i - 1] if i else None
-            joined = prev is not None and prev.norm in ("dan", "tps", "serta")
+            # "TPS 5 dan 6", "TPS 5, 6, 12": a list of TPS, not a count
+            joined = prev is not None and (prev.norm in ("dan", "serta") or prev.kind == "num")
             before_keyword = nxt is not None and nxt.kind == "word" and _is_report_word(nxt)
             if int(t.norm) != z.tps.number and (joined or before_keyword):
                 z.refusal = multiple(toks[0].start)
@@ -743,7 +752,7 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
                 return z
             i += 2
             continue
-        if word in TPS_MARKERS or word in DESA_MARKERS or word in THANKS:
+        if word in TPS_MARKERS or word in DESA_MARKERS or word in THANKS or word in COURTESY:
             i += 1
             continue
         if word == "terima" and nxt is not None and nxt.norm == "kasih":
@@ -785,6 +794,7 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
             continue
         break
     z.end = i
+    z.note_from = negator if negator is not None else i
     return z
 
 
@@ -889,6 +899,14 @@ def _report(msg: _Message, toks: list[_Tok], sender: _Sender) -> PhaseReport | R
             ("HITUNG", "SELESAI"),
             f"{sender.example_tps()} HITUNG AMAN",
         )
+    if isinstance(phase, Phase) and _denied(phase, z.negated):
+        phase = None  # "logistik belum tiba", "belum diterima PPK": not reached
+        if not any(isinstance(h.key, Situation) for h in z.hits):
+            s, e, key = z.negated[0]
+            instead = _INSTEAD_OF_NEGATED.get(key, "COBLOS AMAN")
+            return _refusal(
+                RefusalReason.NEGATED, msg.quote(s, e), (), f"{sender.example_tps()} {instead}"
+            )
     situations = [h.key for h in z.hits if isinstance(h.key, Situation)]
     # Several situations ("rawan, ricuh"): the worst one, so trouble is never played down.
     situation = max(situations, key=lambda s: SITUATION_RANK[s]) if situations else None
@@ -905,6 +923,23 @@ def _report(msg: _Message, toks: list[_Tok], sender: _Sender) -> PhaseReport | R
     )
 
 
+def _denied(phase: Phase, negated: Sequence[tuple[int, int, str]]) -> bool:
+    # A negated cue denies the phase it names and every later one: "logistik belum tiba" names
+    # LOGISTIK (logistik_tiba) and denies it; "hitung belum selesai" stays penghitungan.
+    if phase is Phase.DITUNDA:
+        return False
+    for _, _, key in negated:
+        if isinstance(key, _Cue):
+            denied = _phase([_Hit(key, "", 0, 0)])
+            if (
+                isinstance(denied, Phase)
+                and denied is not Phase.DITUNDA
+                and PHASE_RANK[phase] >= PHASE_RANK[denied]
+            ):
+                return True
+    return False
+
+
 def _note(msg: _Message, toks: Sequence[_Tok], z: _Zone) -> str | None:
     # Negated keywords and times read inside the keywords ("belum selesai", "jam 07.00") are
     # kept in the note with the free text after the keywords.
@@ -912,7 +947,7 @@ def _note(msg: _Message, toks: Sequence[_Tok], z: _Zone) -> str | None:
     parts = [msg.quote(s, e, NOTE_MAX) for s, e in spans]
     if z.end < len(toks):
         # Fillers run into the free text belong to it: "waspada, ada provokator".
-        start = z.end
+        start = z.note_from
         while (
             start > 0
             and toks[start - 1].kind == "word"
@@ -1140,9 +1175,14 @@ def _command(toks: list[_Tok]) -> _Cmd | Refusal | None:
 
 
 def _calls_sos(toks: Sequence[_Tok]) -> bool:
-    """`SOS` anywhere in the message (also `S.O.S`, `s o s`)."""
+    """`SOS` anywhere (also `S.O.S`), or backup asked for anywhere ("ricuh, minta bantuan")."""
     norms = [t.norm for t in toks]
-    return "sos" in norms or any(norms[k : k + 3] == ["s", "o", "s"] for k in range(len(norms) - 2))
+    if "sos" in norms or any(norms[k : k + 3] == ["s", "o", "s"] for k in range(len(norms) - 2)):
+        return True
+    return any(
+        norms[k] in ASKING and norms[k + 1] in BACKUP and not (k and norms[k - 1] in NEGATORS)
+        for k in range(len(norms) - 1)
+    )
 
 
 # --- the grammar -----------------------------------------------------------------------------

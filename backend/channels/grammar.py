@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from schemas.channels import (
     NOTE_MAX,
@@ -307,7 +307,7 @@ _CODE_RE = re.compile(
 )
 # Times and dates are notes, never TPS numbers: jam 07.00, pkl 13, 13:30 WIB, 27/11/2024.
 _TIME_RE = re.compile(
-    r"(?:\b(?:jam|pukul|pkl)\.?\s*)?(?<![0-9.:,])(?:[01]?[0-9]|2[0-3])[.:][0-5][0-9]"
+    r"(?=[0-9jp])(?:\b(?:jam|pukul|pkl)\.?\s*)?(?<![0-9.:,])(?:[01]?[0-9]|2[0-3])[.:][0-5][0-9]"
     r"(?![0-9]|[.:][0-9])(?:\s*(?:wib|wita|wit)\b)?"
     r"|\b(?:jam|pukul|pkl)\.?\s*[0-9]{1,2}(?![0-9.:])(?:\s*(?:wib|wita|wit)\b)?"
     r"|(?<![0-9/])[0-3]?[0-9]/[01]?[0-9](?:/[0-9]{2,4})?(?![0-9/])",
@@ -324,8 +324,7 @@ _TIME_LIKE_RE = re.compile(r"0?[0-9]:[0-5][0-9]")
 _TIME_MARK_RE = re.compile(r"(?:jam|pukul|pkl)\.?\s*$|^\s*(?:wib|wita|wit)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):  # not a frozen dataclass: one is built per word, and that init is slow
     kind: str  # word | num | code | badcode | time | q
     norm: str  # word: casefolded, accents off, runs squeezed; code: canonical code
     start: int
@@ -383,7 +382,7 @@ class _Message:
         tokens = spans
         for m in _TOKEN_RE.finditer(text):
             s = m.start()
-            if any(a <= s < b for a, b in taken):
+            if taken and any(a <= s < b for a, b in taken):
                 continue
             w = m.group(0)
             if w == "?":
@@ -418,13 +417,14 @@ class _Sender:
 
     assignments: Sequence[TpsRef]
     desa_names: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
+    first_words: frozenset[str] = frozenset()
     longest_desa: int = 0
 
     def __post_init__(self) -> None:
         names: dict[tuple[str, ...], set[str]] = {}
         for ref in self.assignments:
             parts = tuple(
-                _norm_word(m.group(0)) if not m.group(0)[0].isdigit() else m.group(0)
+                m.group(0) if m.group(0)[0] in "0123456789" else _norm_word(m.group(0))
                 for m in _TOKEN_RE.finditer(ref.desa)
                 if m.group(0) != "?"
             )
@@ -434,10 +434,13 @@ class _Sender:
             if len(parts) > 1:  # "Suka Raja" typed "sukaraja"
                 names.setdefault(("".join(parts),), set()).add(ref.desa)
         self.desa_names = {k: frozenset(v) for k, v in names.items()}
+        self.first_words = frozenset(k[0] for k in names)
         self.longest_desa = max((len(k) for k in names), default=0)
 
     def desa_at(self, tokens: Sequence[_Tok], i: int) -> tuple[int, frozenset[str]] | None:
         """The longest of the sender's desa names starting at token `i`: (length, names)."""
+        if tokens[i].norm not in self.first_words:
+            return None
         for n in range(min(self.longest_desa, len(tokens) - i), 0, -1):
             key = tuple(t.norm for t in tokens[i : i + n])
             if key in self.desa_names:
@@ -537,6 +540,8 @@ def _is_tally(msg: _Message) -> bool:
                 break
     if len(counted) >= 2 or strong or (candidate and win):
         return True
+    if not any(c in msg.text for c in ":=-"):
+        return False
     masked = msg.text
     for t in msg.tokens:
         if t.kind in ("code", "badcode"):
@@ -637,11 +642,9 @@ def _skip_names(toks: list[_Tok], sender: _Sender) -> list[_Tok]:
     return toks[at:]
 
 
-@dataclass(slots=True)
-class _Hit:
-    key: str  # a _Cue, a Situation, or "trouble"
-    word: str
-    start: int
+class _Hit(NamedTuple):
+    key: str  # a _Cue or a Situation
+    start: int  # where its words are in the message
     end: int
 
 
@@ -760,7 +763,7 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
             continue
         if word in NEGATORS:
             if word == "nihil" and not (nxt is not None and _is_report_word(nxt)):
-                z.hits.append(_Hit(Situation.AMAN, word, t.start, t.end))  # "nihil": nothing
+                z.hits.append(_Hit(Situation.AMAN, t.start, t.end))  # "nihil": nothing
             else:
                 negator = i
             i += 1
@@ -768,7 +771,7 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
         if word in TROUBLE:
             if negator is None:
                 break  # "ada kendala": trouble, but which? the note says it
-            z.hits.append(_Hit(Situation.AMAN, word, toks[negator].start, t.end))
+            z.hits.append(_Hit(Situation.AMAN, toks[negator].start, t.end))
             negator = None
             i += 1
             continue
@@ -781,11 +784,11 @@ def _report_zone(msg: _Message, toks: list[_Tok], sender: _Sender, example: str)
             if negator is not None and i - negator <= 3:
                 start = toks[negator].start
                 if key == Situation.GANGGUAN:  # "tidak ada gangguan": aman
-                    z.hits.append(_Hit(Situation.AMAN, word, start, t.end))
+                    z.hits.append(_Hit(Situation.AMAN, start, t.end))
                 else:
                     z.negated.append((start, t.end, key))
             else:
-                z.hits.append(_Hit(key, word, t.start, t.end))
+                z.hits.append(_Hit(key, t.start, t.end))
             negator = None
             i += 1
             continue
@@ -930,7 +933,7 @@ def _denied(phase: Phase, negated: Sequence[tuple[int, int, str]]) -> bool:
         return False
     for _, _, key in negated:
         if isinstance(key, _Cue):
-            denied = _phase([_Hit(key, "", 0, 0)])
+            denied = _phase([_Hit(key, 0, 0)])
             if (
                 isinstance(denied, Phase)
                 and denied is not Phase.DITUNDA
@@ -1066,7 +1069,7 @@ def _incident(msg: _Message, toks: list[_Tok], sender: _Sender) -> IncidentRepor
             continue
         break
     if category is None:
-        detail = msg.quote(toks[i].start) if i < n else ""
+        detail = msg.quote(toks[i].start, toks[i].end) if i < n else ""  # the word in its place
         return _refusal(
             RefusalReason.INCIDENT_CATEGORY,
             detail,
@@ -1185,6 +1188,21 @@ def _calls_sos(toks: Sequence[_Tok]) -> bool:
     )
 
 
+def _status(msg: _Message, toks: list[_Tok], sender: _Sender) -> StatusQuery | Refusal | None:
+    """`STATUS` (all the sender's TPS) or `STATUS 3`; None if it is a report ("status aman")."""
+    z = _report_zone(msg, toks, sender, f"STATUS {sender.example_tps()}")
+    if z.refusal is not None:
+        return z.refusal
+    if z.hits or z.negated or z.end < len(toks):
+        return None
+    if not z.tps.is_given:
+        return StatusQuery()
+    resolved = _resolve(z.tps, sender, f"STATUS {sender.example_tps()}")
+    if isinstance(resolved, Refusal):
+        return resolved
+    return StatusQuery(tps=resolved[0])
+
+
 # --- the grammar -----------------------------------------------------------------------------
 
 
@@ -1196,7 +1214,8 @@ def parse(text: str, *, assignments: Sequence[TpsRef] = ()) -> Command | Refusal
     asks = start > 0 and msg.tokens[start - 1].norm in ASKING
     toks = msg.tokens[start:]
     if not toks:
-        return _refusal(RefusalReason.EMPTY, msg.quote(0), (), f"{sender.example_tps()} AMAN")
+        said = msg.quote(0) if msg.tokens else ""  # "Siap 86 ndan" is quoted, an emoji is not
+        return _refusal(RefusalReason.EMPTY, said, (), f"{sender.example_tps()} AMAN")
     if _calls_sos(toks):
         return _sos(msg, toks, sender)
     command = _command(toks)
@@ -1224,18 +1243,3 @@ def parse(text: str, *, assignments: Sequence[TpsRef] = ()) -> Command | Refusal
     if command is _Cmd.INCIDENT:
         return _incident(msg, _skip_names(rest, sender), sender)
     return _report(msg, _skip_names(toks, sender), sender)
-
-
-def _status(msg: _Message, toks: list[_Tok], sender: _Sender) -> StatusQuery | Refusal | None:
-    """`STATUS` (all the sender's TPS) or `STATUS 3`; None if it is a report ("status aman")."""
-    z = _report_zone(msg, toks, sender, f"STATUS {sender.example_tps()}")
-    if z.refusal is not None:
-        return z.refusal
-    if z.hits or z.negated or z.end < len(toks):
-        return None
-    if not z.tps.is_given:
-        return StatusQuery()
-    resolved = _resolve(z.tps, sender, f"STATUS {sender.example_tps()}")
-    if isinstance(resolved, Refusal):
-        return resolved
-    return StatusQuery(tps=resolved[0])

@@ -196,9 +196,13 @@ _T: dict[str, tuple[str, str]] = {
 _R: dict[tuple[RefusalReason, bool], tuple[str, str]] = {
     # (reason, variant): the variant is whether the refusal quotes the officer's words, or for
     # the TPS reasons whether the sender has TPS to list.
+    (RefusalReason.EMPTY, True): (
+        "'{flex}' bukan laporan. Contoh: {example}. Kirim BANTUAN untuk panduan.",
+        "'{flex}' is not a report. Example: {example}. Send BANTUAN for help.",
+    ),
     (RefusalReason.EMPTY, False): (
-        "Pesan tidak terbaca. Contoh: {example}. Kirim BANTUAN untuk panduan.",
-        "Message not readable. Example: {example}. Send BANTUAN for help.",
+        "Pesan kosong. Contoh: {example}. Kirim BANTUAN untuk panduan.",
+        "Empty message. Example: {example}. Send BANTUAN for help.",
     ),
     (RefusalReason.NO_KEYWORD, True): (
         "Tidak dimengerti: '{flex}'. Fase/situasi dulu, catatan sesudahnya. Contoh: {example}",
@@ -250,8 +254,8 @@ _R: dict[tuple[RefusalReason, bool], tuple[str, str]] = {
         "One message per TPS: '{flex}'. Send them apart, e.g. {example}",
     ),
     (RefusalReason.INCIDENT_CATEGORY, True): (
-        "Kategori insiden tidak dikenal: '{flex}'. Pilih {options}. Contoh: {example}",
-        "Unknown incident category: '{flex}'. Choose {options}. Example: {example}",
+        "Kategori '{flex}' tidak dikenal. Pilih {options}. Contoh: {example}",
+        "Unknown category '{flex}'. Choose {options}. Example: {example}",
     ),
     (RefusalReason.INCIDENT_CATEGORY, False): (
         "Kategori insiden tidak ada. Pilih {options}. Contoh: {example}",
@@ -366,5 +370,7 @@ def _refusal(refusal: Refusal, lang: Lang) -> str:
 def _options(options: Sequence[str], reason: RefusalReason, lang: Lang) -> str:
     if reason in (RefusalReason.AMBIGUOUS_WORD, RefusalReason.TPS_AMBIGUOUS):
         return _OR[lang].join(options)
+    if reason is RefusalReason.INCIDENT_CATEGORY:
+        return " ".join(options)  # keywords, as the officer would type them
     shown = ", ".join(options[:8])
     return shown + (", ..." if len(options) > 8 else "")

@@ -543,7 +543,7 @@ CASES: list[tuple[str, str, object]] = [
     (
         "SOLO",
         "insiden tps 3 maling 2 hp hilang",
-        Refused(R.INCIDENT_CATEGORY, "maling 2 hp hilang"),
+        Refused(R.INCIDENT_CATEGORY, "maling"),
     ),
     ("SOLO", "insiden tps 3 ricuh 2", Refused(R.INCIDENT_TEXT, "")),
     ("SOLO", "insiden", Refused(R.INCIDENT_CATEGORY, "")),
@@ -600,10 +600,10 @@ CASES: list[tuple[str, str, object]] = [
     ("ROVING", "daftar", Refused(R.ENROL_CODE, "")),
     ("ROVING", "daftar Bripka Joko Susanto", Refused(R.ENROL_CODE, "Bripka Joko Susanto")),
     # --- nothing to read ------------------------------------------------------------------
-    ("SOLO", "", Refused(R.EMPTY)),
+    ("SOLO", "", Refused(R.EMPTY, "")),
     ("SOLO", "   ", Refused(R.EMPTY)),
-    ("SOLO", "👍", Refused(R.EMPTY)),
-    ("SOLO", "Siap 86", Refused(R.EMPTY)),
+    ("SOLO", "👍", Refused(R.EMPTY, "")),
+    ("SOLO", "Siap 86", Refused(R.EMPTY, "Siap 86")),
     ("SOLO", "siap ndan", Refused(R.EMPTY)),
     ("SOLO", "terima kasih", Refused(R.EMPTY)),
     ("SOLO", "...", Refused(R.EMPTY)),

@@ -361,6 +361,20 @@ def test_every_reply_to_the_table_is_gsm7_and_fits_one_sms_per_part() -> None:
             assert len(parts) <= (2 if isinstance(result, Help) else 1)
 
 
+def test_every_refusal_reply_names_what_was_not_understood_and_the_example() -> None:
+    # Quoted words may be shortened to fit, but never below 20 characters or the whole of them.
+    checked = 0
+    for _, _, result in _table_results():
+        if not isinstance(result, Refusal):
+            continue
+        for lang in ("id", "en"):
+            [text] = reply(result, lang=lang)
+            assert to_gsm7(result.detail)[:20] in text, (result, text)
+            assert result.example in text, (result, text)
+            checked += 1
+    assert checked > 100
+
+
 def test_the_grammar_fits_in_two_sms() -> None:
     for lang in ("id", "en"):
         parts = reply(Help(), lang=lang)

@@ -209,6 +209,9 @@ CASES: list[tuple[str, str, object]] = [
         Ping(C1, P.DITUNDA, None, "hujan deras"),
     ),
     ("SOLO", "tps 3 coblos selesai", Refused(R.CONFLICTING_PHASE, "coblos selesai")),
+    ("SOLO", "tps 3 pencoblosan selesai", Refused(R.CONFLICTING_PHASE, "pencoblosan selesai")),
+    ("SOLO", "tps 3 pending", Ping(C1, P.DITUNDA, None)),
+    ("JOKO", "tps 12 sdh di ppk", Ping(TKB12, P.DITERIMA_PPK, None)),
     (
         "SOLO",
         "tps 3 pemungutan selesai, mulai hitung",
@@ -253,6 +256,7 @@ CASES: list[tuple[str, str, object]] = [
     ("SOLO", "TPS 3 blm buka, aman", Ping(C1, None, S.AMAN, "blm buka")),
     ("SOLO", "tps 3 belum buka", Refused(R.NEGATED, "belum buka")),
     ("SOLO", "tps 3 tidak aman", Refused(R.NEGATED, "tidak aman")),
+    ("SOLO", "tps 3 tdk rawan", Refused(R.NEGATED, "tdk rawan")),
     ("SOLO", "tps 3 tdk kondusif", Refused(R.NEGATED, "tdk kondusif")),
     ("SOLO", "tps 3 menunggu logistik", Refused(R.NEGATED, "menunggu logistik")),
     ("SOLO", "TPS 3 hitung blm selesai", Ping(C1, P.PENGHITUNGAN, None, "blm selesai")),
@@ -284,6 +288,7 @@ CASES: list[tuple[str, str, object]] = [
     ("SOLO", "TPS 3 logistk tiba", Ping(C1, P.LOGISTIK_TIBA, None)),
     ("SOLO", "tps 3 rcuh", Ping(C1, None, S.GANGGUAN)),
     ("SOLO", "tps 3 rawal", Refused(R.AMBIGUOUS_WORD, "rawal", ("KAWAL", "RAWAN"))),
+    ("SOLO", "tps 3 tunta", Refused(R.AMBIGUOUS_WORD, "tunta", ("TUNDA", "TUNTAS"))),
     ("SOLO", "tps 3 ppl", Refused(R.NO_KEYWORD, "ppl")),  # short keywords are exact
     ("SOLO", "tps 3 bukan", Refused(R.NO_KEYWORD)),  # a word, not a typo of BUKA
     ("SOLO", "tps 3 tiga orang", Refused(R.NO_KEYWORD, "tiga orang")),  # not TIBA
@@ -519,6 +524,17 @@ CASES: list[tuple[str, str, object]] = [
         Incident(C1, Cat.UNJUK_RASA, 2, "3 orang provokator"),
     ),
     ("SOLO", "lapor insiden tps 3 ricuh 2 massa", Incident(C1, Cat.KERICUHAN, 2, "massa")),
+    ("SOLO", "lapsus tps 3 demo 2 orasi", Incident(C1, Cat.UNJUK_RASA, 2, "orasi")),
+    (
+        "SOLO",
+        "insiden tps 3 tawuran tingkat ringan 2 pemuda",
+        Incident(C1, Cat.KERICUHAN, 1, "2 pemuda"),
+    ),
+    (
+        "SOLO",
+        "insiden tps 3 ricuh kritis massa bakar ban",
+        Incident(C1, Cat.KERICUHAN, 4, "massa bakar ban"),
+    ),
     ("JOKO", "insiden tps 12 demo 1 orasi damai", Incident(TKB12, Cat.UNJUK_RASA, 1)),
     ("TWIN", "insiden aman jaya 3 ricuh 2 massa", Incident(AJ3, Cat.KERICUHAN, 2, "massa")),
     (
@@ -555,6 +571,7 @@ CASES: list[tuple[str, str, object]] = [
     ("SOLO", "TPS 3 SOS massa ricuh", SOS(C1, "TPS 3 SOS massa ricuh")),
     ("SOLO", "darurat!! tps 3", SOS(C1)),
     ("SOLO", "tolong", SOS(None, "")),
+    ("SOLO", "darurat", SOS(None, "")),
     ("SOLO", "Tolong ndan, massa ngamuk di TPS 3", SOS(C1)),
     ("SOLO", "minta bantuan personel, tps 3 ricuh", SOS(C1)),
     ("SOLO", "mohon bantuan", SOS(None, "mohon bantuan")),

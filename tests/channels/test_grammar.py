@@ -312,6 +312,8 @@ def test_parse_never_raises_and_always_answers_with_a_command_or_a_refusal(
         result,
         PhaseReport | IncidentReport | Sos | StatusQuery | Help | Enrol | TallyRefused | Refusal,
     )
+    if isinstance(result, PhaseReport):
+        assert result.phase is not None or result.situation is not None  # something to store
     # Whatever it is, it is a valid wire value and its reply fits SMS in both languages.
     assert PARSE_RESULT_ADAPTER.validate_json(PARSE_RESULT_ADAPTER.dump_json(result)) == result
     _assert_fits_sms(reply(result))
@@ -430,6 +432,8 @@ def test_a_refusal_reply_quotes_what_was_not_understood_and_gives_an_example() -
     assert not_mine == "TPS 7 bukan tugas Anda. TPS Anda: 5, 6, 12. Contoh: TPS 5 COBLOS AMAN"
     [twin] = reply(parse("tps 3 coblos aman", assignments=TWIN))
     assert "Aman Jaya 3 atau Suka Raja 3" in twin
+    [unsafe] = reply(parse("tps 3 tidak aman", assignments=SOLO))
+    assert unsafe.endswith("Contoh: TPS 3 WASPADA")
     [negated] = reply(parse("tps 3 belum buka", assignments=SOLO))
     assert (
         negated == "'belum buka' tidak dicatat: kirim yang sudah terjadi. Contoh: TPS 3 SIAP AMAN"

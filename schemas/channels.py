@@ -110,6 +110,8 @@ class RefusalReason(StrEnum):
     # Decided by the channel, not by the grammar; their replies live beside the others.
     UNKNOWN_SENDER = "unknown_sender"
     ENROL_REJECTED = "enrol_rejected"
+    # A report with phase or situation None for a TPS that has none on record to fill in.
+    FIRST_REPORT = "first_report"
 
 
 class Refusal(_Frozen):

@@ -285,6 +285,10 @@ _R: dict[tuple[RefusalReason, bool], tuple[str, str]] = {
         "This number is not enrolled. Send DAFTAR and the 6-digit code from your enrolment "
         "sheet, e.g. DAFTAR 482913",
     ),
+    (RefusalReason.FIRST_REPORT, True): (
+        "TPS {flex} belum punya laporan: kirim fase dan situasi. Contoh: {example}",
+        "TPS {flex} has no report yet: send phase and situation. Example: {example}",
+    ),
     (RefusalReason.ENROL_REJECTED, True): (
         "Kode {flex} tidak berlaku atau sudah dipakai. Minta kode baru ke operator Posko.",
         "Code {flex} is not valid or already used. Ask the command post for a new one.",

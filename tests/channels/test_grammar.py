@@ -112,11 +112,15 @@ def test_the_table_holds_at_least_150_distinct_messages_of_every_kind() -> None:
     kinds = {type(e).__name__ for _, _, e in CASES}
     assert kinds >= {"Ping", "Incident", "SOS", "Refused", "Help", "TallyRefused", "Enrol"}
     reasons = {e.reason for _, _, e in CASES if isinstance(e, Refused)}
-    parse_reasons = set(RefusalReason) - {
-        RefusalReason.UNKNOWN_SENDER,
-        RefusalReason.ENROL_REJECTED,
-    }
+    parse_reasons = set(RefusalReason) - CHANNEL_REASONS
     assert reasons == parse_reasons  # every refusal the grammar can give is in the table
+
+
+CHANNEL_REASONS = {
+    RefusalReason.UNKNOWN_SENDER,
+    RefusalReason.ENROL_REJECTED,
+    RefusalReason.FIRST_REPORT,
+}
 
 
 def _table_results() -> list[tuple[tuple[TpsRef, ...], str, Command | Refusal]]:
@@ -468,9 +472,13 @@ def test_replies_to_channel_decisions_fit_and_tell_the_way_forward() -> None:
     rejected = Refusal(reason_id=RefusalReason.ENROL_REJECTED, detail="482913", example="")
     [text] = reply(rejected)
     assert "482913" in text
+    first = Refusal(reason_id=RefusalReason.FIRST_REPORT, detail="3", example="TPS 3 SIAP AMAN")
+    [text] = reply(first)
+    assert text == "TPS 3 belum punya laporan: kirim fase dan situasi. Contoh: TPS 3 SIAP AMAN"
+    assert isinstance(parse(first.example, assignments=SOLO), PhaseReport)
     [enrolled] = reply(Enrol(code="482913"), stored_summary="Bripka Joko Susanto")
     assert enrolled == "Terdaftar: Bripka Joko Susanto. Kirim BANTUAN untuk panduan lapor."
-    for result in (unknown, rejected, Enrol(code="482913"), Sos(text="x" * 2000, tps=C1)):
+    for result in (unknown, rejected, first, Enrol(code="482913"), Sos(text="x" * 2000, tps=C1)):
         for lang in ("id", "en"):
             _assert_fits_sms(reply(result, lang=lang, stored_summary="é" * 400))
 

@@ -103,6 +103,10 @@ const WORDS = {
   ],
   sos_button: ["SOS", "SOS"],
   sos_confirm: ["Kirim SOS sekarang?", "Send SOS now?"],
+  sos_confirm_text: [
+    "Posko langsung menerima tanda bahaya atas nama Anda, dengan lokasi bila GPS menyala. Kirim hanya dalam keadaan darurat.",
+    "The post is alerted at once, in your name, with your location if GPS is on. Send only in an emergency.",
+  ],
   sos_yes: ["Ya, kirim SOS", "Yes, send SOS"],
   cancel: ["Batal", "Cancel"],
   sos_queued: ["SOS tersimpan — dikirim terus sampai diterima", "SOS saved — sent until received"],
@@ -135,6 +139,7 @@ const WORDS = {
   kind_ping: ["{tps} → {phase} · {situation}", "{tps} → {phase} · {situation}"],
   kind_incident: ["Insiden: {category} (tingkat {severity})", "Incident: {category} (severity {severity})"],
   kind_sos: ["SOS", "SOS"],
+  note_label: ["Catatan: {note}", "Note: {note}"],
   what_to_do: ["Yang harus dilakukan: {todo}", "What to do: {todo}"],
 
   // Status
@@ -149,8 +154,13 @@ const WORDS = {
     "{offset} — set automatic date & time in the phone's settings",
   ],
   st_clock_unknown: ["belum diketahui (perlu sinyal)", "not known yet (needs signal)"],
+  st_clock_exercise: [
+    "latihan: laporan memakai jam latihan Posko ({time})",
+    "exercise: reports use the post's exercise clock ({time})",
+  ],
   st_officer: ["Terdaftar atas nama", "Enrolled as"],
   st_not_enrolled: ["belum terdaftar", "not enrolled"],
+  st_revoked_short: ["tidak terdaftar", "not enrolled"],
   st_version: ["Versi aplikasi", "App version"],
   st_sending: ["Pengiriman", "Sending"],
   st_unsent: ["{n} laporan/foto belum terkirim", "{n} reports/photos not sent yet"],
@@ -169,7 +179,7 @@ const WORDS = {
   state_idle: ["siaga", "idle"],
   state_connecting: ["menyambung…", "connecting…"],
   state_sending: ["mengirim…", "sending…"],
-  state_waiting: ["menunggu sinyal, dicoba lagi otomatis", "waiting for signal, retried automatically"],
+  state_waiting: ["belum berhasil, dicoba lagi otomatis", "not through yet, retried automatically"],
   state_revoked: ["dihentikan: HP tidak terdaftar lagi", "stopped: phone no longer enrolled"],
   state_stopped: ["dihentikan", "stopped"],
 

@@ -13,6 +13,7 @@ import { setLang, t } from "./i18n.js";
 import { createUi, ROUTES } from "./ui.js";
 
 const LANG_KEY = "posko-lapor-lang";
+const ENROL_PREFIX = "#daftar=";
 const CLOCK_EVERY_MS = 5 * 60000;
 const HOME_EVERY_MS = 2 * 60000;
 const FIX_FRESH_MS = 2 * 60000; // a location this recent is attached without asking again
@@ -376,7 +377,22 @@ async function start() {
     ui.toast(t("save_failed"), "bad");
   }
   startSender();
-  window.addEventListener("hashchange", () => ui.show(routeOfHash(), view()));
+  window.addEventListener("hashchange", () => {
+    // A link opened in the app's own tab changes only the fragment: no new page, no boot.js.
+    if (location.hash.startsWith(ENROL_PREFIX)) {
+      const code = location.hash.slice(ENROL_PREFIX.length);
+      history.replaceState(null, "", location.pathname + location.search);
+      let decoded = "";
+      try {
+        decoded = decodeURIComponent(code);
+      } catch {
+        decoded = "";
+      }
+      enrol(decoded);
+      return;
+    }
+    ui.show(routeOfHash(), view());
+  });
   window.addEventListener("online", () => {
     render();
     refreshHome();

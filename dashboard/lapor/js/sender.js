@@ -124,20 +124,17 @@ export function createSender(deps) {
 
   function pump() {
     if (state === "revoked" || state === "stopped") return;
-    if (inflight || photoBusy) return;
-    const batch = outbox.nextBatch({
-      max: batchMax,
-      maxBytes: FRAME_BYTES_MAX,
-      nrp: deps.nrp(),
-      size: utf8Length,
-    });
+    if (inflight) return; // one frame at a time: the server stores them in the order sent
+    const batch = nextBatch();
     if (batch.length) {
+      // Reports do not wait for a photo on its way (300 KB on 2G takes a while; an SOS must not).
       idleTimer = clearTimer(idleTimer);
       if (!deps.token()) return setState("idle");
       if (sockOpen) return sendWs(batch);
       if (clock.now() < socketSkipUntil) return sendHttp(batch);
       return connect();
     }
+    if (photoBusy) return;
     const next = outbox.nextPhoto({ nrp: deps.nrp() });
     if (next && deps.token()) return sendPhoto(next);
     if (retryTimer === null) setState("idle");

@@ -109,11 +109,21 @@ export function createUi({ doc, actions }) {
     return { beranda: "home", insiden: "incident", sos: "sos", kiriman: "outbox", status: "status" }[r];
   }
 
-  // Re-drawing a screen while the officer types would lose the text and the caret: wait.
+  // Re-drawing a screen while the officer types, or under a finger mid-tap, would lose the
+  // text, the caret or the tap (the button pressed would be replaced before its click): wait.
+  let pressing = false;
+  doc.addEventListener("pointerdown", () => (pressing = true), true);
+  const released = () =>
+    setTimeout(() => {
+      pressing = false;
+      if (dirty && !busy()) draw();
+    }, 350);
+  doc.addEventListener("pointerup", released, true);
+  doc.addEventListener("pointercancel", released, true);
   screen.addEventListener("focusout", () => {
     setTimeout(() => {
-      if (dirty && !typing()) draw();
-    }, 0);
+      if (dirty && !busy()) draw();
+    }, 350);
   });
 
   function typing() {
@@ -121,10 +131,15 @@ export function createUi({ doc, actions }) {
     return !!a && screen.contains(a) && (a.tagName === "INPUT" || a.tagName === "TEXTAREA" || a.tagName === "SELECT");
   }
 
+  function busy() {
+    return pressing || typing();
+  }
+
   function toast(text, kind = "info") {
     toastEl.textContent = text;
     toastEl.className = `toast toast-${kind}`;
     toastEl.hidden = false;
+    toastEl.onclick = () => (toastEl.hidden = true);
     if (toastTimer) clearTimeout(toastTimer);
     toastTimer = setTimeout(() => {
       toastEl.hidden = true;
@@ -168,7 +183,7 @@ export function createUi({ doc, actions }) {
     let netText = v.online ? t("online") : t("offline");
     if (v.revoked) {
       netClass = "net bad";
-      netText = t("st_not_enrolled");
+      netText = t("st_revoked_short");
     } else if (v.unsent > 0 && v.online) {
       netClass = "net busy";
       netText = t("state_sending");
@@ -236,16 +251,15 @@ export function createUi({ doc, actions }) {
       on: { input: (e) => drafts.notes.set(code, e.target.value) },
     });
     const send = async (p) => {
+      for (const b of cardEl.querySelectorAll("button, select")) b.disabled = true; // one tap, one report
       const ok = await actions.ping({
         tps: code,
         phase: p,
         situation: drafts.situations.get(code) || card.situation || "aman",
         note: drafts.notes.get(code) || "",
       });
-      if (ok) {
-        drafts.notes.delete(code);
-        draw();
-      }
+      if (ok) drafts.notes.delete(code);
+      draw();
     };
     const seg = h(
       "div",
@@ -289,7 +303,7 @@ export function createUi({ doc, actions }) {
     );
     const queued = queuedPhase(v, code);
     const last = card.last_seen_at ? Date.parse(card.last_seen_at) : null;
-    return h(
+    const cardEl = h(
       "section",
       { class: `card risk-${card.risk || "none"}${card.is_assigned === false ? " unassigned" : ""}`, dataset: { tps: code } },
       h(
@@ -320,6 +334,7 @@ export function createUi({ doc, actions }) {
         ? h("button", { type: "button", class: "btn primary big next", on: { click: () => send(next) } }, t("next_phase", { phase: phaseName(next) }))
         : h("p", { class: "done", text: t("all_phases_done") }),
     );
+    return cardEl;
   }
 
   function renderHome(v) {
@@ -543,7 +558,7 @@ export function createUi({ doc, actions }) {
             id: "sos-button",
             on: {
               click: async () => {
-                const yes = await confirm({ title: t("sos_confirm"), text: t("sos_explain"), yes: t("sos_yes"), danger: true });
+                const yes = await confirm({ title: t("sos_confirm"), text: t("sos_confirm_text"), yes: t("sos_yes"), danger: true });
                 if (yes) await actions.sos();
               },
             },
@@ -571,6 +586,7 @@ export function createUi({ doc, actions }) {
         h("div", { class: "report-head" }, h("span", { class: `chip chip-${r.state}`, text: t("st_" + r.state) }), h("strong", { text: recordTitle(r, names) })),
         h("p", { class: "muted", text: [t("made_at", { time: timeWords(Date.parse(r.event.device_time) || r.created_at) }), when].filter(Boolean).join(" · ") }),
         r.kind === "incident" && r.event.description && !r.sos ? h("p", { class: "desc", text: r.event.description }) : null,
+        r.kind === "ping" && r.event.note ? h("p", { class: "desc", text: t("note_label", { note: r.event.note }) }) : null,
         r.flags && r.flags.length ? h("p", { class: "muted", text: r.flags.map((f) => t("flag_" + f)).join(" · ") }) : null,
         r.photos && r.photos.length
           ? h("p", { class: "muted", text: r.photos.map((p) => t("photo_state", { n: p.index + 1, state: t("st_" + p.state) })).join(" · ") })
@@ -607,7 +623,9 @@ export function createUi({ doc, actions }) {
     const now = Date.now();
     let clockText = t("st_clock_unknown");
     let clockClass = "";
-    if (v.clock) {
+    if (v.clock && v.clock.exercise) {
+      clockText = t("st_clock_exercise", { time: timeWords(v.clock.server + (now - v.clock.local) * v.clock.speed, now) });
+    } else if (v.clock) {
       const d = durationWords(v.clock.offset, getLang());
       const rel = Math.abs(v.clock.offset) < 1000 ? d : v.clock.offset > 0 ? t("behind", { d }) : t("ahead", { d });
       if (clockIsOff(v.clock)) {
@@ -656,14 +674,14 @@ export function createUi({ doc, actions }) {
         h("h2", { class: "good", text: t("enrol_ok") }),
         h("p", { class: "lead", text: t("enrol_ok_text", { who: `${o.rank || ""} ${o.name || ""} (NRP ${o.nrp || "–"}, ${o.unit_name || ""})` }) }),
         e.others ? h("p", { class: "notice", text: t("enrol_other_officer", { n: e.others }) }) : null,
-        h("button", { type: "button", class: "btn primary big", on: { click: () => actions.go("beranda") } }, t("enrol_start")),
+        h("button", { type: "button", class: "btn primary big fixed-bottom", on: { click: () => actions.go("beranda") } }, t("enrol_start")),
       ];
     }
     if (e.state === "failed") {
       return [
         h("h2", { class: "bad", text: t("enrol_failed") }),
         h("p", { class: "lead", id: "enrol-reason", dataset: { code: e.code }, text: enrolWords(e.code) }),
-        v.enrolled ? h("button", { type: "button", class: "btn primary big", on: { click: () => actions.go("beranda") } }, t("enrol_start")) : null,
+        v.enrolled ? h("button", { type: "button", class: "btn primary big fixed-bottom", on: { click: () => actions.go("beranda") } }, t("enrol_start")) : null,
       ];
     }
     return [h("h2", { text: t("not_enrolled_title") }), h("p", { class: "lead", text: t("not_enrolled_text") })];
@@ -678,7 +696,7 @@ export function createUi({ doc, actions }) {
     const scrollY = globalThis.scrollY || 0;
     const r = !view.enrolled && !view.records.length && route !== "daftar" ? "daftar" : route;
     screen.dataset.screen = r;
-    screen.replaceChildren(...RENDER[r](view).flat());
+    screen.replaceChildren(...RENDER[r](view).flat(Infinity).filter((x) => x !== null && x !== undefined && x !== false));
     globalThis.scrollTo && globalThis.scrollTo(0, scrollY);
   }
 
@@ -696,7 +714,7 @@ export function createUi({ doc, actions }) {
       view = v;
       chrome();
       if (route === "insiden") return; // its form keeps its own state; nothing there changes
-      if (typing()) dirty = true;
+      if (busy()) dirty = true;
       else draw();
     },
     toast,

@@ -470,3 +470,29 @@ test("a frame the server refuses as a whole is split until one report stands alo
   assert.equal(rs[2].error.field, "frame");
   assert.deepEqual(ids(sock.sent[4]), [rs[3].event_id]);
 });
+
+test("a report made while a photo uploads goes at once, not after the photo", async () => {
+  const t = setup();
+  const ev = incidentEvent({
+    id: t.uuid7(),
+    time: new Date(t.clock.now()).toISOString(),
+    category: "kericuhan",
+    severity: 3,
+    tps: TPS,
+    description: "Massa berkumpul",
+  });
+  t.outbox.add(makeRecord(ev, { seq: 1, now: t.clock.now(), photos: 1 }));
+  const sock = connected(t);
+  t.sockets.receive(sock, acksOf(sock.sent[0]));
+  await settle();
+  const upload = t.fetch.last;
+  assert.ok(upload.url.endsWith("/photos/0"), "the photo is on its way (slowly, on 2G)");
+  const [sos] = t.report(1);
+  t.sender.kick();
+  assert.deepEqual(ids(sock.sent[1]), [sos.event_id], "the report did not wait for the photo");
+  t.sockets.receive(sock, acksOf(sock.sent[1]));
+  assert.equal(sos.state, DITERIMA);
+  upload.answer(201, { result: "stored", sha256: "ab" });
+  await settle();
+  assert.equal(t.outbox.unsent(), 0);
+});

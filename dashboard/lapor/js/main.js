@@ -78,6 +78,8 @@ function render() {
   if (renderTimer !== null || !ui) return;
   renderTimer = setTimeout(() => {
     renderTimer = null;
+    const sent = sender ? sender.status().lastReachedAt : null;
+    if (sent && sent > (state.reachedAt || 0) + 10000) reached(sent); // kept across restarts
     ui.update(view());
   }, 50);
 }
@@ -92,8 +94,8 @@ function go(route) {
   else location.hash = route; // hashchange shows it; the back button goes back
 }
 
-function reached() {
-  state.reachedAt = Date.now();
+function reached(at = Date.now()) {
+  state.reachedAt = at;
   store.set("reached_at", state.reachedAt).catch(() => {});
 }
 

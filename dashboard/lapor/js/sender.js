@@ -87,6 +87,7 @@ export function createSender(deps) {
   let lastReachedAt = null;
   let lastError = null;
   let via = null; // "ws" | "http": how the last batch went
+  let generation = 0; // bumped when sending stops: answers to requests of before are ignored
 
   function status() {
     return {
@@ -377,7 +378,8 @@ export function createSender(deps) {
   async function sendHttp(batch) {
     const ids = batch.map((r) => r.event_id);
     persist(outbox.markSent(ids, clock.now()));
-    inflight = { ids, via: "http", timer: null };
+    const mine = { ids, via: "http", timer: null };
+    inflight = mine;
     via = "http";
     setState("sending");
     let res;
@@ -392,11 +394,12 @@ export function createSender(deps) {
         cache: "no-store",
       });
     } catch {
+      if (inflight !== mine) return; // stopped meanwhile: halt() put the frame back
       endFrame();
       return retryLater("offline");
     }
+    if (inflight !== mine) return;
     reached();
-    if (state === "revoked" || state === "stopped") return;
     if (res.status === 401) {
       endFrame();
       return revoke(await reasonOf(res));
@@ -408,6 +411,7 @@ export function createSender(deps) {
       } catch {
         body = null;
       }
+      if (inflight !== mine) return;
       if (res.status === 400 || res.status === 413 || !body) {
         const err = (body && (body.error || (body.detail && body.detail))) || { field: "frame" };
         return frameRefused({ field: err.field || "frame", reason: err.reason || "" });
@@ -431,6 +435,7 @@ export function createSender(deps) {
   // ---- photos ------------------------------------------------------------------------------
 
   async function sendPhoto({ record, photo }) {
+    const mine = generation;
     photoBusy = true;
     setState("sending");
     const id = record.event_id;
@@ -446,7 +451,7 @@ export function createSender(deps) {
     } catch {
       blob = null;
     }
-    if (state === "revoked" || state === "stopped") return;
+    if (mine !== generation) return;
     if (!blob) {
       done(DITOLAK, { field: "photo", reason: "missing on the phone" });
       return pump();
@@ -463,11 +468,12 @@ export function createSender(deps) {
         cache: "no-store",
       });
     } catch {
+      if (mine !== generation) return;
       photoBusy = false;
       return retryLater("offline");
     }
+    if (mine !== generation) return;
     reached();
-    if (state === "revoked" || state === "stopped") return;
     if (res.status === 200 || res.status === 201) {
       done(DITERIMA, null);
       Promise.resolve(deps.dropPhoto && deps.dropPhoto(id, index)).catch(() => {});
@@ -487,6 +493,7 @@ export function createSender(deps) {
       } catch {
         detail = {};
       }
+      if (mine !== generation) return;
       done(DITOLAK, {
         field: detail.field || "photo",
         reason: detail.reason || "http " + res.status,
@@ -503,6 +510,7 @@ export function createSender(deps) {
   // ---- control -----------------------------------------------------------------------------
 
   function halt() {
+    generation += 1;
     retryTimer = clearTimer(retryTimer);
     idleTimer = clearTimer(idleTimer);
     openTimer = clearTimer(openTimer);

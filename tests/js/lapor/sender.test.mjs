@@ -496,3 +496,24 @@ test("a report made while a photo uploads goes at once, not after the photo", as
   await settle();
   assert.equal(t.outbox.unsent(), 0);
 });
+
+test("an answer to a request made before sending stopped is ignored after a new start", async () => {
+  const t = setup();
+  const rs = t.report(2);
+  t.sender.kick();
+  t.sockets.drop(t.sockets.last, 1006);
+  if (LEGACY_QUERY_TOKEN) t.sockets.drop(t.sockets.last, 1006);
+  const old = t.fetch.last; // the webhook, still waiting for its answer
+  t.sender.revoke("revoked credential");
+  assert.ok(rs.every((r) => r.state === MENUNGGU));
+  t.sender.resume(); // enrolled again
+  const sock = t.sockets.last;
+  t.sockets.accept(sock);
+  assert.deepEqual(ids(sock.sent[0]), rs.map((r) => r.event_id));
+  old.answer(200, acksOf(old.body));
+  await settle();
+  assert.deepEqual(t.sender.inflight, { ids: rs.map((r) => r.event_id), via: "ws" }, "the new frame stands");
+  t.sockets.receive(sock, acksOf(sock.sent[0], "duplicate"));
+  assert.ok(rs.every((r) => r.state === DITERIMA));
+  assert.equal(sock.sent.length, 1);
+});

@@ -29,7 +29,7 @@ serve: $(BIN)/posko ## the server alone
 
 test: install lint test-js test-sqlite test-postgres ## everything CI checks
 
-test-js: ## the live client's protocol and store, under Node with recorded frames (no browser)
+test-js: ## the live client (recorded frames) and the phone app (tests/js/lapor), under Node (no browser)
 	node --test tests/js/
 
 test-sqlite: install

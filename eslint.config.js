@@ -17,6 +17,29 @@ module.exports = [
     },
   },
   {
+    // The officer's phone app (/lapor): ES modules in the browser, no build step; under Node
+    // (tests/js/lapor) the same files are imported as they are.
+    files: ["dashboard/lapor/js/**/*.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.browser } },
+  },
+  {
+    // Its first script: classic, in <head>, before anything else (takes the enrolment code).
+    files: ["dashboard/lapor/js/boot.js"],
+    languageOptions: { ecmaVersion: 2019, sourceType: "script", globals: { ...globals.browser } },
+  },
+  {
+    files: ["dashboard/lapor/sw.js"],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: "script",
+      globals: { ...globals.serviceworker },
+    },
+  },
+  {
+    files: ["tests/js/lapor/**/*.mjs"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
+  },
+  {
     files: ["tests/js/**/*.js", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "commonjs", globals: { ...globals.node } },
   },

@@ -13,6 +13,7 @@ from fastapi import FastAPI, HTTPException, status
 from backend.config import Settings
 from dashboard.callbacks import register_callbacks
 from dashboard.guard import DashboardGuard
+from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +50,7 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     """Serve `/` (commander) and `/wall` (wall display) from `app`; call after the API routes."""
     # Before Dash: its catch-all route would otherwise answer /admin with a Dash index page.
     app.include_router(plain_router)
+    app.include_router(lapor_router)  # the officer's phone app, /lapor/
     dash_app = Dash(
         __name__,
         server=app,  # type: ignore[arg-type]  # Dash 4.4 types only name Flask's server

@@ -18,7 +18,8 @@ SECRET_PARAMS = frozenset(
 )
 _PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;?#\s\"]+)=(?P<value>[^&;#\s\"]*)")
 # A Posko credential wherever it appears (a path, another parameter, a message).
-_TOKEN = re.compile(r"pk[dpks]_[A-Za-z0-9_\-]{8,}")
+# Enrolment codes (pke_) too: they are one-time, but good until used.
+_TOKEN = re.compile(r"pk[dpkse]_[A-Za-z0-9_\-]{8,}")
 
 
 def _param(match: re.Match[str]) -> str:

@@ -55,7 +55,7 @@ def subprotocol_token(conn: HTTPConnection) -> str | None:
 def token_from(
     conn: HTTPConnection, *, allow_query: bool, allow_subprotocol: bool = False
 ) -> str | None:
-    """The credential: Bearer header, `posko.bearer.` subprotocol (if allowed), cookie, `?token=`."""
+    """The credential: Bearer header, `posko.bearer.` subprotocol if allowed, cookie, ?token=."""
     auth = conn.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")

@@ -55,6 +55,8 @@ def qr_svg(link: str) -> str:
     """The QR code of `link` as inline SVG (one path; sized by the sheet's CSS)."""
     image = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     svg: str = image.to_string(encoding="unicode")
+    # One page holds hundreds: no element id (the package names every path "qr-path").
+    svg = svg.replace(' id="qr-path"', "", 1)
     return svg.replace("<svg ", '<svg role="img" aria-label="QR" ', 1)
 
 

@@ -19,7 +19,7 @@ from schemas.enums import Phase
 from schemas.field import TpsCard
 
 SEARCH_WORDS = 5  # words of a search that count; the rest are ignored
-_NUMBER_DIGITS = 4  # a TPS number is small; more digits are a code fragment, not a number
+_NUMBER_DIGITS = 3  # a TPS number has at most three digits; longer digits are part of a code
 
 
 def officer_of(*, session: Session, officer_id: int) -> tuple[Officer, Unit, bool] | None:
@@ -118,15 +118,18 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _word_matches(word: str, desa_name: Any) -> ColumnElement[bool]:
+def _word_matches(word: str, desa_name: Any) -> ColumnElement[bool] | None:
+    """A search word: a TPS number ("3", "003"), else part of the code or of the desa's name."""
+    if word.isascii() and word.isdigit() and len(word) <= _NUMBER_DIGITS:
+        # Not a code fragment: "2" would match nearly every code.
+        return col(Tps.number) == int(word)
+    if word.lower() == "tps":
+        return None  # "TPS 3" is how people say it
     pattern = _like(word.lower())
-    conds: list[ColumnElement[bool]] = [
+    return or_(
         col(Tps.code).like(pattern, escape="\\"),
         func.lower(desa_name).like(pattern, escape="\\"),
-    ]
-    if word.isascii() and word.isdigit() and len(word) <= _NUMBER_DIGITS:
-        conds.append(col(Tps.number) == int(word))
-    return or_(*conds)
+    )
 
 
 def search_tps(
@@ -139,7 +142,7 @@ def search_tps(
     limit: int,
     expected: Phase | None,
 ) -> list[TpsCard]:
-    """TPS of the unit's area matching every word of `q` (code, number or desa name).
+    """TPS of the unit's area matching every word of `q` (number, part of the code or desa name).
 
     A unit's area is the kecamatan it covers; a unit that lists none (the Polres) covers its
     kabupaten. The officer's own TPS come first, then by code.
@@ -154,7 +157,7 @@ def search_tps(
     base, desa, mine = _cards(officer_id)
     words = q.split()[:SEARCH_WORDS]
     query = (
-        base.where(area, *(_word_matches(w, desa.name) for w in words))
+        base.where(area, *(m for w in words if (m := _word_matches(w, desa.name)) is not None))
         .order_by(col(mine.officer_id).is_(None), col(Tps.code))
         .limit(limit)
     )

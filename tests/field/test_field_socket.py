@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -30,9 +31,7 @@ def _bearer(token: str) -> str:
     return f"posko.bearer.{token}"
 
 
-def _open(
-    server: LiveServer, *protocols: str, query: str = "", **headers: str
-) -> ClientConnection:
+def _open(server: LiveServer, *protocols: str, query: str = "", **headers: str) -> ClientConnection:
     return connect(
         f"{server.ws_url}/ws/field{query}",
         subprotocols=list(protocols),  # type: ignore[arg-type]
@@ -42,13 +41,11 @@ def _open(
 
 
 def _officer_of_ping(engine: Engine, event_id: str) -> int:
+    # The uuid column: native on PostgreSQL, 32 hex digits on SQLite.
+    eid = event_id if engine.dialect.name == "postgresql" else uuid.UUID(event_id).hex
     with engine.connect() as c:
-        return int(
-            c.execute(
-                text("SELECT officer_id FROM ping WHERE event_id = :e"),
-                {"e": event_id if engine.dialect.name == "postgresql" else event_id.replace("-", "")},
-            ).scalar_one()
-        )
+        row = c.execute(text("SELECT officer_id FROM ping WHERE event_id = :e"), {"e": eid})
+        return int(row.scalar_one())
 
 
 def _refusal(ws: ClientConnection) -> tuple[dict[str, str], int | None]:

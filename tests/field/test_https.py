@@ -126,7 +126,9 @@ def test_https002_serve_refuses_half_a_certificate_or_a_missing_file(
     _, chain, key = _certificate(tmp_path)
     runner = CliRunner(env={"COLUMNS": "400"})  # the message unwrapped by the error box
     r = runner.invoke(app, ["serve", "--certfile", str(chain)])
-    assert r.exit_code == 2 and "--keyfile" in r.output
+    assert r.exit_code == 2 and "give both --certfile and --keyfile" in r.output
+    r = runner.invoke(app, ["serve", "--keyfile", str(key)])
+    assert r.exit_code == 2 and "give both --certfile and --keyfile" in r.output
     r = runner.invoke(app, ["serve", "--certfile", str(chain), "--keyfile", str(tmp_path / "no")])
     assert r.exit_code == 2 and "is not a file" in r.output
 

@@ -162,3 +162,11 @@ class TpsCards(BaseModel):
     """TPS found by a search."""
 
     data: list[TpsCard]
+
+
+class ServerClock(BaseModel):
+    """The server's clock: phones show their offset from it, simulators follow it."""
+
+    now: datetime
+    speed: float  # exercise clocks may run faster than real time
+    exercise: str | None  # the exercise clock's label, when the clock is not real time

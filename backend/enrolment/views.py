@@ -38,7 +38,7 @@ from schemas.field import (
     RedeemProblemResponse,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["enrolment"], responses=problem_responses(401, 403))
+router = APIRouter(prefix="/api/v1", tags=["enrolment"], responses=problem_responses(400, 401, 403))
 Enroller = Annotated[Principal, require_role(Role.COMMANDER)]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PREFIX_KEPT = 8  # of a refused code, in auth_failure: enough to recognise, useless to replay

@@ -54,7 +54,8 @@ def enrol(
     if not links:
         typer.echo("no officers to enrol", err=True)
         raise typer.Exit(1)
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.ssl_certfile else "http"  # as `posko serve` will answer
+    base = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     cards = [
         sheet.SheetCard(link.officer, enrolment_url(base, link.code), link.expires_at)
         for link in links

@@ -180,3 +180,37 @@ def test_field006_bad_search_parameters_are_422_naming_them(
         r = _get(field_server, token, "/tps", **params)
         assert r.status_code == 422, (params, r.text)
         assert r.json()["detail"][0]["loc"][-1] == name
+
+
+def test_field007_every_endpoint_the_phone_uses_is_described_with_its_models(
+    field_server: LiveServer,
+) -> None:
+    spec = httpx.get(field_server.url + "/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    uses = {
+        ("post", "/api/v1/enrolments/redeem"): ("200", "RedeemedEnrolment"),
+        ("get", "/api/v1/field/me"): ("200", "FieldHome"),
+        ("get", "/api/v1/field/tps"): ("200", "TpsCards"),
+        ("get", "/api/v1/clock"): ("200", "ServerClock"),
+    }
+    for (method, path), (status, model) in uses.items():
+        op = spec["paths"][path][method]
+        ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == f"#/components/schemas/{model}", (path, ref)
+        assert model in schemas
+    redeem = spec["paths"]["/api/v1/enrolments/redeem"]["post"]
+    assert redeem["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/EnrolmentRedeem"
+    )
+    for status in ("404", "410"):
+        problem = redeem["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert problem.endswith("/RedeemProblemResponse")
+    assert {"422", "429"} <= redeem["responses"].keys()
+    assert set(schemas["RedeemProblem"]["properties"]) == {"field", "reason", "code"}
+    card = schemas["TpsCard"]["properties"]
+    assert set(card) == {
+        "code", "number", "desa", "kecamatan", "risk", "lat", "lon", "phase", "situation",
+        "last_seen_at", "last_officer", "expected_phase", "is_assigned",
+    }  # fmt: skip
+    # The fallback for reports when the socket cannot open.
+    assert "post" in spec["paths"]["/api/v1/events"]

@@ -34,6 +34,8 @@ from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import PLACEHOLDER_SECRET, Settings
 from backend.db import make_engine
 from backend.deps import remote_of
+from backend.enrolment import views as enrolment_views
+from backend.field import views as field_views
 from backend.incidents import views as incident_views
 from backend.incidents.flows import intake_after_commit
 from backend.incidents.service import IncidentRules, incident_situations
@@ -190,6 +192,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         login_throttle=AddressThrottle(
             settings.login_address_max_failures, settings.login_address_window_min * 60
         ),
+        redeem_throttle=AddressThrottle(
+            settings.enrolment_address_max_failures, settings.enrolment_address_window_min * 60
+        ),
         started_at=clock.now(),
         incident_situations=situations,
     )
@@ -291,6 +296,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alert_views,
         user_views,
         audit_views,
+        enrolment_views,
+        field_views,
         health,
     ):
         app.include_router(module.router)

@@ -24,13 +24,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth.service import AuthError
 from backend.config import Settings
-from backend.deps import SESSION_COOKIE, record_refusal
+from backend.deps import SESSION_COOKIE, record_refusal, subprotocol_token
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Requests that set the cookie rather than use it: a sign-in by a cross-site form would put the
 # victim's browser into the attacker's session (login CSRF).
 SIGN_IN_PATHS = frozenset({"/api/v1/auth/login"})
 HMAC_HEADER = "x-posko-key-id"
+FIELD_PATH = "/ws/field"  # the one socket that reads a `posko.bearer.` subprotocol
 DEFAULT_PORTS = {"http": 80, "https": 443}
 WS_SCHEMES = {"ws": "http", "wss": "https"}
 POLICY_VIOLATION = 1008
@@ -114,6 +115,8 @@ class OriginGuard:
         headers = Headers(scope=scope)
         if "authorization" in headers or HMAC_HEADER in headers:
             return None  # a program's own credential, which token_from prefers to the cookie
+        if scope["path"] == FIELD_PATH and subprotocol_token(HTTPConnection(scope)) is not None:
+            return None  # the phone app's device token, which the field socket prefers too
         sign_in = scope["type"] == "http" and scope["path"] in SIGN_IN_PATHS
         if not sign_in and SESSION_COOKIE not in cookie_parser(headers.get("cookie", "")):
             return None

@@ -1,4 +1,4 @@
-"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit."""
+"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer."""
 
 import copy
 import logging
@@ -14,6 +14,7 @@ from backend.audit.cli import app as audit_app
 from backend.audit.service import AuditRecord, append, cli_actor
 from backend.db import command_engine
 from backend.migrate import upgrade
+from backend.officers.cli import officer_app
 from backend.registry.cli import app as registry_app
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
@@ -28,6 +29,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(user_app, name="user")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(audit_app, name="audit")
+app.add_typer(officer_app, name="officer")
 
 
 def _aware(value: str, param: str) -> datetime:
@@ -52,8 +54,15 @@ def serve(
     ] = None,
     speed: Annotated[float, typer.Option(help="exercise: clock speed factor")] = 1.0,
     access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
+    certfile: Annotated[
+        Path | None,
+        typer.Option(help="serve HTTPS: certificate chain, PEM (or POSKO_SSL_CERTFILE)"),
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="serve HTTPS: its private key, PEM (or POSKO_SSL_KEYFILE)")
+    ] = None,
 ) -> None:
-    """Run the server (API, field intake, live stream, dashboard)."""
+    """Run the server (API, field intake, live stream, dashboard), over HTTPS with a certificate."""
     import uvicorn
 
     if clock is not None:
@@ -69,6 +78,9 @@ def serve(
             "walls see only that worker's events; use redis:// (docs/deployment.md)",
             err=True,
         )
+    ssl_certfile, ssl_keyfile = _tls_files(
+        certfile or settings.ssl_certfile, keyfile or settings.ssl_keyfile
+    )
     os.environ["POSKO_AUTO_MIGRATE"] = "false"
     uvicorn.run(
         "backend.main:app",
@@ -80,7 +92,23 @@ def serve(
         proxy_headers=True,
         access_log=access_log,
         ws_per_message_deflate=False,  # field frames are ~200 bytes: compressing costs CPU
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
+
+
+def _tls_files(certfile: Path | None, keyfile: Path | None) -> tuple[str | None, str | None]:
+    """uvicorn's TLS files: both or neither, each checked now rather than when binding."""
+    if certfile is None and keyfile is None:
+        return None, None
+    if certfile is None or keyfile is None:
+        raise typer.BadParameter(
+            "give both --certfile and --keyfile (or POSKO_SSL_CERTFILE and POSKO_SSL_KEYFILE)"
+        )
+    for path, hint in ((certfile, "--certfile"), (keyfile, "--keyfile")):
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint=hint)
+    return str(certfile), str(keyfile)
 
 
 @app.command()

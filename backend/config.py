@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # rewrites Host): JSON list, e.g. '["https://10.20.0.5"]'. See backend/browser.py.
     trusted_origins: list[str] = Field(default_factory=list)
 
+    # TLS served by `posko serve` itself (uvicorn): phones need HTTPS for the app's service
+    # worker, storage and location. Both or neither; behind a TLS proxy leave them unset.
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
     region_data_dir: Path = DEFAULT_REGION_DATA
     auto_migrate: bool = True  # run Alembic upgrade at start (SQLite convenience)
 
@@ -128,6 +133,12 @@ class Settings(BaseSettings):
     password_time_cost: int = 3  # argon2id (RFC 9106 low-memory profile)
     password_memory_kib: int = 65536
 
+    # Officers' phones (backend/enrolment): how long a printed enrolment link works, and how many
+    # refused links one address may try within the window before it gets 429 (per node).
+    enrolment_hours: float = Field(default=48.0, gt=0, le=720)
+    enrolment_address_max_failures: int = Field(default=20, ge=1)
+    enrolment_address_window_min: float = Field(default=10.0, gt=0)
+
     # Audit chain (backend/audit): entries are HMAC-chained with a key derived from audit_key,
     # or from secret_key when it is unset; the database never holds it. Checkpoints (seq, hash,
     # time, signature) go every audit_checkpoint_s to the append-only audit_anchor_path (best on
@@ -136,7 +147,7 @@ class Settings(BaseSettings):
     audit_anchor_path: Path | None = None
     audit_checkpoint_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("audit_anchor_path", mode="before")
+    @field_validator("audit_anchor_path", "ssl_certfile", "ssl_keyfile", mode="before")
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -152,6 +163,8 @@ class Settings(BaseSettings):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"POSKO_TRUSTED_ORIGINS: {url!r} is not an http(s) origin")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("POSKO_SSL_CERTFILE and POSKO_SSL_KEYFILE go together")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("POSKO_ALERT_WEBHOOK_SECRET must be set with POSKO_ALERT_WEBHOOK_URL")
         return self

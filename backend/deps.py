@@ -16,6 +16,11 @@ from backend.runtime import Runtime
 from schemas.enums import CredentialKind, Role
 
 SESSION_COOKIE = "posko_token"
+# A browser cannot set headers on a websocket: the phone app offers its device token as the
+# subprotocol `posko.bearer.<token>` beside `posko.v1`, and the field socket selects `posko.v1`
+# (selecting the other would echo the token back in a response header).
+FIELD_SUBPROTOCOL = "posko.v1"
+BEARER_SUBPROTOCOL = "posko.bearer."
 
 # Row ids as path parameters: within a 64-bit integer, so a fuzzed id is a 422, not a 500.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="row id")]
@@ -39,12 +44,24 @@ def get_session(rt: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def token_from(conn: HTTPConnection, *, allow_query: bool) -> str | None:
-    """The credential: Bearer header, then the session cookie, then (websockets) `?token=`."""
+def subprotocol_token(conn: HTTPConnection) -> str | None:
+    """The token a websocket client offered as the subprotocol `posko.bearer.<token>`, if any."""
+    for offered in conn.scope.get("subprotocols") or ():
+        if offered.startswith(BEARER_SUBPROTOCOL):
+            return str(offered[len(BEARER_SUBPROTOCOL) :])
+    return None
+
+
+def token_from(
+    conn: HTTPConnection, *, allow_query: bool, allow_subprotocol: bool = False
+) -> str | None:
+    """The credential: Bearer header, `posko.bearer.` subprotocol if allowed, cookie, ?token=."""
     auth = conn.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
+    if allow_subprotocol and (offered := subprotocol_token(conn)) is not None:
+        return offered
     cookie = conn.cookies.get(SESSION_COOKIE)
     if cookie:
         return cookie
@@ -115,6 +132,19 @@ def require_reader(principal: PrincipalDep) -> Principal:
 
 
 ReaderDep = Annotated[Principal, Depends(require_reader)]
+
+
+def require_device(principal: PrincipalDep) -> Principal:
+    """An officer's device credential (the phone); people, systems and kiosks are refused."""
+    if principal.kind is not CredentialKind.DEVICE or principal.officer_id is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail={"field": "authorization", "reason": "needs an officer's device credential"},
+        )
+    return principal
+
+
+CurrentDevice = Annotated[Principal, Depends(require_device)]
 
 
 def scoped_area(principal_area: str | None, wanted: str | None) -> str | None:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from backend.deps import RuntimeDep
 from backend.intake.metrics import METRICS
+from schemas.field import ServerClock
 
 router = APIRouter(tags=["system"])
 _HEALTH_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posko-health")
@@ -72,14 +73,12 @@ def metrics() -> Response:
     return Response(generate_latest(METRICS.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/v1/clock")
-def clock(rt: RuntimeDep) -> dict[str, Any]:
+@router.get("/api/v1/clock", response_model=ServerClock)
+def clock(rt: RuntimeDep) -> ServerClock:
     """The server's clock, which simulators and devices follow (exercise mode included)."""
-    return {
-        "now": rt.clock.now().isoformat(),
-        "speed": rt.clock.speed,
-        "exercise": rt.settings.exercise_label(),
-    }
+    return ServerClock(
+        now=rt.clock.now(), speed=rt.clock.speed, exercise=rt.settings.exercise_label()
+    )
 
 
 @router.get("/readyz")

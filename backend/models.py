@@ -4,6 +4,7 @@ from backend.alerts.models import Alert, AlertOutbox
 from backend.audit.models import AuditEntry, AuditHead
 from backend.auth.models import AuthFailure, Credential
 from backend.cluster import Lease
+from backend.enrolment.models import Enrolment
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import Meta
@@ -22,6 +23,7 @@ __all__ = [
     "Boundary",
     "Credential",
     "DeadLetter",
+    "Enrolment",
     "Incident",
     "IncidentReport",
     "IncidentStepRow",

@@ -36,6 +36,7 @@ class Runtime:
     resolver: CredentialResolver
     replay: ReplayGuard
     login_throttle: AddressThrottle
+    redeem_throttle: AddressThrottle  # refused enrolment links per address
     started_at: datetime
     last_event_at: datetime | None = field(default=None)
     # Operations: TPS id -> situation raised by open incidents (refreshed after incident

@@ -238,6 +238,29 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "adm_none": ("Belum ada.", "None yet."),
     "adm_saved": ("Tersimpan.", "Saved."),
+    "adm_enrol": ("Pendaftaran HP petugas", "Officers' phone enrolment"),
+    "adm_enrol_hint": (
+        "Satu kode QR per petugas, berlaku sekali sampai kedaluwarsa. Kode lama petugas itu yang "
+        "belum dipakai tidak berlaku lagi; mendaftar ulang mencabut HP lamanya.",
+        "One QR code per officer, good once until it expires. That officer's older unused codes "
+        "stop working; enrolling again revokes the officer's previous phone.",
+    ),
+    "adm_enrol_polsek": ("Polsek / satuan", "Polsek / unit"),
+    "adm_enrol_all": ("Semua petugas wilayah ini", "Every officer of this area"),
+    "adm_enrol_nrp": ("atau satu NRP", "or one NRP"),
+    "adm_enrol_hours": ("Berlaku (jam)", "Valid for (hours)"),
+    "adm_enrol_print": ("Cetak lembar", "Print sheet"),
+    "adm_enrol_made": (
+        "Lembar dibuka di jendela baru: cetak, lalu simpan seperti kunci.",
+        "The sheet opened in a new window: print it, then keep it like a key.",
+    ),
+    "adm_unit": ("Satuan", "Unit"),
+    "adm_state": ("Status", "State"),
+    "adm_expires": ("Berlaku s.d.", "Valid until"),
+    "adm_state_waiting": ("menunggu", "waiting"),
+    "adm_state_used": ("terpakai", "used"),
+    "adm_state_expired": ("kedaluwarsa", "expired"),
+    "adm_state_revoked": ("dicabut", "revoked"),
     "silent": ("Petugas senyap", "Silent officers"),
     "no_silent": (
         "Semua petugas melapor dalam 30 menit terakhir.",

@@ -174,13 +174,29 @@ ADMIN_WORDS = (
     "adm_once",
     "adm_none",
     "adm_saved",
+    "adm_enrol",
+    "adm_enrol_hint",
+    "adm_enrol_polsek",
+    "adm_enrol_all",
+    "adm_enrol_nrp",
+    "adm_enrol_hours",
+    "adm_enrol_print",
+    "adm_enrol_made",
+    "adm_unit",
+    "adm_state",
+    "adm_expires",
+    "adm_state_waiting",
+    "adm_state_used",
+    "adm_state_expired",
+    "adm_state_revoked",
     "refused",
 )
 
 
-def _admin(lang: Lang, who: str, area: str | None) -> str:
+def _admin(lang: Lang, who: str, area: str | None, enrol_hours: float) -> str:
     words: dict[str, object] = {k: t(k, lang) for k in ADMIN_WORDS}
     words["roles"] = [r.value for r in Role]
+    words["enrol_hours"] = enrol_hours  # the server's default, shown as the field's hint
     # What the API answers is already cut to this area; the page only says which it is.
     scope = t("adm_scope", lang, area=area) if area else t("adm_scope_national", lang)
     head = '<link rel="stylesheet" href="/assets/posko.css">'
@@ -195,6 +211,7 @@ def _admin(lang: Lang, who: str, area: str | None) -> str:
 <section class="panel" id="adm-users"></section>
 <section class="panel" id="adm-devices"></section>
 <section class="panel" id="adm-kiosks"></section>
+<section class="panel" id="adm-enrol"></section>
 </div>{_json_script("admin-words", words)}<script>{ADMIN_JS.read_text()}</script>"""
     return _shell(t("adm_title", lang), lang, body, head=head)
 
@@ -203,7 +220,7 @@ def _admin(lang: Lang, who: str, area: str | None) -> str:
 def admin_page(
     request: Request, rt: RuntimeDep, lang: Annotated[str | None, Query()] = None
 ) -> Response:
-    """Users, device tokens and kiosk links of the admin's area (others get a 403 page)."""
+    """Users, device tokens, kiosk links and phone enrolment of the admin's area (others: 403)."""
     language = lang_of(lang)
     try:
         principal = authenticate(rt, request, allow_query=False)
@@ -212,4 +229,6 @@ def admin_page(
     if principal.kind is CredentialKind.KIOSK or not principal.has_role(Role.ADMIN):
         role = principal.role.value if principal.role else principal.kind.value
         return HTMLResponse(_forbidden(language, principal.name, role), status_code=403)
-    return HTMLResponse(_admin(language, principal.name, principal.area_code))
+    return HTMLResponse(
+        _admin(language, principal.name, principal.area_code, rt.settings.enrolment_hours)
+    )

@@ -1,5 +1,9 @@
 """WS /ws/field as a bare ASGI app: the device socket, one ack per event after commit.
 
+The device token comes from, in this order: the Authorization header, the subprotocol
+`posko.bearer.<token>` (browsers cannot set headers on a websocket: the phone app offers it
+beside `posko.v1`, which is selected), the session cookie, `?token=`.
+
 It is routed ahead of FastAPI's stack (see FieldSocketRoute): Starlette's WebSocket wrapper and
 exception layers cost ~10 µs per message (measured: an echo of the same frames ran 37.5k/s
 through a FastAPI endpoint and 62k/s as a bare ASGI app), a third of intake's budget.
@@ -15,7 +19,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth.service import AuthError
-from backend.deps import record_refusal, remote_of, token_from
+from backend.deps import FIELD_SUBPROTOCOL, record_refusal, remote_of, token_from
 from backend.intake.validate import Item, event_id_of
 from backend.intake.writer import StorageUnavailable
 from backend.runtime import Runtime
@@ -54,7 +58,12 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
     conn = HTTPConnection(scope)
     if (await receive())["type"] != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
+    accept: dict[str, Any] = {"type": "websocket.accept"}
+    if FIELD_SUBPROTOCOL in (scope.get("subprotocols") or ()):
+        # A browser that offered subprotocols fails a socket that selects none: select ours,
+        # never the `posko.bearer.<token>` one (that would echo the token in a header).
+        accept["subprotocol"] = FIELD_SUBPROTOCOL
+    await send(accept)
 
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "text": text})
@@ -65,7 +74,7 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
             await send_text(error_frame("token", err.reason))
             await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": err.reason})
 
-    token = token_from(conn, allow_query=True)
+    token = token_from(conn, allow_query=True, allow_subprotocol=True)
     try:
         principal = rt.resolver.resolve(token, now=rt.clock.now())
     except AuthError as err:

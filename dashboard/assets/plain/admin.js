@@ -1,5 +1,6 @@
 /*
- * Posko admin page: users, officers' device tokens and kiosk links, through the API only.
+ * Posko admin page: users, officers' device tokens, kiosk links and the officers' phone
+ * enrolment sheet, through the API only.
  * Secrets (a new token, its HMAC secret, a kiosk URL) are shown once and never stored here.
  * The API answers only with what lies in the admin's area; an empty area field means that area.
  */
@@ -288,7 +289,98 @@
     el("div", { cls: "list" })
   );
 
+  // -- phone enrolment: a printed sheet of one-time QR links (the links are on the sheet only)
+
+  var enrol = document.getElementById("adm-enrol");
+
+  function stateName(state) {
+    return W["adm_state_" + state] || state;
+  }
+
+  function loadEnrolments() {
+    req("GET", "/api/v1/enrolments?limit=500").then(function (body) {
+      var rows = body.data.map(function (e) {
+        return el("tr", { "data-enrolment": String(e.id), "data-state": e.state }, [
+          el("td", { text: e.officer.nrp }),
+          el("td", { text: e.officer.rank + " " + e.officer.name }),
+          el("td", { text: e.officer.unit_name }),
+          el("td", { cls: "state", text: stateName(e.state) }),
+          el("td", { text: when(e.created_at) }),
+          el("td", { text: when(e.expires_at) }),
+          el("td", {}, [e.state === "waiting" ? revokeButton("/api/v1/enrolments/" + e.id, loadEnrolments) : null]),
+        ]);
+      });
+      enrol.querySelector(".list").replaceChildren(table([W.adm_nrp, W.adm_name, W.adm_unit, W.adm_state, W.adm_created, W.adm_expires, ""], rows));
+    }, refused);
+  }
+
+  // The units to choose from: those of the officers the API shows this admin (its area).
+  function loadUnits(select) {
+    req("GET", "/api/v1/officers").then(function (body) {
+      var units = {};
+      body.data.forEach(function (o) {
+        units[o.unit_code] = units[o.unit_code] || { name: o.unit, n: 0 };
+        units[o.unit_code].n += 1;
+      });
+      Object.keys(units)
+        .sort(function (a, b) { return units[a].name.localeCompare(units[b].name); })
+        .forEach(function (code) {
+          select.appendChild(el("option", { value: code, text: units[code].name + " (" + units[code].n + ")" }));
+        });
+    }, refused);
+  }
+
+  // The sheet opens in a window of its own: opened now, inside the click (a window opened
+  // after the answer would be a blocked pop-up), and filled when the answer comes.
+  function printSheet(f) {
+    var body = { polsek: f.polsek.value || null, nrp: f.nrp.value.trim() || null };
+    if (f.hours.value) body.expires_hours = Number(f.hours.value);
+    var win = window.open("", "_blank");
+    fetch("/api/v1/enrolments?format=html", {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "content-type": "application/json", accept: "text/html" },
+      body: JSON.stringify(body),
+    })
+      .then(function (r) {
+        if (r.ok) return r.text();
+        return r.json().catch(function () { return null; }).then(function (b) {
+          throw new Error(reasonOf(b, r.status));
+        });
+      })
+      .then(function (page) {
+        if (win) {
+          win.document.open();
+          win.document.write(page);
+          win.document.close();
+        } else {
+          window.open(URL.createObjectURL(new Blob([page], { type: "text/html" })), "_blank");
+        }
+        f.nrp.value = "";
+        say(W.adm_enrol_made, "ok");
+        loadEnrolments();
+      }, function (e) {
+        if (win) win.close();
+        refused(e);
+      });
+  }
+
+  var polsekSelect = el("select", { name: "polsek" }, [el("option", { value: "", text: W.adm_enrol_all })]);
+  enrol.append(
+    el("h2", { cls: "panel-title", text: W.adm_enrol }),
+    el("p", { cls: "hint", text: W.adm_enrol_hint }),
+    form("new-enrolment", [
+      field(W.adm_enrol_polsek, polsekSelect),
+      field(W.adm_enrol_nrp, el("input", { name: "nrp", autocomplete: "off" })),
+      field(W.adm_enrol_hours, el("input", { name: "hours", type: "number", min: "1", max: "720", step: "1", placeholder: String(W.enrol_hours) })),
+    ], W.adm_enrol_print, printSheet),
+    el("div", { cls: "list" })
+  );
+
   loadUsers();
   loadDevices();
   loadKiosks();
+  loadUnits(polsekSelect);
+  loadEnrolments();
 })();

@@ -1,0 +1,1 @@
+"""Field domain: what an officer's phone reads with its device credential."""

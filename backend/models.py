@@ -8,6 +8,7 @@ from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import Meta
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.photos.models import IncidentPhoto
 from backend.regions.models import Boundary, Region
 from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
 from backend.users.models import User
@@ -23,6 +24,7 @@ __all__ = [
     "Credential",
     "DeadLetter",
     "Incident",
+    "IncidentPhoto",
     "IncidentReport",
     "IncidentStepRow",
     "Lease",

@@ -1,5 +1,6 @@
 """Incident photos over a real server: upload by the reporting phone, reading by area, refusals."""
 
+import hashlib
 import io
 import resource
 import threading
@@ -91,7 +92,7 @@ def test_a_photo_of_my_report_is_stored_once_audited_and_served_to_readers(
     r = _put(server, event_id, 0, photo, _auth(device))
     assert r.status_code == 201, r.text
     stored = r.json()
-    sha = __import__("hashlib").sha256(photo).hexdigest()
+    sha = hashlib.sha256(photo).hexdigest()
     assert stored["result"] == "stored" and stored["sha256"] == sha
     assert (stored["width"], stored["height"], stored["size"]) == (480, 640, len(photo))
     assert stored["content_type"] == "image/jpeg"
@@ -211,7 +212,12 @@ def test_two_identical_uploads_at_once_make_one_row_and_one_audit_entry(
         start = threading.Barrier(2)
         results: list[httpx.Response] = []
 
-        def upload(photo: bytes = photo, index: int = index, start: Any = start) -> None:
+        def upload(
+            photo: bytes = photo,
+            index: int = index,
+            start: Any = start,
+            results: list[httpx.Response] = results,
+        ) -> None:
             start.wait()
             results.append(_put(server, event_id, index, photo, _auth(device)))
 
@@ -254,7 +260,11 @@ def test_readers_outside_the_incidents_area_see_nothing_of_its_photos(
     event_id = _report(server, device, mini.tps_codes[0])
     pid = _put(server, event_id, 0, jpeg(), _auth(device)).json()["id"]
     iid = _incident_of(server, viewer, event_id)["id"]
-    paths = [f"/api/v1/incidents/{iid}/photos", f"/api/v1/photos/{pid}", f"/api/v1/photos/{pid}/thumb"]
+    paths = [
+        f"/api/v1/incidents/{iid}/photos",
+        f"/api/v1/photos/{pid}",
+        f"/api/v1/photos/{pid}/thumb",
+    ]
     elsewhere = person_token(engine, Role.VIEWER, area="16.07")
     province = person_token(engine, Role.VIEWER, area="16")
     for path in paths:
@@ -262,7 +272,8 @@ def test_readers_outside_the_incidents_area_see_nothing_of_its_photos(
         assert httpx.get(server.url + path, headers=_auth(province)).status_code == 200, path
         assert httpx.get(server.url + path, headers=_auth(device)).status_code == 403, path
         assert httpx.get(server.url + path).status_code == 401, path
-    assert httpx.get(f"{server.url}/api/v1/photos/{pid + 1}", headers=_auth(viewer)).status_code == 404
+    missing = httpx.get(f"{server.url}/api/v1/photos/{pid + 1}", headers=_auth(viewer))
+    assert missing.status_code == 404
 
 
 def test_photos_of_an_incident_merged_into_another_show_on_the_surviving_one(

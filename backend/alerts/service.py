@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, case, text, update
+from sqlalchemy import Engine, Table, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -489,12 +489,15 @@ def list_alerts(
         q = q.where(col(Alert.subject) == subject)
     if ids is not None:
         q = q.where(col(Alert.id).in_(ids))
-    # An officer's SOS above everything else, however many alerts are newer.
-    sos_first = case((col(Alert.kind) == AlertKind.SOS, 0), else_=1)
-    rows = session.exec(
-        q.order_by(sos_first, col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(limit)
+    newest = (col(Alert.raised_at).desc(), col(Alert.id).desc())
+    # An officer's SOS above everything else, however many alerts are newer. Two reads, each
+    # down an index, rather than one sort of every open alert (600k on a national registry).
+    sos = q.where(col(Alert.kind) == AlertKind.SOS)
+    first = list(session.exec(sos.order_by(*newest).limit(limit)))
+    rest = session.exec(
+        q.where(col(Alert.kind) != AlertKind.SOS).order_by(*newest).limit(limit - len(first))
     )
-    return [to_public(a) for a in rows]
+    return [to_public(a) for a in [*first, *rest]]
 
 
 def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -> Alert:

@@ -48,7 +48,7 @@ from backend.photos.service import (
 )
 from backend.runtime import Runtime
 from schemas.errors import ProblemResponse, problem_responses
-from schemas.photos import MAX_PHOTOS_PER_REPORT, PhotosPublic, PhotoStored
+from schemas.photos import MAX_PHOTOS_PER_REPORT, PhotosPublic, PhotoStored, PhotoType
 
 log = logging.getLogger("posko.photos")
 router = APIRouter(prefix="/api/v1", tags=["photos"])
@@ -94,12 +94,14 @@ def _index(raw: str) -> int | None:
 class _Refusals:
     """Keeps an upload's refusals as dead letters: who, what and why, never the image."""
 
-    def __init__(self, request: Request, rt: Runtime, principal: Principal, body: bytes) -> None:
+    def __init__(
+        self, request: Request, rt: Runtime, principal: Principal, body: bytes, size: int
+    ) -> None:
         self.request = request
         self.rt = rt
         self.principal = principal
         self.body = body
-        self.size = len(body)
+        self.size = size  # as seen: an oversize body is counted, not kept
 
     async def answer(self, code: int, field: str, reason: str) -> Response:
         """Record the refusal (waiting for its commit, as the webhooks do) and answer it."""
@@ -162,8 +164,7 @@ async def _upload(request: Request, rt: Runtime) -> Response:
             headers={"WWW-Authenticate": "Bearer"},
         )
     assert principal.officer_id is not None
-    refusals = _Refusals(request, rt, principal, body)
-    refusals.size = size
+    refusals = _Refusals(request, rt, principal, body, size)
     if size > limit:
         return await refusals.answer(
             status.HTTP_413_CONTENT_TOO_LARGE, "body", f"larger than the limit of {limit} bytes"
@@ -205,7 +206,7 @@ async def _keep(
     event_id: uuid.UUID,
     index: int,
     body: bytes,
-    kind: Any,
+    kind: PhotoType,
 ) -> Response:
     """Find the officer's report, answer a taken index at once, else decode and store."""
     assert principal.officer_id is not None

@@ -47,6 +47,7 @@ from backend.intake.writer import Writer
 from backend.meta import EXERCISE_CLOCK, get_value, set_value
 from backend.migrate import upgrade
 from backend.officers import views as officer_views
+from backend.photos import views as photo_views
 from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
 from backend.realtime.hub import LiveHub
@@ -291,6 +292,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tps_views,
         officer_views,
         incident_views,
+        photo_views,
         live_views,
         auth_views,
         alert_views,

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # ones are cut by the websocket layer itself (close code 1009) so nobody can exhaust memory.
     ws_max_message_bytes: int = 4 * 1024 * 1024
     max_batch_events: int = 1000
+    # Incident photos (backend/photos): the largest body an upload may have; read no further
+    # than this (+1 byte). The phone shrinks its photos to 300 KB or less.
+    photo_max_bytes: int = Field(default=1024 * 1024, ge=1, le=64 * 1024 * 1024)
     max_inflight_per_connection: int = 5000
     enforce_assignment: bool = False
 

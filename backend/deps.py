@@ -73,6 +73,19 @@ def remote_of(conn: HTTPConnection) -> str | None:
     return conn.client.host if conn.client else None
 
 
+async def read_capped(request: Request, limit: int) -> tuple[bytes, int]:
+    """Read at most `limit` + 1 bytes of the body; return them and the size seen."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        # Never more than the limit + 1 bytes kept, whatever the size of the chunks.
+        chunks.append(chunk[: limit + 1 - size] if size + len(chunk) > limit else chunk)
+        size += len(chunk)
+        if size > limit:
+            break  # an oversize body is not buffered: its start and size are kept, not all of it
+    return b"".join(chunks), size
+
+
 def record_refusal(rt: Runtime, conn: HTTPConnection, err: AuthError) -> None:
     """Keep a refused attempt (without waiting for the disk) and count it."""
     METRICS.auth_failures.labels(err.reason).inc()

@@ -9,6 +9,7 @@ from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import Meta
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.photos.models import IncidentPhoto
 from backend.regions.models import Boundary, Region
 from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
 from backend.users.models import User
@@ -25,6 +26,7 @@ __all__ = [
     "DeadLetter",
     "Enrolment",
     "Incident",
+    "IncidentPhoto",
     "IncidentReport",
     "IncidentStepRow",
     "Lease",

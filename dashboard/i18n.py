@@ -147,6 +147,19 @@ _WORDS: dict[str, tuple[str, str]] = {
     "d_unchanged": ("tetap seperti sekarang", "as it is now"),
     "d_reason": ("Alasan (wajib, masuk jejak audit)", "Reason (required, goes to the audit trail)"),
     "refused": ("Ditolak: {reason}", "Refused: {reason}"),
+    # An officer's SOS (the band at the top of the wall and the commander's view).
+    "sos_title": ("SOS", "SOS"),
+    "sos_ack": ("Terima SOS", "Acknowledge SOS"),
+    "sos_sound_off": (
+        "suara mati — klik untuk menyalakan",
+        "sound off — click to turn it on",
+    ),
+    "sos_position": ("posisi {lat}, {lon}", "position {lat}, {lon}"),
+    "sos_no_position": ("lokasi tidak diketahui", "position unknown"),
+    "sos_unknown": ("petugas tidak dikenal", "unknown officer"),
+    # Photos of an incident's reports.
+    "photo_open": ("Buka foto ukuran penuh", "Open the full photo"),
+    "photo_alt": ("Foto {n} insiden #{id}", "Photo {n} of incident #{id}"),
     "alerts": ("Peringatan", "Alerts"),
     "no_alerts": ("Tidak ada peringatan terbuka.", "No open alerts."),
     "alerts_more": ("+{n} lagi", "+{n} more"),
@@ -352,6 +365,7 @@ ALERT_WORDS: dict[str, tuple[str, str]] = {
     ),
     AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
     AlertKind.PHASE_CLAIM.value: ("Klaim tahap perlu konfirmasi", "Phase claim to confirm"),
+    AlertKind.SOS.value: ("SOS petugas", "Officer SOS"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {
@@ -489,7 +503,7 @@ def browser_words(lang: Lang) -> dict[str, Any]:
         "reports",
         "resolved_waiting",
         "assignee",
-        *(k for k in _WORDS if k.startswith(("a_", "d_", "alert"))),
+        *(k for k in _WORDS if k.startswith(("a_", "d_", "alert", "sos_", "photo_"))),
         "refused",
         "no_alerts",
         "system",

@@ -11,6 +11,8 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -62,6 +64,11 @@ class IncidentIn(_FieldEvent):
     """An incident report from an officer."""
 
     type: Literal["incident"]
+    # Declared before `severity`, whose check reads it.
+    sos: bool = Field(
+        default=False,
+        description="an officer in danger: severity 4; tps and lat/lon may both be absent",
+    )
     category: IncidentCategory
     severity: Annotated[int, Field(ge=1, le=4, description="1 minor … 4 critical")]
     tps: TpsCode | None = None
@@ -69,11 +76,19 @@ class IncidentIn(_FieldEvent):
     lon: Longitude | None = None
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
 
+    @field_validator("severity")
+    @classmethod
+    def _sos_is_critical(cls, severity: int, info: ValidationInfo) -> int:
+        if info.data.get("sos") and severity != 4:
+            raise ValueError("an SOS has severity 4")
+        return severity
+
     @model_validator(mode="after")
     def _where(self) -> "IncidentIn":
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon come together")
-        if self.tps is None and self.lat is None:
+        # An officer in trouble may have no position fix; the server knows who they are.
+        if self.tps is None and self.lat is None and not self.sos:
             raise ValueError("an incident needs tps or lat/lon")
         return self
 

@@ -82,6 +82,8 @@ class IncidentPublic(BaseModel):
     version: int = 0  # compare-and-set token for lifecycle steps
     assignee: str | None = None  # "officer:<NRP>" or "unit:<code>" once dispatched
     merged_into: int | None = None
+    sos: bool = False  # holds an officer's SOS
+    photos: int = 0  # photos of its reports (GET /api/v1/incidents/{id}/photos)
 
 
 class IncidentsPublic(BaseModel):

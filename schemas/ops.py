@@ -22,6 +22,7 @@ class AlertKind(StrEnum):
     INCIDENT_UNACKNOWLEDGED = "incident_unacknowledged"  # incident: `baru` for too long
     INTAKE_STALLED = "intake_stalled"  # system: our own intake is not committing
     PHASE_CLAIM = "phase_claim"  # TPS: an unassigned officer reported a later phase: confirm?
+    SOS = "sos"  # incident: an officer's SOS, until someone at the post acknowledges it
 
 
 class AlertSubjectKind(StrEnum):
@@ -144,6 +145,8 @@ class IncidentReportPublic(BaseModel):
     device_time: datetime
     received_at: datetime
     description: str
+    sos: bool = False
+    photos: int = 0
 
 
 class IncidentAction(BaseModel):

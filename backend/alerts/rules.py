@@ -69,6 +69,20 @@ class OfficerFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SosFacts:
+    """Who sent an SOS, when and from where: what the alarm shows."""
+
+    nrp: str | None
+    name: str | None
+    rank: str | None
+    unit: str | None
+    device_time: datetime | None
+    lat: float | None
+    lon: float | None
+    acknowledged: bool = False  # someone at the post acknowledged it (or merged or split it)
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentFacts:
     """An open incident as the rules see it."""
 
@@ -80,6 +94,7 @@ class IncidentFacts:
     tps_code: str | None
     opened_at: datetime
     tps_id: int | None = None
+    sos: SosFacts | None = None  # the incident holds an officer's SOS
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +138,18 @@ def _iso(v: datetime | None) -> str | None:
 
 def _since(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
+
+
+def _sos_detail(sos: SosFacts) -> dict[str, Any]:
+    return {
+        "nrp": sos.nrp,
+        "name": sos.name,
+        "rank": sos.rank,
+        "unit": sos.unit,
+        "device_time": _iso(sos.device_time),
+        "lat": sos.lat,
+        "lon": sos.lon,
+    }
 
 
 def _outages(facts: Facts, settings: Settings) -> dict[str, Desired]:
@@ -314,7 +341,17 @@ def evaluate(facts: Facts, settings: Settings) -> dict[Key, Desired]:
             "kecamatan_code": i.kecamatan_code,
         }
         info = {"severity": i.severity, "tps": i.tps_code, "opened_at": i.opened_at.isoformat()}
-        if i.severity >= settings.severe_incident_min:
+        if i.sos is not None and not i.sos.acknowledged:
+            # Not about silence: never held under an outage, never frozen by a stalled intake.
+            add(
+                Desired(
+                    kind=AlertKind.SOS,
+                    severity=AlertSeverity.CRITICAL,
+                    detail={**info, **_sos_detail(i.sos)},
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+        if i.severity >= settings.severe_incident_min and i.sos is None:
             add(
                 Desired(
                     kind=AlertKind.INCIDENT_SEVERE,

@@ -7,7 +7,7 @@ sweepers, or a sweeper and a commander, can never undo each other's work.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,15 +26,16 @@ from backend.alerts.rules import (
     IncidentFacts,
     Key,
     OfficerFacts,
+    SosFacts,
     TpsFacts,
     evaluate,
 )
 from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
-from backend.incidents.models import Incident
+from backend.incidents.models import Incident, IncidentReport
 from backend.incidents.service import OPEN_STATUSES, situations_of
-from backend.officers.models import Assignment, Officer
+from backend.officers.models import Assignment, Officer, Unit
 from backend.tps.models import Tps, TpsState
 from schemas.enums import PHASE_ORDER, Situation
 from schemas.ops import AlertKind, AlertPublic, AlertSubjectKind
@@ -162,6 +163,16 @@ def load_facts(
             )
         )
     ]
+    rows = [
+        (i, code)
+        for i, code in session.execute(
+            sa_select(Incident, col(Tps.code))
+            .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
+            .where(col(Incident.status).in_(OPEN_STATUSES))
+        )
+        if i.id is not None
+    ]
+    senders = _sos_senders(session, [i.id for i, _ in rows if i.is_sos])
     incidents = [
         IncidentFacts(
             id=i.id,
@@ -172,13 +183,13 @@ def load_facts(
             tps_code=code,
             opened_at=i.opened_at,
             tps_id=i.tps_id,
+            sos=replace(
+                senders.get(i.id, _NO_SENDER), acknowledged=i.sos_acknowledged_at is not None
+            )
+            if i.is_sos
+            else None,
         )
-        for i, code in session.execute(
-            sa_select(Incident, col(Tps.code))
-            .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
-            .where(col(Incident.status).in_(OPEN_STATUSES))
-        )
-        if i.id is not None
+        for i, code in rows
     ]
     return Facts(
         now=now,
@@ -188,6 +199,35 @@ def load_facts(
         listening_since=listening_since,
         intake_stalled=intake_stalled,
     )
+
+
+_NO_SENDER = SosFacts(None, None, None, None, None, None, None)
+
+
+def _sos_senders(session: Session, incident_ids: list[int]) -> dict[int, SosFacts]:
+    """The first SOS report of each incident: its officer (rank, name, NRP, unit) and position."""
+    if not incident_ids:
+        return {}
+    out: dict[int, SosFacts] = {}
+    for iid, nrp, name, rank, unit, at, lat, lon in session.execute(
+        sa_select(
+            col(IncidentReport.incident_id),
+            col(Officer.nrp),
+            col(Officer.name),
+            col(Officer.rank),
+            col(Unit.name),
+            col(IncidentReport.device_time),
+            col(IncidentReport.lat),
+            col(IncidentReport.lon),
+        )
+        .join(Officer, col(Officer.id) == col(IncidentReport.officer_id))
+        .join(Unit, col(Unit.id) == col(Officer.unit_id))
+        .where(col(IncidentReport.incident_id).in_(incident_ids), col(IncidentReport.is_sos))
+        .order_by(col(IncidentReport.id))
+    ):
+        if iid is not None and iid not in out:
+            out[iid] = SosFacts(nrp, name, rank, unit, at, lat, lon)
+    return out
 
 
 # --- applying the sweeper's diff -----------------------------------------------------------
@@ -449,8 +489,15 @@ def list_alerts(
         q = q.where(col(Alert.subject) == subject)
     if ids is not None:
         q = q.where(col(Alert.id).in_(ids))
-    rows = session.exec(q.order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(limit))
-    return [to_public(a) for a in rows]
+    newest = (col(Alert.raised_at).desc(), col(Alert.id).desc())
+    # An officer's SOS above everything else, however many alerts are newer. Two reads, each
+    # down an index, rather than one sort of every open alert (600k on a national registry).
+    sos = q.where(col(Alert.kind) == AlertKind.SOS)
+    first = list(session.exec(sos.order_by(*newest).limit(limit)))
+    rest = session.exec(
+        q.where(col(Alert.kind) != AlertKind.SOS).order_by(*newest).limit(limit - len(first))
+    )
+    return [to_public(a) for a in [*first, *rest]]
 
 
 def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -> Alert:
@@ -470,6 +517,15 @@ def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise AlertConflictError("acknowledged_at", "acknowledged by someone else meanwhile")
+    if alert.kind is AlertKind.SOS and alert.subject.isdigit():
+        # Kept on the incident, where the rules read it: the next sweep clears the alarm, and a
+        # merge or split of the incident carries the acknowledgement along.
+        session.execute(
+            update(Incident)
+            .where(col(Incident.id) == int(alert.subject))
+            .where(col(Incident.sos_acknowledged_at).is_(None))
+            .values(sos_acknowledged_at=now)
+        )
     _audit_person(session, now, actor, "alert.acknowledged", alert)
     session.commit()
     session.refresh(alert)

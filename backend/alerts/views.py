@@ -107,7 +107,10 @@ async def acknowledge_alert(
             session=session, alert_id=alert_id, actor=actor_of(principal), now=rt.clock.now()
         )
 
-    return await _act(rt, alert_id, work)
+    public = await _act(rt, alert_id, work)
+    if public.kind is AlertKind.SOS and rt.sweeper is not None:
+        rt.sweeper.wake()  # the acknowledged SOS clears now, not on the next tick
+    return public
 
 
 @router.post("/alerts/{alert_id}/silence", response_model=AlertPublic)

@@ -30,15 +30,14 @@ async def refresh_situations(rt: "Runtime") -> list[int]:
     return alert_flows.swap_situations(rt, await asyncio.to_thread(read), read_at)
 
 
-async def after_incident_change(rt: "Runtime", incident_ids: list[int]) -> None:
-    """Publish changed incidents and the TPS they raise or lower, and wake the sweeper."""
+async def publish_incidents(rt: "Runtime", incident_ids: list[int]) -> None:
+    """Publish incidents as they are now (status, reports, photos) on their kabupaten's channels."""
 
     def read() -> list[Any]:
         with Session(rt.engine) as session:
             return list_public(session=session, ids=sorted(set(incident_ids)))
 
     incidents = await asyncio.to_thread(read)
-    changed = await refresh_situations(rt)
     bodies: dict[str, dict[str, Any]] = defaultdict(
         lambda: {
             "type": "delta",
@@ -55,6 +54,12 @@ async def after_incident_change(rt: "Runtime", incident_ids: list[int]) -> None:
         for channel in channels_for_kabupaten(kab):
             await rt.hub.broadcaster.publish(channel, body)
             METRICS.live_messages.inc()
+
+
+async def after_incident_change(rt: "Runtime", incident_ids: list[int]) -> None:
+    """Publish changed incidents and the TPS they raise or lower, and wake the sweeper."""
+    await publish_incidents(rt, incident_ids)
+    changed = await refresh_situations(rt)
     await alert_flows.publish_tps(rt, changed)
     if rt.sweeper is not None:
         rt.sweeper.wake()
@@ -64,6 +69,10 @@ def intake_after_commit(rt: "Runtime", live: LiveFlow) -> OnCommit:
     """The writer's after-commit: live deltas, plus incident situations and alerts if needed."""
 
     async def run(outcome: BatchOutcome) -> None:
+        if outcome.sos and rt.sweeper is not None:
+            # An officer in danger: the alarm is raised by the sweeper, woken before anything
+            # else this batch publishes (it runs beside the reads below, never after its tick).
+            rt.sweeper.wake()
         changed: list[int] = []
         if outcome.incident_ids:
             # Before the live flow, so this batch's TPS deltas already carry the new value.

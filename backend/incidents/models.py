@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
 from backend.db import UtcDateTime, enum_column
@@ -32,6 +32,13 @@ class Incident(SQLModel, table=True):
     # Who handles it once dispatched: "officer:<NRP>" or "unit:<code>".
     assignee: str | None = Field(default=None, max_length=60)
     merged_into_id: int | None = Field(default=None, foreign_key="incident.id")
+    # Holds an officer's SOS: raises the `sos` alert while baru and not acknowledged. The
+    # acknowledgement is kept here, not only on the alert, so that the pure rules see it and a
+    # merge or split carries it (acknowledging the alert, merging or splitting sets it).
+    is_sos: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    sos_acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class IncidentStepRow(SQLModel, table=True):
@@ -81,3 +88,6 @@ class IncidentReport(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     flags: int = 0
     source: str = Field(max_length=8)
+    is_sos: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )

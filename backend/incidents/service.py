@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from backend.areas import kabupaten_in
@@ -20,6 +20,7 @@ from backend.incidents.lifecycle import Action, InvalidTransitionError, next_sta
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.validate import Accepted
 from backend.officers.models import Officer, Unit
+from backend.photos.models import IncidentPhoto
 from backend.tps.models import Tps
 from schemas.detail import IncidentDetail
 from schemas.enums import IncidentStatus, Situation
@@ -47,30 +48,39 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def _where(a: Accepted) -> tuple[float, float]:
+def _where(a: Accepted) -> tuple[float | None, float | None]:
+    """Where the report puts the trouble: its position, else its TPS's (an SOS may have none)."""
     e = a.event
     assert isinstance(e, IncidentIn)
     if e.lat is not None and e.lon is not None:
         return e.lat, e.lon
-    assert a.tps is not None
-    return a.tps.lat, a.tps.lon
+    if a.tps is not None:
+        return a.tps.lat, a.tps.lon
+    return None, None
 
 
 def _find_open(
     db: RawDb, a: Accepted, kabupaten: str, rules: IncidentRules
 ) -> tuple[int, int] | None:
-    """Return (id, severity) of an open incident this report belongs to, if any."""
+    """Return (id, severity) of an open incident this report belongs to, if any.
+
+    An SOS is never grouped: each is an officer in danger, with an alarm of its own until
+    someone at the post acknowledges it; and no other report joins an SOS incident.
+    """
     e = a.event
     assert isinstance(e, IncidentIn)
+    if e.sos:
+        return None
     lat, lon = _where(a)
     since = a.effective_at - rules.window
     cur = db.conn.cursor()
     cur.execute(
         db.sql(
             "SELECT id, severity, tps_id, lat, lon FROM incident WHERE category = ? "
-            "AND kabupaten_code = ? AND status IN (?,?,?) AND updated_at >= ? ORDER BY id"
+            "AND kabupaten_code = ? AND status IN (?,?,?) AND updated_at >= ? AND is_sos = ? "
+            "ORDER BY id"
         ),
-        (e.category.value, kabupaten, *[s.value for s in OPEN_STATUSES], db.time(since)),
+        (e.category.value, kabupaten, *[s.value for s in OPEN_STATUSES], db.time(since), False),
     )
     rows = cur.fetchall()
     cur.close()
@@ -78,7 +88,12 @@ def _find_open(
     for iid, severity, itps, ilat, ilon in rows:
         if tps_id is not None and itps == tps_id:
             return iid, severity
-        if ilat is not None and distance_m(lat, lon, ilat, ilon) <= rules.radius_m:
+        if (
+            lat is not None
+            and lon is not None
+            and ilat is not None
+            and distance_m(lat, lon, ilat, ilon) <= rules.radius_m
+        ):
             return iid, severity
     return None
 
@@ -106,8 +121,8 @@ def record_reports(
         cur.execute(
             db.sql(
                 "INSERT INTO incident_report (event_id, officer_id, category, severity, tps_id, "
-                "lat, lon, description, device_time, received_at, flags, source) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+                "lat, lon, description, device_time, received_at, flags, source, is_sos) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING id"
             ),
             (
                 db.uuid(e.event_id),
@@ -122,6 +137,7 @@ def record_reports(
                 db.time(a.received_at),
                 a.flags,
                 a.source,
+                e.sos,
             ),
         )
         row = cur.fetchone()
@@ -150,8 +166,8 @@ def record_reports(
             cur.execute(
                 db.sql(
                     "INSERT INTO incident (status, category, severity, tps_id, kecamatan_code, "
-                    "kabupaten_code, lat, lon, description, opened_at, updated_at, version) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,0) RETURNING id"
+                    "kabupaten_code, lat, lon, description, opened_at, updated_at, version, "
+                    "is_sos) VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?) RETURNING id"
                 ),
                 (
                     IncidentStatus.BARU.value,
@@ -165,6 +181,7 @@ def record_reports(
                     e.description,
                     now,
                     now,
+                    e.sos,
                 ),
             )
             iid = cur.fetchone()[0]
@@ -197,6 +214,7 @@ def list_public(
     rows = session.exec(q.order_by(col(Incident.opened_at).desc()).limit(limit)).all()
     incident_ids = [i.id for i, _ in rows if i.id is not None]
     reporters: dict[int, list[str]] = {}
+    photos: dict[int, int] = {}
     if incident_ids:
         rq = (
             select(IncidentReport.incident_id, Officer.nrp)
@@ -207,6 +225,7 @@ def list_public(
         for iid, nrp in session.exec(rq):
             if iid is not None:
                 reporters.setdefault(iid, []).append(nrp)
+        photos = photo_counts(session=session, incident_ids=incident_ids)
     out = []
     for inc, tps_code in rows:
         assert inc.id is not None
@@ -230,9 +249,22 @@ def list_public(
                 version=inc.version,
                 assignee=inc.assignee,
                 merged_into=inc.merged_into_id,
+                sos=inc.is_sos,
+                photos=photos.get(inc.id, 0),
             )
         )
     return out
+
+
+def photo_counts(*, session: Session, incident_ids: list[int]) -> dict[int, int]:
+    """Photos of each incident's reports (reports moved by a merge bring theirs along)."""
+    q = (
+        sa_select(col(IncidentReport.incident_id), func.count(col(IncidentPhoto.id)))
+        .join(IncidentReport, col(IncidentReport.id) == col(IncidentPhoto.report_id))
+        .where(col(IncidentReport.incident_id).in_(incident_ids))
+        .group_by(col(IncidentReport.incident_id))
+    )
+    return {row[0]: row[1] for row in session.execute(q) if row[0] is not None}
 
 
 def incident_situations(
@@ -456,6 +488,7 @@ def merge(
             raise IncidentConflictError("others", f"incident {oid} is {o.status.value}")
         sources.append(o)
     records = []
+    sos = target.is_sos or any(o.is_sos for o in sources)
     _cas(
         session,
         target,
@@ -463,6 +496,9 @@ def merge(
         severity=max([target.severity, *[o.severity for o in sources]]),
         opened_at=min([target.opened_at, *[o.opened_at for o in sources]]),
         updated_at=now,
+        is_sos=sos,
+        # A commander merging an SOS has seen it: its alarm does not sound again on the target.
+        sos_acknowledged_at=(target.sos_acknowledged_at or now) if sos else None,
     )
     for o in sources:
         assert o.id is not None
@@ -532,13 +568,23 @@ def split(
     if report is None or report.incident_id != inc.id:
         raise IncidentInputError("report_id", f"report {report_id} is not in incident {inc.id}")
     remaining = session.exec(
-        select(IncidentReport.severity).where(
+        select(IncidentReport.severity, IncidentReport.is_sos).where(
             col(IncidentReport.incident_id) == inc.id, col(IncidentReport.id) != report_id
         )
     ).all()
     if not remaining:
         raise IncidentConflictError("report_id", "an incident's only report cannot be split off")
-    _cas(session, inc, expected_version, severity=max(remaining), updated_at=now)
+    # A commander splitting an SOS off has seen it: neither part sounds its alarm again.
+    sos_left = any(sos for _, sos in remaining)
+    _cas(
+        session,
+        inc,
+        expected_version,
+        severity=max(severity for severity, _ in remaining),
+        updated_at=now,
+        is_sos=sos_left,
+        sos_acknowledged_at=(inc.sos_acknowledged_at or now) if sos_left else None,
+    )
     kecamatan = inc.kecamatan_code
     lat, lon = report.lat, report.lon
     if report.tps_id is not None:
@@ -559,6 +605,8 @@ def split(
         description=report.description,
         opened_at=report.received_at,
         updated_at=now,
+        is_sos=report.is_sos,
+        sos_acknowledged_at=now if report.is_sos else None,
     )
     session.add(new)
     session.flush()
@@ -600,6 +648,14 @@ def list_details(*, session: Session, ids: list[int]) -> list[IncidentDetail]:
         return []
     base = {i.id: i for i in list_public(session=session, ids=ids, limit=len(ids))}
     reports: dict[int, list[IncidentReportPublic]] = defaultdict(list)
+    photos = dict(
+        session.execute(
+            sa_select(col(IncidentPhoto.report_id), func.count(col(IncidentPhoto.id)))
+            .join(IncidentReport, col(IncidentReport.id) == col(IncidentPhoto.report_id))
+            .where(col(IncidentReport.incident_id).in_(ids))
+            .group_by(col(IncidentPhoto.report_id))
+        ).all()
+    )
     for r, nrp, code in session.execute(
         sa_select(IncidentReport, col(Officer.nrp), col(Tps.code))
         .join(Officer, col(Officer.id) == col(IncidentReport.officer_id))
@@ -619,6 +675,8 @@ def list_details(*, session: Session, ids: list[int]) -> list[IncidentDetail]:
                 device_time=r.device_time,
                 received_at=r.received_at,
                 description=r.description,
+                sos=r.is_sos,
+                photos=photos.get(r.id, 0),
             )
         )
     steps: dict[int, list[IncidentStep]] = defaultdict(list)

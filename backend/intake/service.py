@@ -70,6 +70,7 @@ class BatchOutcome:
     acks: list[dict[str, Any]]
     tps_changes: list[TpsChange] = field(default_factory=list)
     incident_ids: list[int] = field(default_factory=list)
+    sos: bool = False  # an officer's SOS was stored: the sweeper must raise its alarm now
     transitions: list[TransitionFacts] = field(default_factory=list)
     stored: int = 0
     duplicates: int = 0
@@ -556,6 +557,7 @@ def store_batch(
             if a.event.event_id in new_ids:
                 results[i] = AckResult.STORED
                 stored_events.append(a)
+                outcome.sos = outcome.sos or a.event.sos
             else:
                 results[i] = AckResult.DUPLICATE
 

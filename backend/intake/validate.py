@@ -286,8 +286,12 @@ class Checker:
         if tps is not None:
             kabupaten, kecamatan = tps.kabupaten_code, tps.kecamatan_code
         else:
-            assert isinstance(event, IncidentIn) and event.lat is not None
-            kabupaten, kecamatan = self._area_near(officer_id, event.lat, event.lon or 0.0)
+            assert isinstance(event, IncidentIn)
+            if event.lat is not None:
+                kabupaten, kecamatan = self._area_near(officer_id, event.lat, event.lon or 0.0)
+            else:  # an SOS without a position: it belongs to the officer's kabupaten
+                officer = self.index.officers.get(officer_id)
+                kabupaten, kecamatan = (officer.kabupaten_code if officer else ""), None
         return Accepted(
             event=event,
             officer_id=officer_id,

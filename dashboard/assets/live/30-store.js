@@ -187,6 +187,12 @@
       // closing; closed (or merged away) ones leave. A copy older than the one held is ignored.
       var held = s.incidents.get(inc.id) || s.resolved.get(inc.id);
       if (held && (held.version || 0) > (inc.version || 0)) return;
+      if (held && held.version === inc.version && (held.photos || 0) > (inc.photos || 0)) {
+        // A stored photo publishes its incident without a new version: a copy read before it
+        // (an intake delta) may arrive after it. Photos only leave with a report (a split: a
+        // new version), so within one version the larger count is the newer.
+        inc.photos = held.photos;
+      }
       s.incidents.delete(inc.id);
       s.resolved.delete(inc.id);
       if (OPEN.indexOf(inc.status) >= 0) s.incidents.set(inc.id, inc);

@@ -49,6 +49,7 @@
     var alertsTop = 0;
     var kecNames = null;
     var kecNamesFor = null;
+    var photos = new Map(); // incident id -> {n: photo count read, list, loading}
 
     function cfg() {
       return o.cfg();
@@ -159,8 +160,9 @@
     }
 
     function alertOrder(a, b) {
-      // Silenced last; then the loudest; then the newest.
+      // An officer's SOS above everything; silenced last; then the loudest; then the newest.
       return (
+        (b.kind === "sos") - (a.kind === "sos") ||
         isSilenced(a) - isSilenced(b) ||
         ALERT_RANK[a.severity] - ALERT_RANK[b.severity] ||
         ms(b.raised_at) - ms(a.raised_at) ||
@@ -308,7 +310,7 @@
     function renderIncidents() {
       var w = cfg().i18n.words;
       var open = Array.from(store.incidents.values()).sort(function (a, b) {
-        return b.severity - a.severity || ms(b.opened_at) - ms(a.opened_at);
+        return !!b.sos - !!a.sos || b.severity - a.severity || ms(b.opened_at) - ms(a.opened_at);
       });
       var done = Array.from(store.resolved.values()).sort(function (a, b) {
         return ms(b.updated_at) - ms(a.updated_at);
@@ -321,6 +323,56 @@
         children.push(comp("Ol", { className: "incident-list resolved", children: done.map(incidentRow) }));
       }
       bridge.setOnce(cfg().incidents, "incidents", JSON.stringify(children), { children: children });
+      forgetPhotos();
+    }
+
+    // -- photos of an incident's reports: thumbnails in its row, the full image in a new tab
+
+    function photosOf(inc) {
+      // The list is read again whenever the incident's photo count changed (a live delta).
+      var held = photos.get(inc.id);
+      if (held && held.n === inc.photos) return held.list;
+      if (!held || !held.loading) {
+        photos.set(inc.id, { n: held ? held.n : -1, list: held ? held.list : [], loading: true });
+        var want = inc.photos;
+        fetch(cfg().urls.incident + inc.id + "/photos", { credentials: "same-origin", cache: "no-store" })
+          .then(function (r) {
+            return r.ok ? r.json() : null;
+          })
+          .then(function (body) {
+            photos.set(inc.id, { n: body ? want : -1, list: body ? body.data : [], loading: false });
+            store.changed.list = true;
+          })
+          .catch(function () {
+            photos.set(inc.id, { n: -1, list: [], loading: false }); // tried again at the next draw
+          });
+      }
+      return held ? held.list : [];
+    }
+
+    function forgetPhotos() {
+      photos.forEach(function (_, id) {
+        if (!store.incidents.has(id) && !store.resolved.has(id)) photos.delete(id);
+      });
+    }
+
+    function photoStrip(inc) {
+      var w = cfg().i18n.words;
+      var list = photosOf(inc);
+      return comp("Div", {
+        className: "photos",
+        children: list.map(function (p) {
+          return comp("A", {
+            className: "photo",
+            href: p.url,
+            target: "_blank",
+            rel: "noopener",
+            title: w.photo_open,
+            "data-photo": String(p.id),
+            children: comp("Img", { src: p.thumb_url, alt: fmt(w.photo_alt, { n: p.index + 1, id: inc.id }) }),
+          });
+        }),
+      });
     }
 
     function incidentRow(inc) {
@@ -342,19 +394,18 @@
       if (isOpen && can("commander") && store.incidents.size > 1) acts.push(button("merge", "incident", inc.id, w.a_merge));
       if (isOpen && can("commander") && inc.reports > 1) acts.push(button("split", "incident", inc.id, w.a_split));
       acts.push(button("history", "incident", inc.id, w.a_history));
-      var parts = [
-        comp("Div", {
-          className: "incident-head",
-          children: [
-            chip(fmt(w.sev, { n: inc.severity }), cfg().theme.severity_colours[String(inc.severity)]),
-            comp("B", { children: i18n.categories[inc.category] || inc.category }),
-            comp("Span", { className: "status status-" + st, children: i18n.statuses[st] || st }),
-            comp("Span", {
-              className: "when",
-              children: "#" + inc.id + " · " + hhmm(opened) + " " + w.wib + " · " + agoText((store.serverNow() - opened) / 1000),
-            }),
-          ],
+      var head = [
+        chip(fmt(w.sev, { n: inc.severity }), cfg().theme.severity_colours[String(inc.severity)]),
+        comp("B", { children: i18n.categories[inc.category] || inc.category }),
+        comp("Span", { className: "status status-" + st, children: i18n.statuses[st] || st }),
+        comp("Span", {
+          className: "when",
+          children: "#" + inc.id + " · " + hhmm(opened) + " " + w.wib + " · " + agoText((store.serverNow() - opened) / 1000),
         }),
+      ];
+      if (inc.sos) head.unshift(comp("Span", { className: "chip chip-sos", children: w.sos_title }));
+      var parts = [
+        comp("Div", { className: "incident-head", children: head }),
         comp("Div", { className: "where", children: where }),
         comp("Div", { className: "note", children: inc.description }),
         comp("Div", {
@@ -365,9 +416,10 @@
       if (inc.assignee) {
         parts.push(comp("Div", { className: "assignee", children: fmt(w.assignee, { who: assigneeText(inc.assignee) }) }));
       }
+      if (inc.photos) parts.push(photoStrip(inc));
       parts.push(comp("Div", { className: "actions", children: acts }));
       return comp("Li", {
-        className: "incident sev-" + inc.severity + " st-" + st,
+        className: "incident sev-" + inc.severity + " st-" + st + (inc.sos ? " sos" : ""),
         "data-incident": String(inc.id),
         children: parts,
       });
@@ -710,6 +762,7 @@
       everySecond: everySecond,
       draw: draw,
       onClick: onClick,
+      can: can,
       get me() {
         return me;
       },

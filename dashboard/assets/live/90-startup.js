@@ -26,8 +26,8 @@
 })(
   typeof self !== "undefined" ? self : this,
   "startup",
-  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "80-operations"],
-  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, operations) {
+  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "75-sos", "80-operations"],
+  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, sosModule, operations) {
     "use strict";
 
     var TICK_MS = 150;
@@ -126,6 +126,29 @@
       },
     });
     var ops = operations.createOperations({ store: store, bridge: bridge, cfg: getCfg, now: now });
+    var alarm = sosModule.createAlarm({
+      makeContext: function () {
+        var Context = window.AudioContext || window.webkitAudioContext;
+        return Context ? new Context() : null;
+      },
+      setInterval: function (fn, ms) {
+        return setInterval(fn, ms);
+      },
+      clearInterval: function (id) {
+        clearInterval(id);
+      },
+    });
+    var sos = sosModule.createBand({
+      store: store,
+      cfg: getCfg,
+      alarm: alarm,
+      document: function () {
+        return document;
+      },
+      canAck: function () {
+        return ops.can("operator");
+      },
+    });
 
     var refreshes = 0;
     var textAt = 0;
@@ -160,6 +183,7 @@
         }
       }
       ops.draw();
+      sos.draw();
       wantPanels();
     }
 
@@ -200,6 +224,7 @@
       if (!cfg) return;
       if (synced() && now() - officersAt > OFFICERS_EVERY_MS) refreshOfficers();
       ops.everySecond();
+      sos.draw(); // also when not live: an SOS already shown stays until acknowledged
       panels.pollPlatform();
       repair.tend();
       repair.checkWedged();
@@ -237,6 +262,9 @@
       setInterval(tick, TICK_MS);
       setInterval(everySecond, SECOND_MS);
       document.addEventListener("click", ops.onClick);
+      // A click on the page is what lets the browser play the alarm (autoplay policy).
+      document.addEventListener("click", alarm.resume);
+      document.addEventListener("keydown", alarm.resume);
       window.addEventListener("resize", function () {
         figures.refit(); // refit the map and rescale markers to the new size
         store.changed.all = true;
@@ -311,6 +339,18 @@
       },
       get me() {
         return ops.me;
+      },
+      /** Whether the SOS alarm is on (read by the browser tests instead of the speakers). */
+      get alarm() {
+        return alarm.on;
+      },
+      /** Open SOS alerts nobody has acknowledged, as the band shows them. */
+      get sos() {
+        return sos.count;
+      },
+      /** The alarm's AudioContext: "running", "suspended" (needs a click), "closed" or "none". */
+      get sound() {
+        return alarm.sound;
       },
       logSize: function () {
         return store.log.length;

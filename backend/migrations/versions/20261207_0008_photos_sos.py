@@ -8,7 +8,7 @@ accepted). Existing rows are no SOS. Columns are added in place (NOT NULL with a
 allowed on SQLite).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 12:00:00.000000
 """
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -339,6 +339,7 @@ export const REASON_RULES = [
   { match: /^older than the allowed limit/, key: "r_time_old" },
   { match: /^lat and lon come together/, key: "r_latlon" },
   { match: /^an incident needs tps or lat\/lon/, key: "r_where" },
+  { match: /^an SOS has severity 4/, key: "r_sos" },
   { match: /^larger than the limit/, key: "r_too_large" },
   { match: /^batch of \d+ events exceeds/, key: "r_too_large" },
   { match: /^malformed JSON|^empty batch|^expected a JSON object|^binary frames/, key: "r_bad_frame" },

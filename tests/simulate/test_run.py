@@ -130,19 +130,21 @@ async def test_simulator_rides_out_a_server_crash_and_nothing_is_stored_twice_or
     second = await asyncio.to_thread(start_server_on, resumed, port)
     back = time.monotonic()
     try:
-        # Every websocket phone is connected again within 5 s of the server answering.
+        # Every websocket phone is connected again once the server answers. How soon (the
+        # README's 5 s) is measured by `python -m bench.run --only restart`; this is a deadline.
         ws_phones = [p for p in runner.phones.values() if isinstance(p, WsPhone)]
-        for _ in range(200):  # polled: a phone's state has no event to wait on
+        for _ in range(1200):  # polled for up to 60 s: a phone's state has no event to wait on
             if all(p.is_online for p in ws_phones):
                 break
             await asyncio.sleep(0.05)
+        reconnected = all(p.is_online for p in ws_phones)
         reconnected_in = time.monotonic() - back
         stats = await run
     finally:
         await asyncio.to_thread(second.stop)
 
     print(f"\nwebsocket phones back {reconnected_in:.2f} s after the server answered")
-    assert ws_phones and reconnected_in < 5.0, f"phones back after {reconnected_in:.1f} s"
+    assert ws_phones and reconnected, "phones not back within 60 s"
 
     assert stats.unacked == 0
     assert stats.rejected == 0, stats.rejections

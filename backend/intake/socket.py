@@ -11,6 +11,7 @@ through a FastAPI endpoint and 62k/s as a bare ASGI app), a third of intake's bu
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from backend.intake.validate import Item, event_id_of
 from backend.intake.writer import StorageUnavailable
 from backend.runtime import Runtime
 from schemas.enums import CredentialKind
+
+log = logging.getLogger("posko.intake")
 
 PATH = "/ws/field"
 REVALIDATE_S = 5.0  # how soon a revoked device token loses an open socket
@@ -68,7 +71,12 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "text": text})
 
+    ended = asyncio.Event()  # the credential was refused: the socket is closing
+
     async def refuse(err: AuthError) -> None:
+        if ended.is_set():
+            return
+        ended.set()
         record_refusal(rt, conn, err)
         with contextlib.suppress(Exception):
             await send_text(error_frame("token", err.reason))
@@ -113,12 +121,29 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
                 room.set()
             await send_text(orjson.dumps(acks[0] if single else acks).decode())
 
+    async def still_valid() -> bool:
+        try:
+            rt.resolver.resolve(token, now=rt.clock.now())
+        except AuthError as err:
+            await refuse(err)
+            return False
+        except Exception:  # a database hiccup is no reason to drop a phone
+            log.warning("field socket: could not re-check a device credential", exc_info=True)
+        return True
+
+    async def watch_credential() -> None:
+        # A phone that sends nothing is re-checked too: a revoked device must lose its socket
+        # within seconds, not at its next report.
+        while await asyncio.sleep(REVALIDATE_S, result=True) and await still_valid():
+            pass
+
     sender = asyncio.create_task(send_acks(), name="posko-field-acks")
+    watcher = asyncio.create_task(watch_credential(), name="posko-field-credential")
     next_check = time.monotonic() + REVALIDATE_S
     try:
         while True:
             msg = await receive()
-            if msg["type"] != "websocket.receive":
+            if msg["type"] != "websocket.receive" or ended.is_set():
                 break
             raw: str | None = msg.get("text")
             if raw is not None:
@@ -141,10 +166,7 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
                 items, single = [rej], True
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + REVALIDATE_S
-                try:
-                    rt.resolver.resolve(token, now=rt.clock.now())
-                except AuthError as err:
-                    await refuse(err)
+                if not await still_valid():
                     break
             while inflight >= limit:  # a device that never reads its acks is not served more
                 room.clear()
@@ -155,6 +177,7 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
     except OSError:
         pass  # the peer went away mid-frame
     finally:
+        watcher.cancel()
         await pending.put(None)
         # Acks of events already queued still go out if the peer is listening.
         with contextlib.suppress(Exception):

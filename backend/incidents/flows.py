@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -10,10 +9,10 @@ from sqlmodel import Session
 from backend.alerts import flows as alert_flows
 from backend.incidents.service import incident_situations, list_public
 from backend.intake.flows import LiveFlow
-from backend.intake.metrics import METRICS
 from backend.intake.service import BatchOutcome
 from backend.intake.writer import OnCommit
-from backend.realtime.hub import channels_for_kabupaten
+from backend.realtime.deltas import Deltas, LivePublisher
+from schemas.live import IncidentPublic
 
 if TYPE_CHECKING:
     from backend.runtime import Runtime
@@ -33,27 +32,15 @@ async def refresh_situations(rt: "Runtime") -> list[int]:
 async def publish_incidents(rt: "Runtime", incident_ids: list[int]) -> None:
     """Publish incidents as they are now (status, reports, photos) on their kabupaten's channels."""
 
-    def read() -> list[Any]:
+    def read() -> list[IncidentPublic]:
         with Session(rt.engine) as session:
             return list_public(session=session, ids=sorted(set(incident_ids)))
 
     incidents = await asyncio.to_thread(read)
-    bodies: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            "type": "delta",
-            "at": rt.clock.now().isoformat(),
-            "tps": [],
-            "incidents": [],
-            "log": [],
-            "alerts": [],
-        }
-    )
+    deltas = Deltas(rt.clock.now())
     for inc in incidents:
-        bodies[inc.kabupaten_code]["incidents"].append(inc.model_dump(mode="json"))
-    for kab, body in bodies.items():
-        for channel in channels_for_kabupaten(kab):
-            await rt.hub.broadcaster.publish(channel, body)
-            METRICS.live_messages.inc()
+        deltas.incident(inc)
+    await LivePublisher(rt.hub.broadcaster).publish(deltas)
 
 
 async def after_incident_change(rt: "Runtime", incident_ids: list[int]) -> None:

@@ -12,7 +12,7 @@ from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
 from backend.intake.validate import FLAG_BITS, Accepted, Item, Rejected, flags_to_list
 from backend.tps import rollup
-from backend.tps.state import PingFacts, StateRow, merge_all
+from backend.tps.state import PingFacts, StateRow, TpsChange, merge_all
 from schemas.enums import AckResult, EventFlag, Phase, Situation
 from schemas.events import IncidentIn, PingIn
 
@@ -32,24 +32,6 @@ _STATE_COLS = (
 )
 _UNASSIGNED = FLAG_BITS[EventFlag.UNASSIGNED]
 _BEFORE_CORRECTION = FLAG_BITS[EventFlag.BEFORE_CORRECTION]
-
-
-@dataclass(slots=True)
-class TpsChange:
-    """A TPS whose state this batch (or a commander) changed."""
-
-    before: StateRow
-    after: StateRow
-    kecamatan_code: str = ""  # where it is counted in tps_rollup
-    # A commander's action: the log names `officer_id` (whose claim was confirmed, or nobody),
-    # not the officer who last reported the TPS.
-    by_commander: bool = False
-    officer_id: int | None = None
-
-    @property
-    def log_officer_id(self) -> int | None:
-        """The officer the log line of this change names."""
-        return self.officer_id if self.by_commander else self.after.last_officer_id
 
 
 @dataclass(slots=True)

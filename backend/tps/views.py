@@ -16,8 +16,6 @@ from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import ReaderDep, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.incidents.service import list_public
-from backend.intake.flows import LiveFlow
-from backend.intake.service import BatchOutcome, TpsChange
 from backend.realtime.hub import channel_for_area
 from backend.registry.boundaries import cached_layer
 from backend.runtime import Runtime
@@ -34,7 +32,7 @@ from backend.tps.service import (
     timeline,
     timeline_rows,
 )
-from backend.tps.state import StateConflictError
+from backend.tps.state import StateConflictError, TpsChange
 from schemas.enums import Phase, RegionLevel, RiskRating, Role, Situation
 from schemas.errors import problem_responses
 from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline, TpsView
@@ -105,10 +103,7 @@ async def _act(rt: Runtime, session: Session, code: str, work: Callable[[], TpsC
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail={"field": err.field, "reason": err.reason}
         ) from None
-    # The same delta and log line as a batch of pings makes: one way to build them.
-    await LiveFlow(rt).after_commit(BatchOutcome(acks=[], tps_changes=[change]))
-    if rt.sweeper is not None:
-        rt.sweeper.wake()  # the claim's alert clears, schedule alerts follow the new phase
+    await rt.after.tps_changed(change)
     views = await asyncio.to_thread(lambda: list_views(session=session, codes=[code]))
     return views[0]
 

@@ -10,10 +10,11 @@ from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
-from backend.intake.validate import FLAG_BITS, Accepted, Item, Rejected, flags_to_list
+from backend.intake.validate import Accepted, Item, Rejected
 from backend.tps import rollup
+from backend.tps.models import PING_INDEX_KEY
 from backend.tps.state import PingFacts, StateRow, TpsChange, merge_all
-from schemas.enums import AckResult, EventFlag, Phase, Situation
+from schemas.enums import FLAG_BITS, AckResult, EventFlag, Phase, Situation, flags_to_list
 from schemas.events import IncidentIn, PingIn
 
 # Multi-row INSERT keeps a batch to a few statements; 400 rows x 12 columns stays under every
@@ -334,9 +335,6 @@ def _auth_failures(db: RawDb, failures: list[AuthFailureRecord]) -> None:
         [(db.time(f.at), f.remote, f.path[:200], f.reason[:200], f.prefix) for f in failures],
     )
     cur.close()
-
-
-PING_INDEX_KEY = "ping_indexed_upto"
 
 
 def _index_new_pings(db: RawDb, keys: list[Any]) -> None:

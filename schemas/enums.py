@@ -71,6 +71,10 @@ class IncidentStatus(StrEnum):
     DITUTUP = "ditutup"
 
 
+# Statuses of an incident still being handled: it raises its TPS and counts as open.
+OPEN_STATUSES = (IncidentStatus.BARU, IncidentStatus.DITERIMA, IncidentStatus.DITANGANI)
+
+
 class AckResult(StrEnum):
     """Outcome of one field event."""
 

@@ -23,12 +23,10 @@ from backend.photos.models import IncidentPhoto
 from backend.tps.index import TpsRef
 from backend.tps.models import Tps
 from schemas.detail import IncidentDetail
-from schemas.enums import IncidentStatus, Situation
+from schemas.enums import OPEN_STATUSES, IncidentStatus, Situation
 from schemas.events import IncidentIn, PingIn
 from schemas.live import IncidentPublic
 from schemas.ops import IncidentReportPublic, IncidentStep, IncidentStepKind
-
-OPEN_STATUSES = (IncidentStatus.BARU, IncidentStatus.DITERIMA, IncidentStatus.DITANGANI)
 
 
 @dataclass(frozen=True, slots=True)

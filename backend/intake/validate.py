@@ -8,7 +8,7 @@ import orjson
 from pydantic import ValidationError
 
 from backend.config import Settings
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 from backend.tps.index import RegistryIndex, TpsRef
 from schemas.enums import FLAG_BITS, EventFlag
 from schemas.events import FIELD_EVENT_ADAPTER, IncidentIn, PingIn

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 from backend.realtime.broadcast import Broadcaster
 from backend.realtime.hub import channels_for_kabupaten
 from schemas.live import IncidentPublic, LiveDelta, TpsState, TpsView

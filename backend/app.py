@@ -20,6 +20,7 @@ from sqlmodel import Session
 from starlette.requests import ClientDisconnect
 
 from backend import health
+from backend.aftercommit import AfterCommit, Live
 from backend.alerts import views as alert_views
 from backend.alerts.sweeper import Sweeper
 from backend.alerts.webhook import OutboxSender
@@ -37,10 +38,9 @@ from backend.deps import remote_of
 from backend.enrolment import views as enrolment_views
 from backend.field import views as field_views
 from backend.incidents import views as incident_views
-from backend.incidents.flows import intake_after_commit
 from backend.incidents.service import IncidentRules, incident_situations
+from backend.incidents.situations import Situations
 from backend.intake import views as intake_views
-from backend.intake.flows import LiveFlow
 from backend.intake.socket import FieldSocketRoute
 from backend.intake.validate import Checker
 from backend.intake.writer import Writer
@@ -50,6 +50,7 @@ from backend.officers import views as officer_views
 from backend.photos import views as photo_views
 from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
+from backend.realtime.deltas import LivePublisher
 from backend.realtime.hub import LiveHub
 from backend.runtime import Runtime
 from backend.tps import views as tps_views
@@ -169,7 +170,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             index.load(s)
             return incident_situations(session=s)
 
-    situations = await asyncio.to_thread(load)
+    initial = await asyncio.to_thread(load)
     clock = await asyncio.to_thread(_exercise_clock, engine, settings)
     hub = LiveHub(make_broadcaster(settings.broadcast_url), settings.live_queue_max)
     writer = Writer(
@@ -180,6 +181,28 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         inline=settings.writer_mode == "inline"
         or (settings.writer_mode == "auto" and settings.is_sqlite),
     )
+    started_at = clock.now()
+    situations = Situations(engine, initial)
+    live = Live(
+        engine=engine,
+        clock=clock,
+        index=index,
+        situations=situations,
+        publisher=LivePublisher(hub.broadcaster),
+    )
+    outbox = OutboxSender(engine, settings) if settings.alert_webhook_url else None
+    sweeper = Sweeper(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        intake=writer,
+        situations=situations,
+        live=live,
+        listening_since=started_at,
+        wake_outbox=outbox.wake if outbox is not None else None,
+    )
+    after = AfterCommit(live=live, situations=situations, wake_sweeper=sweeper.wake)
+    writer.set_on_commit(after.batch)
     rt = Runtime(
         settings=settings,
         engine=engine,
@@ -196,19 +219,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         redeem_throttle=AddressThrottle(
             settings.enrolment_address_max_failures, settings.enrolment_address_window_min * 60
         ),
-        started_at=clock.now(),
-        incident_situations=situations,
+        started_at=started_at,
+        situations=situations,
+        after=after,
+        sweeper=sweeper,
+        outbox=outbox,
     )
-    writer.set_on_commit(intake_after_commit(rt, LiveFlow(rt)))
-    rt.sweeper = Sweeper(rt)
-    if settings.alert_webhook_url:
-        rt.outbox = OutboxSender(engine, settings)
     app.state.runtime = rt
     await hub.start()
     await writer.start()
-    await rt.sweeper.start()
-    if rt.outbox is not None:
-        await rt.outbox.start()
+    await sweeper.start()
+    if outbox is not None:
+        await outbox.start()
     # Per node, on purpose: every node keeps its own in-memory registry index.
     watcher = asyncio.create_task(_watch_registry(rt), name="posko-registry-watch")
     rollup_check = _rollup_check(engine, settings.rollup_check_s)
@@ -236,9 +258,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        await rt.sweeper.stop()
-        if rt.outbox is not None:
-            await rt.outbox.stop()
+        await sweeper.stop()
+        if outbox is not None:
+            await outbox.stop()
         await writer.stop()
         if checkpoints is not None and last_checkpoint:
             # The head as we leave it: what happens to the database while no server runs is

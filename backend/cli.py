@@ -121,7 +121,9 @@ def demo(
     speed: Annotated[float, typer.Option(help="exercise clock speed")] = 20.0,
     fresh: Annotated[bool, typer.Option(help="start from an empty demo database")] = True,
     rate: Annotated[float, typer.Option(help="extra load, pings per second")] = 0.0,
-    dir: Annotated[Path | None, typer.Option(help="where the demo database lives")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="where the demo database lives")
+    ] = None,
 ) -> None:
     """Seed, serve and simulate an election day on SQLite; print the sign-in links."""
     from backend.demo import DEMO_DIR, run_demo
@@ -134,7 +136,7 @@ def demo(
             speed=speed,
             fresh=fresh,
             rate=rate,
-            demo_dir=dir or DEMO_DIR,
+            demo_dir=directory or DEMO_DIR,
         )
     )
 
@@ -282,12 +284,14 @@ def token_issue(
 
 
 @token_app.command("list")
-def token_list(all: Annotated[bool, typer.Option("--all", help="include revoked")] = False) -> None:
+def token_list(
+    include_revoked: Annotated[bool, typer.Option("--all", help="include revoked")] = False,
+) -> None:
     """List credentials (never their secrets)."""
     from backend.auth.service import list_credentials
 
     with command_engine(migrate=False) as (_, engine), Session(engine) as session:
-        for c in list_credentials(session=session, include_revoked=all):
+        for c in list_credentials(session=session, include_revoked=include_revoked):
             state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
             role = c.role.value if c.role else "-"
             typer.echo(f"{c.id:>6}  {c.kind.value:<8} {role:<9} {c.prefix}…  {c.name}  [{state}]")

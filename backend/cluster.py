@@ -34,7 +34,7 @@ from sqlalchemy import Column, Engine, text
 from sqlmodel import Field, SQLModel
 
 from backend.db import UtcDateTime, sqlite_time
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 
 log = logging.getLogger("posko.cluster")
 

@@ -9,9 +9,9 @@ from starlette.requests import HTTPConnection
 
 from backend.areas import AreaError, is_area_code, narrow
 from backend.auth.service import AuthError, Principal
-from backend.intake.metrics import METRICS
 from backend.intake.service import AuthFailureRecord
 from backend.intake.validate import printable
+from backend.metrics import METRICS
 from backend.runtime import Runtime
 from schemas.enums import CredentialKind, Role
 

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from backend.deps import RuntimeDep
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 from schemas.field import ServerClock
 
 router = APIRouter(tags=["system"])

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import time
 
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 
 LAG_TICK_S = 0.1
 LAG_WINDOW_S = 10.0

@@ -2,24 +2,22 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from backend.aftercommit import AfterCommit
+from backend.alerts.sweeper import Sweeper
+from backend.alerts.webhook import OutboxSender
 from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.clock import Clock
 from backend.config import Settings
+from backend.incidents.situations import Situations
 from backend.intake.validate import Checker
 from backend.intake.writer import Writer
 from backend.loop_lag import LoopLag
 from backend.realtime.hub import LiveHub
 from backend.tps.index import RegistryIndex
 from backend.users.throttle import AddressThrottle
-from schemas.enums import Situation
-
-if TYPE_CHECKING:
-    from backend.alerts.sweeper import Sweeper
-    from backend.alerts.webhook import OutboxSender
 
 
 @dataclass(eq=False)
@@ -38,11 +36,11 @@ class Runtime:
     login_throttle: AddressThrottle
     redeem_throttle: AddressThrottle  # refused enrolment links per address
     started_at: datetime
-    last_event_at: datetime | None = field(default=None)
-    # Operations: TPS id -> situation raised by open incidents (refreshed after incident
-    # changes and on every sweep), the alert sweeper, and the webhook sender (if configured).
-    incident_situations: dict[int, Situation] = field(default_factory=dict)
-    situations_read_at: float = 0.0  # monotonic start of the read installed above
-    sweeper: "Sweeper | None" = None
+    # Operations: what open incidents raise at each TPS (refreshed after incident changes and
+    # on every sweep), what follows each commit, the alert sweeper, the webhook sender (if
+    # configured).
+    situations: Situations
+    after: AfterCommit
+    sweeper: Sweeper | None = None
     loop_lag: LoopLag = field(default_factory=LoopLag)
-    outbox: "OutboxSender | None" = None
+    outbox: OutboxSender | None = None

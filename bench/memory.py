@@ -15,7 +15,8 @@ from pathlib import Path
 
 from backend.db import make_engine
 from backend.migrate import upgrade
-from backend.registry.build import Registry, build_registry
+from backend.registry.build import build_registry
+from backend.registry.records import Registry
 from bench.figures import Figure
 from bench.load import Load, posko_server, rss_mib, run_load
 from bench.prep import bench_settings, prepare_sqlite

@@ -26,7 +26,8 @@ from backend.db import make_engine
 from backend.intake.service import PING_INDEX_KEY
 from backend.migrate import upgrade
 from backend.officers.models import Assignment, Officer
-from backend.registry.build import Registry, build_registry
+from backend.registry.build import build_registry
+from backend.registry.records import Registry
 from backend.registry.service import write_registry
 from backend.tps.models import Tps
 from bench.ids import PHASES, SITUATIONS, uuid7

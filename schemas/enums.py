@@ -71,6 +71,10 @@ class IncidentStatus(StrEnum):
     DITUTUP = "ditutup"
 
 
+# Statuses of an incident still being handled: it raises its TPS and counts as open.
+OPEN_STATUSES = (IncidentStatus.BARU, IncidentStatus.DITERIMA, IncidentStatus.DITANGANI)
+
+
 class AckResult(StrEnum):
     """Outcome of one field event."""
 
@@ -124,3 +128,16 @@ class EventFlag(StrEnum):
     UNASSIGNED = "unassigned"  # officer is not assigned to this TPS: its phase is only a claim
     # Device time before a commander's correction of this TPS: stored, merged no more.
     BEFORE_CORRECTION = "before_correction"
+
+
+# A stored event's flags are one integer, a bit per EventFlag (in declaration order).
+FLAG_BITS: dict[EventFlag, int] = {f: 1 << i for i, f in enumerate(EventFlag)}
+_FLAG_LISTS: dict[int, list[str]] = {}
+
+
+def flags_to_list(bits: int) -> list[str]:
+    """Decode a stored flag bit set (a few distinct values: cached)."""
+    out = _FLAG_LISTS.get(bits)
+    if out is None:
+        out = _FLAG_LISTS[bits] = [f.value for f, b in FLAG_BITS.items() if bits & b]
+    return list(out)

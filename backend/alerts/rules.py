@@ -13,6 +13,7 @@ silent, "elsewhere" is not healthy: one outage for the whole kabupaten holds eve
 """
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,165 +209,167 @@ def _outages(facts: Facts, settings: Settings) -> dict[str, Desired]:
 
 def evaluate(facts: Facts, settings: Settings) -> dict[Key, Desired]:
     """The alerts that should be open at `facts.now`."""
-    now = facts.now
-    cal = settings.calendar
-    desired: dict[Key, Desired] = {}
-
-    def add(d: Desired) -> None:
-        desired[d.key] = d
-
-    if facts.intake_stalled:
-        add(
-            Desired(
-                kind=AlertKind.INTAKE_STALLED,
-                subject_kind=AlertSubjectKind.SYSTEM,
-                subject=INTAKE_SUBJECT,
-                severity=AlertSeverity.CRITICAL,
-            )
-        )
-
     outages = _outages(facts, settings)
-    for d in outages.values():
-        add(d)
 
     def held(kecamatan: str) -> Key | None:
+        """The outage a kecamatan's silence is held under, if any."""
         area = outages.get(kecamatan) or outages.get(kecamatan.rsplit(".", 1)[0])
         return area.key if area is not None else None
 
+    found: list[Desired] = []
+    if facts.intake_stalled:
+        found.append(_intake_stalled())
+    found.extend(outages.values())
     for t in facts.tps:
-        parent = held(t.kecamatan_code)
-        if t.claimed_phase is not None:
-            # Not about silence: never held under an outage. The claimed phase is part of the
-            # identity, so a higher claim replaces the alert (and is confirmed as such).
-            add(
-                Desired(
-                    kind=AlertKind.PHASE_CLAIM,
-                    subject_kind=AlertSubjectKind.TPS,
-                    subject=t.code,
-                    severity=AlertSeverity.WARNING,
-                    kabupaten_code=t.kabupaten_code,
-                    kecamatan_code=t.kecamatan_code,
-                    reason=t.claimed_phase.value,
-                    detail={
-                        "claimed_phase": t.claimed_phase.value,
-                        "phase": t.phase.value if t.phase else None,
-                        "claimed_by": t.claimed_by,
-                        "claimed_at": _iso(t.claimed_at),
-                    },
-                )
-            )
-        late = behind_schedule(cal, t.phase, now)
-        if late is not None:
-            add(
-                Desired(
-                    kind=AlertKind.BEHIND_SCHEDULE,
-                    subject_kind=AlertSubjectKind.TPS,
-                    subject=t.code,
-                    severity=AlertSeverity.WARNING,
-                    kabupaten_code=t.kabupaten_code,
-                    kecamatan_code=t.kecamatan_code,
-                    reason=late.reason,
-                    detail={
-                        "reason": late.reason,
-                        "due_at": late.due_at.isoformat(),
-                        "expected": late.expected.value,
-                        "phase": t.phase.value if t.phase else None,
-                    },
-                    parent=parent,
-                )
-            )
-        grace = grace_s(settings, t.risk, t.phase)
-        if grace is not None:
-            since = _since(t.last_seen_at, facts.listening_since)
-            if (now - since).total_seconds() >= grace:
-                add(
-                    Desired(
-                        kind=AlertKind.TPS_NOT_VISITED,
-                        subject_kind=AlertSubjectKind.TPS,
-                        subject=t.code,
-                        severity=(
-                            AlertSeverity.CRITICAL
-                            if t.risk is RiskRating.SANGAT_RAWAN
-                            else AlertSeverity.WARNING
-                        ),
-                        kabupaten_code=t.kabupaten_code,
-                        kecamatan_code=t.kecamatan_code,
-                        detail={
-                            "last_seen_at": _iso(t.last_seen_at),
-                            "grace_min": grace / 60,
-                            "risk": t.risk.value,
-                            "phase": t.phase.value if t.phase else None,
-                        },
-                        parent=parent,
-                    )
-                )
-
-    duty_from, duty_until = duty_window(cal)
-    officer_grace = timedelta(minutes=settings.officer_grace_min)
-    if duty_from <= now < duty_until:
-        for o in facts.officers:
-            if not o.kecamatan_codes:
-                continue  # no TPS to guard: not watched
-            since = _since(o.last_received_at, duty_from, facts.listening_since)
-            if now - since < officer_grace:
-                continue
-            parents = {held(k) for k in o.kecamatan_codes}
-            parent = parents.pop() if len(parents) == 1 else None  # all in one outage area
-            add(
-                Desired(
-                    kind=AlertKind.OFFICER_SILENT,
-                    subject_kind=AlertSubjectKind.OFFICER,
-                    subject=o.nrp,
-                    severity=AlertSeverity.WARNING,
-                    kabupaten_code=o.kabupaten_code,
-                    kecamatan_code=next(iter(o.kecamatan_codes))
-                    if len(o.kecamatan_codes) == 1
-                    else None,
-                    detail={
-                        "last_received_at": _iso(o.last_received_at),
-                        "grace_min": settings.officer_grace_min,
-                    },
-                    parent=parent,
-                )
-            )
-
-    escalate = timedelta(minutes=settings.escalate_after_min)
+        found.extend(_tps_alerts(t, facts, settings, held(t.kecamatan_code)))
+    found.extend(_silent_officers(facts, settings, held))
     for i in facts.incidents:
-        if i.status is not IncidentStatus.BARU:
+        found.extend(_incident_alerts(i, facts.now, settings))
+    return {d.key: d for d in found}
+
+
+def _intake_stalled() -> Desired:
+    return Desired(
+        kind=AlertKind.INTAKE_STALLED,
+        subject_kind=AlertSubjectKind.SYSTEM,
+        subject=INTAKE_SUBJECT,
+        severity=AlertSeverity.CRITICAL,
+    )
+
+
+def _tps_alerts(
+    t: TpsFacts, facts: Facts, settings: Settings, parent: Key | None
+) -> Iterator[Desired]:
+    """A TPS's claim waiting for confirmation, its schedule, its silence."""
+    if t.claimed_phase is not None:
+        yield _phase_claim(t, t.claimed_phase)
+    late = behind_schedule(settings.calendar, t.phase, facts.now)
+    if late is not None:
+        yield Desired(
+            kind=AlertKind.BEHIND_SCHEDULE,
+            subject_kind=AlertSubjectKind.TPS,
+            subject=t.code,
+            severity=AlertSeverity.WARNING,
+            kabupaten_code=t.kabupaten_code,
+            kecamatan_code=t.kecamatan_code,
+            reason=late.reason,
+            detail={
+                "reason": late.reason,
+                "due_at": late.due_at.isoformat(),
+                "expected": late.expected.value,
+                "phase": t.phase.value if t.phase else None,
+            },
+            parent=parent,
+        )
+    grace = grace_s(settings, t.risk, t.phase)
+    if grace is not None:
+        since = _since(t.last_seen_at, facts.listening_since)
+        if (facts.now - since).total_seconds() >= grace:
+            yield _not_visited(t, grace, parent)
+
+
+def _phase_claim(t: TpsFacts, claimed: Phase) -> Desired:
+    # Not about silence: never held under an outage. The claimed phase is part of the
+    # identity, so a higher claim replaces the alert (and is confirmed as such).
+    return Desired(
+        kind=AlertKind.PHASE_CLAIM,
+        subject_kind=AlertSubjectKind.TPS,
+        subject=t.code,
+        severity=AlertSeverity.WARNING,
+        kabupaten_code=t.kabupaten_code,
+        kecamatan_code=t.kecamatan_code,
+        reason=claimed.value,
+        detail={
+            "claimed_phase": claimed.value,
+            "phase": t.phase.value if t.phase else None,
+            "claimed_by": t.claimed_by,
+            "claimed_at": _iso(t.claimed_at),
+        },
+    )
+
+
+def _not_visited(t: TpsFacts, grace: float, parent: Key | None) -> Desired:
+    return Desired(
+        kind=AlertKind.TPS_NOT_VISITED,
+        subject_kind=AlertSubjectKind.TPS,
+        subject=t.code,
+        severity=(
+            AlertSeverity.CRITICAL if t.risk is RiskRating.SANGAT_RAWAN else AlertSeverity.WARNING
+        ),
+        kabupaten_code=t.kabupaten_code,
+        kecamatan_code=t.kecamatan_code,
+        detail={
+            "last_seen_at": _iso(t.last_seen_at),
+            "grace_min": grace / 60,
+            "risk": t.risk.value,
+            "phase": t.phase.value if t.phase else None,
+        },
+        parent=parent,
+    )
+
+
+def _silent_officers(
+    facts: Facts, settings: Settings, held: Callable[[str], Key | None]
+) -> Iterator[Desired]:
+    """Officers with TPS to guard, not heard from for their grace, while on duty."""
+    now = facts.now
+    duty_from, duty_until = duty_window(settings.calendar)
+    if not duty_from <= now < duty_until:
+        return
+    officer_grace = timedelta(minutes=settings.officer_grace_min)
+    for o in facts.officers:
+        if not o.kecamatan_codes:
+            continue  # no TPS to guard: not watched
+        since = _since(o.last_received_at, duty_from, facts.listening_since)
+        if now - since < officer_grace:
             continue
-        common = {
-            "subject_kind": AlertSubjectKind.INCIDENT,
-            "subject": str(i.id),
-            "kabupaten_code": i.kabupaten_code,
-            "kecamatan_code": i.kecamatan_code,
-        }
-        info = {"severity": i.severity, "tps": i.tps_code, "opened_at": i.opened_at.isoformat()}
-        if i.sos is not None and not i.sos.acknowledged:
-            # Not about silence: never held under an outage, never frozen by a stalled intake.
-            add(
-                Desired(
-                    kind=AlertKind.SOS,
-                    severity=AlertSeverity.CRITICAL,
-                    detail={**info, **_sos_detail(i.sos)},
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        if i.severity >= settings.severe_incident_min and i.sos is None:
-            add(
-                Desired(
-                    kind=AlertKind.INCIDENT_SEVERE,
-                    severity=AlertSeverity.CRITICAL,
-                    detail=info,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        if now - i.opened_at >= escalate:
-            add(
-                Desired(
-                    kind=AlertKind.INCIDENT_UNACKNOWLEDGED,
-                    severity=AlertSeverity.CRITICAL,
-                    detail={**info, "after_min": settings.escalate_after_min},
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-    return desired
+        parents = {held(k) for k in o.kecamatan_codes}
+        parent = parents.pop() if len(parents) == 1 else None  # all in one outage area
+        yield Desired(
+            kind=AlertKind.OFFICER_SILENT,
+            subject_kind=AlertSubjectKind.OFFICER,
+            subject=o.nrp,
+            severity=AlertSeverity.WARNING,
+            kabupaten_code=o.kabupaten_code,
+            kecamatan_code=next(iter(o.kecamatan_codes)) if len(o.kecamatan_codes) == 1 else None,
+            detail={
+                "last_received_at": _iso(o.last_received_at),
+                "grace_min": settings.officer_grace_min,
+            },
+            parent=parent,
+        )
+
+
+def _incident_alerts(i: IncidentFacts, now: datetime, settings: Settings) -> Iterator[Desired]:
+    """A new incident's SOS, its severity, and how long nobody has accepted it."""
+    if i.status is not IncidentStatus.BARU:
+        return
+    common = {
+        "subject_kind": AlertSubjectKind.INCIDENT,
+        "subject": str(i.id),
+        "kabupaten_code": i.kabupaten_code,
+        "kecamatan_code": i.kecamatan_code,
+    }
+    info = {"severity": i.severity, "tps": i.tps_code, "opened_at": i.opened_at.isoformat()}
+    if i.sos is not None and not i.sos.acknowledged:
+        # Not about silence: never held under an outage, never frozen by a stalled intake.
+        yield Desired(
+            kind=AlertKind.SOS,
+            severity=AlertSeverity.CRITICAL,
+            detail={**info, **_sos_detail(i.sos)},
+            **common,  # type: ignore[arg-type]
+        )
+    if i.severity >= settings.severe_incident_min and i.sos is None:
+        yield Desired(
+            kind=AlertKind.INCIDENT_SEVERE,
+            severity=AlertSeverity.CRITICAL,
+            detail=info,
+            **common,  # type: ignore[arg-type]
+        )
+    if now - i.opened_at >= timedelta(minutes=settings.escalate_after_min):
+        yield Desired(
+            kind=AlertKind.INCIDENT_UNACKNOWLEDGED,
+            severity=AlertSeverity.CRITICAL,
+            detail={**info, "after_min": settings.escalate_after_min},
+            **common,  # type: ignore[arg-type]
+        )

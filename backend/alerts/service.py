@@ -34,10 +34,10 @@ from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
 from backend.incidents.models import Incident, IncidentReport
-from backend.incidents.service import OPEN_STATUSES, situations_of
+from backend.incidents.service import situations_of
 from backend.officers.models import Assignment, Officer, Unit
 from backend.tps.models import Tps, TpsState
-from schemas.enums import PHASE_ORDER, Situation
+from schemas.enums import OPEN_STATUSES, PHASE_ORDER, Situation
 from schemas.ops import AlertKind, AlertPublic, AlertSubjectKind
 
 
@@ -327,120 +327,148 @@ def apply_desired(
 
     Kinds in `frozen` are neither raised nor cleared (our own intake is stalled).
     """
-    changes = SweepChanges()
     current = _open_alerts(session)
-    table: Table = Alert.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    records: list[AuditRecord] = []
-    visible: list[tuple[int, str]] = []  # (alert id, webhook event)
-    ids: dict[Key, int] = {k: o.id for k, o in current.items()}
+    step = _Apply(session, now, frozen, {k: o.id for k, o in current.items()})
+    # Clear first, so that a changed reason can be raised again within the same sweep.
+    step.clear_unwanted(current, desired)
+    step.raise_missing(desired)
+    step.update_kept(current, desired)
+    if webhook and step.visible:
+        step.queue_webhooks()
+    if step.records:
+        append(session=session, records=step.records)
+    session.commit()
+    return step.changes
 
-    def clear(key: Key, o: _Open) -> None:
-        res = session.execute(
+
+class _Apply:
+    """One transaction of `apply_desired`: its steps share what they changed so far."""
+
+    def __init__(
+        self, session: Session, now: datetime, frozen: frozenset[AlertKind], ids: dict[Key, int]
+    ) -> None:
+        self.session = session
+        self.now = now
+        self.frozen = frozen
+        self.ids = ids  # open alert id by key, as it is now within this transaction
+        self.changes = SweepChanges()
+        self.records: list[AuditRecord] = []
+        self.visible: list[tuple[int, str]] = []  # (alert id, webhook event)
+
+    def clear_unwanted(self, current: dict[Key, _Open], desired: dict[Key, Desired]) -> None:
+        """Clear open alerts no longer wanted, or wanted for another reason."""
+        for key, o in current.items():
+            if key[0] not in self.frozen and (
+                key not in desired or desired[key].reason != o.reason
+            ):
+                self._clear(key, o)
+
+    def _clear(self, key: Key, o: _Open) -> None:
+        res = self.session.execute(
             update(Alert)
             .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
-            .values(cleared_at=now, version=col(Alert.version) + 1)
+            .values(cleared_at=self.now, version=col(Alert.version) + 1)
         )
         if res.rowcount == 1:  # type: ignore[attr-defined]
-            changes.cleared.append(o.id)
-            _audit_alert(records, now, "alert.cleared", o.id, key, o.subject_kind, o.kabupaten_code)
+            self.changes.cleared.append(o.id)
+            self._audit("alert.cleared", o.id, key, o.subject_kind, o.kabupaten_code)
             if o.notified:
-                visible.append((o.id, "cleared"))
-        ids.pop(key, None)
+                self.visible.append((o.id, "cleared"))
+        self.ids.pop(key, None)
 
-    # Clear first, so that a changed reason can be raised again within the same sweep.
-    for key, o in current.items():
-        if key[0] not in frozen and (key not in desired or desired[key].reason != o.reason):
-            clear(key, o)
+    def raise_missing(self, desired: dict[Key, Desired]) -> None:
+        """Raise wanted alerts not open yet: the outages first, then what they may hold."""
+        # Many rows per statement: after a long silence one sweep may raise hundreds of
+        # thousands (measured on the national registry: row by row, a sweep did not finish
+        # within two minutes).
+        fresh = [d for d in desired.values() if d.key not in self.ids and d.kind not in self.frozen]
+        for wave in (
+            [d for d in fresh if d.kind is AlertKind.NETWORK_OUTAGE],
+            [d for d in fresh if d.kind is not AlertKind.NETWORK_OUTAGE],
+        ):
+            for i in range(0, len(wave), _RAISE_CHUNK):
+                self._raise(wave[i : i + _RAISE_CHUNK])
 
-    # Raise parents (outages) before the alerts held under them, many rows per statement: after
-    # a long silence one sweep may raise hundreds of thousands (measured on the national
-    # registry: row by row, a sweep did not finish within two minutes).
-    fresh = [d for d in desired.values() if d.key not in ids and d.kind not in frozen]
-    for wave in (
-        [d for d in fresh if d.kind is AlertKind.NETWORK_OUTAGE],
-        [d for d in fresh if d.kind is not AlertKind.NETWORK_OUTAGE],
-    ):
-        for i in range(0, len(wave), _RAISE_CHUNK):
-            chunk = wave[i : i + _RAISE_CHUNK]
-            rows = [
-                {
-                    "kind": d.kind,
-                    "subject_kind": d.subject_kind,
-                    "subject": d.subject,
-                    "kabupaten_code": d.kabupaten_code,
-                    "kecamatan_code": d.kecamatan_code,
-                    "severity": d.severity,
-                    "detail": _detail(d),
-                    "raised_at": now,
-                    "parent_id": ids.get(d.parent) if d.parent else None,
-                    "notified_at": None if d.parent and d.parent in ids else now,
-                    "version": 0,
-                }
-                for d in chunk
-            ]
-            stmt = (
-                insert_fn(table)
-                .values(rows)
-                .on_conflict_do_nothing(
-                    index_elements=["kind", "subject"], index_where=text("cleared_at IS NULL")
-                )
-                .returning(table.c.id, table.c.kind, table.c.subject)
+    def _raise(self, chunk: list[Desired]) -> None:
+        ids, now = self.ids, self.now
+        rows = [
+            {
+                "kind": d.kind,
+                "subject_kind": d.subject_kind,
+                "subject": d.subject,
+                "kabupaten_code": d.kabupaten_code,
+                "kecamatan_code": d.kecamatan_code,
+                "severity": d.severity,
+                "detail": _detail(d),
+                "raised_at": now,
+                "parent_id": ids.get(d.parent) if d.parent else None,
+                "notified_at": None if d.parent and d.parent in ids else now,
+                "version": 0,
+            }
+            for d in chunk
+        ]
+        table: Table = Alert.__table__  # type: ignore[attr-defined]
+        dialect = self.session.get_bind().dialect.name
+        insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert_fn(table)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=["kind", "subject"], index_where=text("cleared_at IS NULL")
             )
-            # Rows that conflict were raised by another sweeper meanwhile: open, as wanted.
-            got = {(AlertKind(k), subj): new_id for new_id, k, subj in session.execute(stmt)}
-            for d in chunk:
-                new_id = got.get(d.key)
-                if new_id is None:
-                    continue
-                ids[d.key] = new_id
-                changes.raised.append(new_id)
-                _audit_alert(
-                    records, now, "alert.raised", new_id, d.key, d.subject_kind, d.kabupaten_code
-                )
-                if not (d.parent and d.parent in ids):
-                    visible.append((new_id, "raised"))
-
-    # Alerts that stay open: move under or out of an outage, refresh their detail.
-    for key, o in current.items():
-        kept = desired.get(key)
-        if kept is None or key not in ids or ids[key] != o.id:
-            continue
-        d = kept
-        parent_id = ids.get(d.parent) if d.parent else None
-        if d.kind in frozen:
-            parent_id = o.parent_id
-        detail = _detail(d)
-        if parent_id == o.parent_id and detail == o.detail:
-            continue
-        values: dict[str, Any] = {"parent_id": parent_id, "detail": detail}
-        released = o.parent_id is not None and parent_id is None and not o.notified
-        if released:
-            values["notified_at"] = now
-        res = session.execute(
-            update(Alert)
-            .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
-            .values(**values, version=col(Alert.version) + 1)
+            .returning(table.c.id, table.c.kind, table.c.subject)
         )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        changes.updated.append(o.id)
-        if parent_id != o.parent_id:
-            action = "alert.held" if parent_id is not None else "alert.released"
-            _audit_alert(records, now, action, o.id, key, o.subject_kind, o.kabupaten_code)
-        if released:
-            visible.append((o.id, "raised"))
+        # Rows that conflict were raised by another sweeper meanwhile: open, as wanted.
+        got = {(AlertKind(k), subj): new_id for new_id, k, subj in self.session.execute(stmt)}
+        for d in chunk:
+            new_id = got.get(d.key)
+            if new_id is None:
+                continue
+            ids[d.key] = new_id
+            self.changes.raised.append(new_id)
+            self._audit("alert.raised", new_id, d.key, d.subject_kind, d.kabupaten_code)
+            if not (d.parent and d.parent in ids):
+                self.visible.append((new_id, "raised"))
 
-    if webhook and visible:
-        session.flush()
+    def update_kept(self, current: dict[Key, _Open], desired: dict[Key, Desired]) -> None:
+        """Alerts that stay open: move under or out of an outage, refresh their detail."""
+        for key, o in current.items():
+            d = desired.get(key)
+            if d is None or key not in self.ids or self.ids[key] != o.id:
+                continue
+            parent_id = self.ids.get(d.parent) if d.parent else None
+            if d.kind in self.frozen:
+                parent_id = o.parent_id
+            detail = _detail(d)
+            if parent_id == o.parent_id and detail == o.detail:
+                continue
+            values: dict[str, Any] = {"parent_id": parent_id, "detail": detail}
+            released = o.parent_id is not None and parent_id is None and not o.notified
+            if released:
+                values["notified_at"] = self.now
+            res = self.session.execute(
+                update(Alert)
+                .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
+                .values(**values, version=col(Alert.version) + 1)
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            self.changes.updated.append(o.id)
+            if parent_id != o.parent_id:
+                action = "alert.held" if parent_id is not None else "alert.released"
+                self._audit(action, o.id, key, o.subject_kind, o.kabupaten_code)
+            if released:
+                self.visible.append((o.id, "raised"))
+
+    def queue_webhooks(self) -> None:
+        """One outbox row per alert the outside world sees raised or cleared."""
+        self.session.flush()
         real_now = now_utc()
-        alerts = {
-            a.id: a
-            for a in session.exec(select(Alert).where(col(Alert.id).in_([i for i, _ in visible])))
-        }
-        for alert_id, event in visible:
-            session.add(
+        wanted = [i for i, _ in self.visible]
+        rows = self.session.exec(select(Alert).where(col(Alert.id).in_(wanted)))
+        alerts = {a.id: a for a in rows}
+        for alert_id, event in self.visible:
+            self.session.add(
                 AlertOutbox(
                     alert_id=alert_id,
                     event=event,
@@ -449,11 +477,17 @@ def apply_desired(
                     next_attempt_at=real_now,
                 )
             )
-            changes.outbox += 1
-    if records:
-        append(session=session, records=records)
-    session.commit()
-    return changes
+            self.changes.outbox += 1
+
+    def _audit(
+        self,
+        action: str,
+        alert_id: int,
+        key: Key,
+        subject_kind: AlertSubjectKind,
+        kabupaten_code: str | None,
+    ) -> None:
+        _audit_alert(self.records, self.now, action, alert_id, key, subject_kind, kabupaten_code)
 
 
 # --- people acting on alerts ---------------------------------------------------------------

@@ -10,26 +10,68 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from backend.alerts import flows
+from sqlalchemy import Engine
+
 from backend.alerts.service import SweepChanges, sweep
+from backend.clock import Clock
 from backend.cluster import acquire, node_id
-from backend.incidents.flows import refresh_situations
-
-if TYPE_CHECKING:
-    from backend.runtime import Runtime
+from backend.config import Settings
+from backend.incidents.situations import Situations
 
 log = logging.getLogger("posko.sweeper")
 LEASE_NAME = "alerts"
 
 
+class Intake(Protocol):
+    """What the sweeper watches of the writer, to tell a stalled intake."""
+
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting to be committed."""
+
+    @property
+    def last_commit_at(self) -> float | None:
+        """time.time() of the last commit."""
+
+
+class LiveNews(Protocol):
+    """Where the sweeper's changes go out (backend.aftercommit.Live)."""
+
+    async def tps(self, tps_ids: list[int]) -> None:
+        """Publish the full state of some TPS."""
+
+    async def alerts(self, alert_ids: list[int]) -> None:
+        """Publish alerts."""
+
+
 class Sweeper:
     """Runs the alert sweep on the server's clock; `wake()` asks for a sweep right away."""
 
-    def __init__(self, rt: "Runtime", *, holder: str | None = None) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        intake: Intake,
+        situations: Situations,
+        live: LiveNews,
+        listening_since: datetime,
+        wake_outbox: Callable[[], None] | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.intake = intake
+        self.situations = situations
+        self.live = live
+        self.listening_since = listening_since
+        self.wake_outbox = wake_outbox
         self.holder = holder or node_id()
         self.last_sweep_at: datetime | None = None  # server clock
         self.is_leader = False
@@ -44,12 +86,12 @@ class Sweeper:
 
     def intake_stalled(self) -> bool:
         """Events are queued and no commit has happened for `intake_stall_s` (monotonic time)."""
-        w = self.rt.writer
+        w = self.intake
         mono = time.monotonic()
         if w.queue_depth == 0 or w.last_commit_at != self._seen_commit:
             self._seen_commit = w.last_commit_at
             self._progress_mono = mono
-        return mono - self._progress_mono > self.rt.settings.intake_stall_s
+        return mono - self._progress_mono > self.settings.intake_stall_s
 
     async def start(self) -> None:
         """Start the loop."""
@@ -63,7 +105,7 @@ class Sweeper:
                 await self._task
 
     async def _run(self) -> None:
-        interval = self.rt.settings.sweep_interval_s
+        interval = self.settings.sweep_interval_s
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
@@ -75,39 +117,36 @@ class Sweeper:
 
     async def tick(self) -> SweepChanges | None:
         """One sweep: if we hold the lease, apply alerts; always refresh incident situations."""
-        rt = self.rt
         stalled = self.intake_stalled()
         grant = await asyncio.to_thread(
             acquire,
-            engine=rt.engine,
+            engine=self.engine,
             name=LEASE_NAME,
             holder=self.holder,
-            ttl_s=rt.settings.sweep_lease_s,
+            ttl_s=self.settings.sweep_lease_s,
         )
         self.is_leader = grant is not None
         if not self.is_leader:
-            changed_tps = await refresh_situations(rt)
-            if changed_tps:
-                await flows.publish_tps(rt, changed_tps)
+            await self.live.tps(await self.situations.refresh())
             return None
-        now = rt.clock.now()
+        now = self.clock.now()
         read_at = time.monotonic()
         changes = await asyncio.to_thread(
             sweep,
-            engine=rt.engine,
-            settings=rt.settings,
+            engine=self.engine,
+            settings=self.settings,
             now=now,
-            listening_since=rt.started_at,
+            listening_since=self.listening_since,
             intake_stalled=stalled,
         )
         self.last_sweep_at = now
         # Situations and alerts come from one read of the open incidents, and the map's change
         # goes out first: no screen shows a severe-incident alert before its TPS turns red.
-        changed_tps = flows.swap_situations(rt, changes.situations, read_at)
+        changed_tps = self.situations.swap(changes.situations, read_at)
         if changed_tps:
-            await flows.publish_tps(rt, changed_tps)
+            await self.live.tps(changed_tps)
         if changes.alert_ids:
-            await flows.publish_alerts(rt, changes.alert_ids)
-        if changes.outbox and rt.outbox is not None:
-            rt.outbox.wake()
+            await self.live.alerts(changes.alert_ids)
+        if changes.outbox and self.wake_outbox is not None:
+            self.wake_outbox()
         return changes

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session
 
-from backend.alerts import flows
 from backend.alerts.models import Alert
 from backend.alerts.service import (
     AlertConflictError,
@@ -107,10 +106,8 @@ async def acknowledge_alert(
             session=session, alert_id=alert_id, actor=actor_of(principal), now=rt.clock.now()
         )
 
-    public = await _act(rt, alert_id, work)
-    if public.kind is AlertKind.SOS and rt.sweeper is not None:
-        rt.sweeper.wake()  # the acknowledged SOS clears now, not on the next tick
-    return public
+    # The acknowledged SOS clears now, not on the next tick.
+    return await _act(rt, alert_id, work, sweep_if_sos=True)
 
 
 @router.post("/alerts/{alert_id}/silence", response_model=AlertPublic)
@@ -142,13 +139,15 @@ def _load(session: Session, principal: Principal, alert_id: int) -> None:
         raise _not_found()
 
 
-async def _act(rt: Runtime, alert_id: int, work: Callable[[], Alert]) -> AlertPublic:
+async def _act(
+    rt: Runtime, alert_id: int, work: Callable[[], Alert], *, sweep_if_sos: bool = False
+) -> AlertPublic:
     """Commit `work` off the event loop (a row lock must not stall intake), then publish it."""
     try:
         public = await asyncio.to_thread(lambda: to_public(work()))
     except AlertConflictError as err:
         raise _conflict(err) from None
-    await flows.publish_alerts(rt, [alert_id])
+    await rt.after.alert_changed(alert_id, sweep=sweep_if_sos and public.kind is AlertKind.SOS)
     return public
 
 

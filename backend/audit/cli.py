@@ -87,7 +87,9 @@ def audit_verify(
 @app.command("export")
 def audit_export(
     tps: Annotated[str, typer.Option(help="TPS code")],
-    format: Annotated[Literal["json", "csv"], typer.Option(help="json or csv")] = "json",
+    file_format: Annotated[
+        Literal["json", "csv"], typer.Option("--format", help="json or csv")
+    ] = "json",
     out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -96,7 +98,7 @@ def audit_export(
         history = tps_history(session=session, code=tps)
     if history is None:
         raise typer.BadParameter(f"no TPS {tps}", param_hint="--tps")
-    text = history_csv(history) if format == "csv" else history.model_dump_json(indent=2)
+    text = history_csv(history) if file_format == "csv" else history.model_dump_json(indent=2)
     if out is None:
         typer.echo(text, nl=False)
     else:

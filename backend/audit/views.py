@@ -36,7 +36,7 @@ def read_tps_history(
     code: str,
     principal: Viewer,
     session: SessionDep,
-    format: Literal["json", "csv"] = "json",
+    file_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """Everything recorded about a TPS: pings, transitions, incidents and their steps, alerts."""
     history = tps_history(session=session, code=code, area_code=principal.area_code)
@@ -44,7 +44,7 @@ def read_tps_history(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail={"field": "code", "reason": "no such TPS"}
         )
-    if format == "csv":
+    if file_format == "csv":
         return Response(
             history_csv(history),
             media_type="text/csv",

@@ -51,9 +51,9 @@ def _refused(err: EnrolmentError) -> HTTPException:
     return HTTPException(err.status, detail=detail)
 
 
-def _wants_html(format: str | None, accept: str | None) -> bool:
-    if format is not None:
-        return format == "html"
+def _wants_html(page_format: str | None, accept: str | None) -> bool:
+    if page_format is not None:
+        return page_format == "html"
     accept = (accept or "").lower()
     return "text/html" in accept and "application/json" not in accept
 
@@ -76,9 +76,12 @@ def create_enrolments(
     principal: Enroller,
     session: SessionDep,
     rt: RuntimeDep,
-    format: Annotated[
+    page_format: Annotated[
         Literal["json", "html"] | None,
-        Query(description="html: the print-ready A4 sheet (also for Accept: text/html)"),
+        Query(
+            alias="format",
+            description="html: the print-ready A4 sheet (also for Accept: text/html)",
+        ),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
@@ -110,7 +113,7 @@ def create_enrolments(
         )
         for link in links
     ]
-    if _wants_html(format, accept):
+    if _wants_html(page_format, accept):
         page = sheet.render(
             [sheet.SheetCard(c.officer, c.url, c.expires_at) for c in cards],
             made_at=now,

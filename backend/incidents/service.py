@@ -3,10 +3,10 @@
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import func, update
@@ -18,17 +18,15 @@ from backend.audit.service import AuditRecord, append
 from backend.db import RawDb
 from backend.incidents.lifecycle import Action, InvalidTransitionError, next_status
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
-from backend.intake.validate import Accepted
 from backend.officers.models import Officer, Unit
 from backend.photos.models import IncidentPhoto
+from backend.tps.index import TpsRef
 from backend.tps.models import Tps
 from schemas.detail import IncidentDetail
-from schemas.enums import IncidentStatus, Situation
-from schemas.events import IncidentIn
+from schemas.enums import OPEN_STATUSES, IncidentStatus, Situation
+from schemas.events import IncidentIn, PingIn
 from schemas.live import IncidentPublic
 from schemas.ops import IncidentReportPublic, IncidentStep, IncidentStepKind
-
-OPEN_STATUSES = (IncidentStatus.BARU, IncidentStatus.DITERIMA, IncidentStatus.DITANGANI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +46,47 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def _where(a: Accepted) -> tuple[float | None, float | None]:
+class Report(Protocol):
+    """An incident report as intake checked it (`intake.validate.Accepted` is one)."""
+
+    @property
+    def event(self) -> PingIn | IncidentIn:
+        """The event as the device sent it."""
+
+    @property
+    def officer_id(self) -> int:
+        """Who reported it."""
+
+    @property
+    def tps(self) -> TpsRef | None:
+        """The TPS it is about, if any."""
+
+    @property
+    def received_at(self) -> datetime:
+        """When it arrived."""
+
+    @property
+    def effective_at(self) -> datetime:
+        """Its device time, clamped to the receive time for ordering."""
+
+    @property
+    def flags(self) -> int:
+        """Its EventFlag bits."""
+
+    @property
+    def source(self) -> str:
+        """ws or http."""
+
+    @property
+    def kabupaten_code(self) -> str:
+        """Where it is counted."""
+
+    @property
+    def kecamatan_code(self) -> str | None:
+        """Where it is counted, if known."""
+
+
+def _where(a: Report) -> tuple[float | None, float | None]:
     """Where the report puts the trouble: its position, else its TPS's (an SOS may have none)."""
     e = a.event
     assert isinstance(e, IncidentIn)
@@ -60,7 +98,7 @@ def _where(a: Accepted) -> tuple[float | None, float | None]:
 
 
 def _find_open(
-    db: RawDb, a: Accepted, kabupaten: str, rules: IncidentRules
+    db: RawDb, a: Report, kabupaten: str, rules: IncidentRules
 ) -> tuple[int, int] | None:
     """Return (id, severity) of an open incident this report belongs to, if any.
 
@@ -100,7 +138,7 @@ def _find_open(
 
 def record_reports(
     db: RawDb,
-    reports: list[Accepted],
+    reports: Sequence[Report],
     *,
     rules: IncidentRules,
     recorded: list[tuple[int, str, int, bool]] | None = None,

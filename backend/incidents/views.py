@@ -17,7 +17,6 @@ from backend.areas import contains
 from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import ReaderDep, RowId, RuntimeDep, SessionDep, require_role, scoped_area
-from backend.incidents.flows import after_incident_change
 from backend.incidents.lifecycle import MERGE_SPLIT_ROLE, NOTE_ROLE, REQUIRED_ROLE, Action
 from backend.incidents.models import Incident
 from backend.incidents.service import (
@@ -114,7 +113,7 @@ async def _act(rt: Runtime, session: Session, work: Callable[[], list[int]]) -> 
         changed = await asyncio.to_thread(work)
     except IncidentConflictError as err:
         raise _refuse(err) from None
-    await after_incident_change(rt, changed)
+    await rt.after.incident_changed(changed)
     return await asyncio.to_thread(_detail, session, changed[0])
 
 

@@ -1,36 +1,14 @@
-"""Stored field pings and the dead letters of what was rejected."""
+"""The dead letters of what intake refused (the stored pings: backend.tps.models)."""
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from backend.db import UtcDateTime, enum_column
-from schemas.enums import Phase, Situation
+from backend.db import UtcDateTime
+from backend.tps.models import Ping, PingByTps
 
-
-class Ping(SQLModel, table=True):
-    """A status ping exactly as the device sent it, plus when it arrived; never updated.
-
-    Only two B-trees are written per ping (the table and the event id), both appended at their
-    right edge when event ids are time-ordered: a per-TPS index here cut SQLite's insert rate
-    5.5x (measured), so that lookup lives in PingByTps, filled in bulk.
-    """
-
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: uuid.UUID = Field(unique=True)
-    officer_id: int = Field(foreign_key="officer.id")
-    tps_id: int = Field(foreign_key="tps.id")
-    phase: Phase = Field(sa_column=enum_column(Phase))
-    situation: Situation = Field(sa_column=enum_column(Situation))
-    device_time: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
-    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
-    lat: float | None = None
-    lon: float | None = None
-    note: str | None = Field(default=None, max_length=500)
-    flags: int = 0  # bit set of EventFlag, see backend.intake.validate.FLAG_BITS
-    source: str = Field(max_length=8)  # ws | http
+__all__ = ["DeadLetter", "Ping", "PingByTps"]  # pings are read here too (dashboard, registry)
 
 
 class DeadLetter(SQLModel, table=True):
@@ -48,18 +26,3 @@ class DeadLetter(SQLModel, table=True):
     reason: str = Field(max_length=500)
     size: int
     payload: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class PingByTps(SQLModel, table=True):
-    """Pings of one TPS in device-time order: the drill-down's index, written in bulk.
-
-    On SQLite the writer appends to it every second or so from the ping table's tail (see
-    backend.intake.service.index_pings); PostgreSQL writes it in each batch's transaction.
-    """
-
-    __tablename__ = "ping_by_tps"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    tps_id: int = Field(primary_key=True)
-    device_time: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
-    ping_id: int = Field(primary_key=True)

@@ -10,10 +10,11 @@ from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
-from backend.intake.validate import FLAG_BITS, Accepted, Item, Rejected, flags_to_list
+from backend.intake.validate import Accepted, Item, Rejected
 from backend.tps import rollup
-from backend.tps.state import PingFacts, StateRow, merge_all
-from schemas.enums import AckResult, EventFlag, Phase, Situation
+from backend.tps.models import PING_INDEX_KEY
+from backend.tps.state import PingFacts, StateRow, TpsChange, merge_all
+from schemas.enums import FLAG_BITS, AckResult, EventFlag, Phase, Situation, flags_to_list
 from schemas.events import IncidentIn, PingIn
 
 # Multi-row INSERT keeps a batch to a few statements; 400 rows x 12 columns stays under every
@@ -32,24 +33,6 @@ _STATE_COLS = (
 )
 _UNASSIGNED = FLAG_BITS[EventFlag.UNASSIGNED]
 _BEFORE_CORRECTION = FLAG_BITS[EventFlag.BEFORE_CORRECTION]
-
-
-@dataclass(slots=True)
-class TpsChange:
-    """A TPS whose state this batch (or a commander) changed."""
-
-    before: StateRow
-    after: StateRow
-    kecamatan_code: str = ""  # where it is counted in tps_rollup
-    # A commander's action: the log names `officer_id` (whose claim was confirmed, or nobody),
-    # not the officer who last reported the TPS.
-    by_commander: bool = False
-    officer_id: int | None = None
-
-    @property
-    def log_officer_id(self) -> int | None:
-        """The officer the log line of this change names."""
-        return self.officer_id if self.by_commander else self.after.last_officer_id
 
 
 @dataclass(slots=True)
@@ -354,9 +337,6 @@ def _auth_failures(db: RawDb, failures: list[AuthFailureRecord]) -> None:
     cur.close()
 
 
-PING_INDEX_KEY = "ping_indexed_upto"
-
-
 def _index_new_pings(db: RawDb, keys: list[Any]) -> None:
     if not keys:
         return
@@ -424,15 +404,23 @@ def _flag_before_correction(
         cur.close()
 
 
-def _store_pings(
+@dataclass(slots=True)
+class _NewPings:
+    """What inserting a batch's pings found: which were new, and their facts per TPS."""
+
+    keys: list[Any]  # each ping's event id as bound, in the batch's order
+    inserted: set[Any]  # the keys stored now (the rest were duplicates)
+    facts: dict[int, list[PingFacts]]  # TPS id -> the new pings' facts
+    kecamatan_of: dict[int, str]
+
+
+def _insert_pings(
     db: RawDb,
     pings: list[tuple[int, Accepted]],
     results: list[AckResult],
     stored_events: list[Accepted],
-    outcome: BatchOutcome,
-    cache: dict[int, StateRow] | None,
-) -> None:
-    """Insert pings, then fold the new ones into their TPS's state (hot path: kept lean)."""
+) -> _NewPings:
+    """Insert pings (unique event id: stored or duplicate) and gather the new ones' facts."""
     fmt = db.time
     key = db.uuid
     rows = []
@@ -468,8 +456,7 @@ def _store_pings(
         # different orders would otherwise each wait for the other's uncommitted insert.
         rows.sort(key=lambda r: r[0])
     inserted = _insert_returning_keys(db, "ping", _PING_COLS, _PING_ROW, rows)
-    per_tps: dict[int, list[PingFacts]] = defaultdict(list)
-    kecamatan_of: dict[int, str] = {}
+    new = _NewPings(keys, inserted, defaultdict(list), {})
     for (i, a), k in zip(pings, keys, strict=True):
         if k in inserted:
             e = a.event
@@ -477,7 +464,7 @@ def _store_pings(
             results[i] = AckResult.STORED
             stored_events.append(a)
             # Not assigned to this TPS: the phase it reports is a claim (see tps/state.py).
-            per_tps[a.tps.id].append(
+            new.facts[a.tps.id].append(
                 PingFacts(
                     a.effective_at,
                     a.received_at,
@@ -487,28 +474,33 @@ def _store_pings(
                     bool(a.flags & _UNASSIGNED),
                 )
             )
-            kecamatan_of[a.tps.id] = a.tps.kecamatan_code
+            new.kecamatan_of[a.tps.id] = a.tps.kecamatan_code
         else:
             results[i] = AckResult.DUPLICATE
-    if not per_tps:
-        return
-    before = _read_states(db, sorted(per_tps), cache)
+    return new
+
+
+def _pings_to_states(
+    db: RawDb,
+    pings: list[tuple[int, Accepted]],
+    new: _NewPings,
+    outcome: BatchOutcome,
+    cache: dict[int, StateRow] | None,
+) -> None:
+    """Where a ping becomes a TPS state change: merge, compare-and-set, transitions, rollup."""
+    before = _read_states(db, sorted(new.facts), cache)
     corrected: dict[int, datetime] = {}
-    for tps_id, facts in per_tps.items():
+    for tps_id, facts in new.facts.items():
         old = before.get(tps_id) or StateRow(tps_id=tps_id)
         if old.corrected_at is not None:
             corrected[tps_id] = old.corrected_at
-        new = merge_all(old, facts)
-        if new != old:
-            outcome.tps_changes.append(TpsChange(old, new, kecamatan_of[tps_id]))
+        merged = merge_all(old, facts)
+        if merged != old:
+            outcome.tps_changes.append(TpsChange(old, merged, new.kecamatan_of[tps_id]))
     if corrected:
-        _flag_before_correction(db, pings, keys, inserted, corrected)
-    _write_states(db, outcome.tps_changes)
+        _flag_before_correction(db, pings, new.keys, new.inserted, corrected)
+    _write_states(db, outcome.tps_changes)  # and their counts in tps_rollup
     outcome.transitions = _write_transitions(db, outcome.tps_changes)
-    if not db.is_sqlite:
-        # PostgreSQL maintains the per-TPS lookup in the same transaction (its index inserts
-        # are cheap); SQLite's is written in bulk by index_pings, see there.
-        _index_new_pings(db, list(inserted))
 
 
 def store_batch(
@@ -544,7 +536,13 @@ def store_batch(
     stored_events: list[Accepted] = []
 
     if pings:
-        _store_pings(db, pings, results, stored_events, outcome, state_cache)
+        new = _insert_pings(db, pings, results, stored_events)
+        if new.facts:
+            _pings_to_states(db, pings, new, outcome, state_cache)
+            if not db.is_sqlite:
+                # PostgreSQL maintains the per-TPS lookup in the same transaction (its index
+                # inserts are cheap); SQLite's is written in bulk by index_pings, see there.
+                _index_new_pings(db, list(new.inserted))
 
     recorded: list[tuple[int, str, int, bool]] = []
     if reports:

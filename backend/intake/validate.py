@@ -8,28 +8,16 @@ import orjson
 from pydantic import ValidationError
 
 from backend.config import Settings
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 from backend.tps.index import RegistryIndex, TpsRef
-from schemas.enums import EventFlag
+from schemas.enums import FLAG_BITS, EventFlag
 from schemas.events import FIELD_EVENT_ADAPTER, IncidentIn, PingIn
 
 _EVENTS_IN = {s: METRICS.events_in.labels(s) for s in ("ws", "http")}
-FLAG_BITS: dict[EventFlag, int] = {f: 1 << i for i, f in enumerate(EventFlag)}
 PAYLOAD_KEEP = 64 * 1024  # bytes of a rejected payload kept in the dead-letter table
 QUEUEING_ALLOWANCE_S = 2.0  # real seconds an event may spend in queues and still be "on time"
 
 Source = Literal["ws", "http"]
-
-
-_FLAG_LISTS: dict[int, list[str]] = {}
-
-
-def flags_to_list(bits: int) -> list[str]:
-    """Decode a stored flag bit set (a few distinct values: cached)."""
-    out = _FLAG_LISTS.get(bits)
-    if out is None:
-        out = _FLAG_LISTS[bits] = [f.value for f, b in FLAG_BITS.items() if bits & b]
-    return list(out)
 
 
 @dataclass(slots=True)

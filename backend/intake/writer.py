@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules
-from backend.intake.metrics import METRICS
 from backend.intake.service import (
     AuthFailureRecord,
     BatchOutcome,
@@ -25,6 +24,7 @@ from backend.intake.service import (
     store_batch,
 )
 from backend.intake.validate import Item
+from backend.metrics import METRICS
 from backend.tps.state import StateRow
 
 log = logging.getLogger("posko.writer")

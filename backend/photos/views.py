@@ -29,7 +29,6 @@ from backend.deps import (
     record_refusal,
     remote_of,
 )
-from backend.incidents.flows import publish_incidents
 from backend.incidents.models import Incident
 from backend.intake.validate import PAYLOAD_KEEP, Rejected, printable
 from backend.intake.writer import StorageUnavailable, is_storage_fault
@@ -252,7 +251,7 @@ async def _keep(
     slot, new = await _in_thread_or_503(keep)
     if new and report.incident_id is not None:
         # The commander's incident shows it without a reload: its photo count, live.
-        await publish_incidents(rt, [report.incident_id])
+        await rt.after.photo_stored(report.incident_id)
     return _stored(slot, index, new=new)
 
 

@@ -3,7 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 from backend.realtime.broadcast import RESYNC, Broadcaster, Message
 
 __all__ = ["RESYNC", "LiveHub", "Subscriber", "channel_for_area", "channels_for_kabupaten"]

@@ -1,4 +1,4 @@
-"""The live stream: WS /ws/live pushes deltas after each commit, with a sequence number."""
+"""The live stream: the snapshot a screen starts from, then WS /ws/live deltas in seq order."""
 
 import asyncio
 import contextlib
@@ -9,11 +9,25 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.alerts.service import list_alerts
 from backend.areas import AreaError, narrow
 from backend.auth.service import AuthError
-from backend.deps import RuntimeDep, authenticate, record_refusal, token_from
+from backend.deps import (
+    ReaderDep,
+    RuntimeDep,
+    SessionDep,
+    authenticate,
+    record_refusal,
+    scoped_area,
+    token_from,
+)
+from backend.incidents.service import list_public
 from backend.realtime.hub import RESYNC, channel_for_area
 from backend.runtime import Runtime
+from backend.tps.liveness import grace_table
+from backend.tps.service import list_views
+from schemas.errors import problem_responses
+from schemas.live import Snapshot
 
 router = APIRouter()
 log = logging.getLogger("posko")
@@ -122,3 +136,33 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
         watcher.cancel()
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+@router.get(
+    "/api/v1/snapshot",
+    response_model=Snapshot,
+    tags=["state"],
+    responses=problem_responses(401, 403),
+)
+def read_snapshot(
+    principal: ReaderDep, session: SessionDep, rt: RuntimeDep, area: str | None = None
+) -> Snapshot:
+    """Everything a live screen starts from; apply /ws/live deltas with a higher seq on top.
+
+    The seq is read before the data, so a delta committed meanwhile is applied again on top;
+    per-TPS versions make that harmless.
+    """
+    area_code = scoped_area(principal.area_code, area)
+    channel = channel_for_area(area_code)
+    seq = rt.hub.broadcaster.current_seq(channel)
+    return Snapshot(
+        seq=seq,
+        channel=channel,
+        taken_at=rt.clock.now(),
+        clock_speed=rt.clock.speed,
+        exercise=rt.settings.exercise_label(),
+        grace_s=grace_table(rt.settings),
+        tps=list_views(session=session, area_code=area_code),
+        incidents=list_public(session=session, area_code=area_code, open_only=True),
+        alerts=list_alerts(session=session, area_code=area_code, open_only=True),
+    )

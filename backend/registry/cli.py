@@ -15,7 +15,7 @@ from backend.registry.boundaries import BoundariesRejected, read_boundaries_file
 from backend.registry.build import Scale, build_registry
 from backend.registry.importer import ImportRejected, import_files
 from backend.registry.national import build_national
-from backend.registry.reference import ReferenceError
+from backend.registry.reference import ReferenceDataError
 from backend.registry.service import RegistryInUseError, registry_summary, write_registry
 
 app = typer.Typer(
@@ -116,7 +116,7 @@ def seed(
                     boundaries_path=boundaries,
                     scale=scale,
                 )
-        except (ReferenceError, ValueError) as exc:
+        except (ReferenceDataError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         t1 = time.perf_counter()

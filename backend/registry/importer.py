@@ -49,16 +49,14 @@ from backend.regions.models import Region
 from backend.registry.build import (
     OKU_TIMUR,
     SYNTHETIC_BBOX,
-    AssignmentRecord,
     KabupatenPlan,
     RegionTree,
-    Registry,
-    TpsRecord,
     build_regions_and_units,
     lokal_tree,
 )
 from backend.registry.geometry import BBox
 from backend.registry.names import POLRI_RANKS
+from backend.registry.records import AssignmentRecord, Registry, TpsRecord
 from backend.registry.reference import load_reference
 from backend.registry.service import (
     bump_stamp,

@@ -34,13 +34,12 @@ from backend.registry.build import (
     Layout,
     PolsekSpec,
     RegionTree,
-    Registry,
     build_kabupaten,
     lokal_tree,
     make_layout,
-    merge_registries,
     unit_code,
 )
+from backend.registry.records import Registry, merge_registries
 from backend.registry.reference import LatLon, Reference, load_boundaries, load_reference
 
 NATIONAL_TPS = 435_296  # TPS of Pilkada serentak 2024 (KPU)

@@ -46,7 +46,7 @@ class Reference:
         return not self.sources
 
 
-class ReferenceError(ValueError):
+class ReferenceDataError(ValueError):
     """A reference file exists but cannot be read."""
 
 
@@ -54,10 +54,10 @@ def _read_geojson(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ReferenceError(f"{path}: {exc}") from exc
+        raise ReferenceDataError(f"{path}: {exc}") from exc
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
-        raise ReferenceError(f"{path}: not a GeoJSON FeatureCollection")
+        raise ReferenceDataError(f"{path}: not a GeoJSON FeatureCollection")
     return features
 
 
@@ -76,7 +76,7 @@ def _read_centroid_csv(path: Path) -> dict[str, LatLon]:
                 if code and lat and lng:
                     centres[code] = (float(lat), float(lng))
     except (OSError, ValueError) as exc:
-        raise ReferenceError(f"{path}: {exc}") from exc
+        raise ReferenceDataError(f"{path}: {exc}") from exc
     return centres
 
 
@@ -122,5 +122,5 @@ def load_boundaries(path: Path) -> dict[str, MultiPolygon]:
         try:
             shapes[code] = shape_from_geojson(feature["geometry"])
         except ValueError as exc:
-            raise ReferenceError(f"{path}: feature {code}: {exc}") from exc
+            raise ReferenceDataError(f"{path}: feature {code}: {exc}") from exc
     return shapes

@@ -37,7 +37,7 @@ from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import REGISTRY_STAMP, set_value
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
 from backend.regions.models import Region
-from backend.registry.build import (
+from backend.registry.records import (
     AssignmentRecord,
     OfficerRecord,
     RegionRecord,

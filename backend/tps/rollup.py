@@ -22,9 +22,9 @@ from backend.alerts.models import Alert
 from backend.areas import kabupaten_in
 from backend.db import RawDb
 from backend.incidents.models import Incident
-from backend.incidents.service import OPEN_STATUSES
 from backend.regions.models import Region
 from backend.tps.state import StateRow
+from schemas.enums import OPEN_STATUSES
 from schemas.ops import AlertKind, AlertSubjectKind
 from schemas.rollup import AreaCount
 

@@ -14,17 +14,14 @@ from sqlmodel import Session, col, select
 from backend.audit.service import AuditRecord, append
 from backend.incidents.models import IncidentReport
 from backend.incidents.service import incident_situations
-from backend.intake.models import Ping, PingByTps
-from backend.intake.service import PING_INDEX_KEY, TpsChange
-from backend.intake.validate import flags_to_list
 from backend.meta import get_value
 from backend.officers.models import Assignment, Officer
 from backend.regions.models import Region
 from backend.tps import rollup
-from backend.tps.models import Tps, TpsState, TpsTransition
+from backend.tps.models import PING_INDEX_KEY, Ping, PingByTps, Tps, TpsState, TpsTransition
 from backend.tps.rollup import count_by_area
-from backend.tps.state import StateConflictError, StateRow, confirm_claim, correct
-from schemas.enums import PHASE_ORDER, Phase, RiskRating, Situation
+from backend.tps.state import StateConflictError, StateRow, TpsChange, confirm_claim, correct
+from schemas.enums import PHASE_ORDER, Phase, RiskRating, Situation, flags_to_list
 from schemas.live import LogEntry, PhaseCount, Summary, TimelineEvent, TimelineRow, TpsView
 
 NOT_REPORTED = "belum"  # summary bucket for TPS with no phase reported yet

@@ -205,6 +205,24 @@ def merge_all(state: StateRow, pings: list[PingFacts]) -> StateRow:
     return s if new == s else replace(new, version=s.version + 1)
 
 
+@dataclass(slots=True)
+class TpsChange:
+    """A TPS whose state this batch (or a commander) changed."""
+
+    before: StateRow
+    after: StateRow
+    kecamatan_code: str = ""  # where it is counted in tps_rollup
+    # A commander's action: the log names `officer_id` (whose claim was confirmed, or nobody),
+    # not the officer who last reported the TPS.
+    by_commander: bool = False
+    officer_id: int | None = None
+
+    @property
+    def log_officer_id(self) -> int | None:
+        """The officer the log line of this change names."""
+        return self.officer_id if self.by_commander else self.after.last_officer_id
+
+
 class StateConflictError(ValueError):
     """A commander's action does not fit the state as it is now: field and reason for a 409."""
 

@@ -10,18 +10,13 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AwareDatetime
 from sqlmodel import Session, col, select
 
-from backend.alerts.service import list_alerts
 from backend.areas import contains
 from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import ReaderDep, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.incidents.service import list_public
-from backend.intake.flows import LiveFlow
-from backend.intake.service import BatchOutcome, TpsChange
-from backend.realtime.hub import channel_for_area
 from backend.registry.boundaries import cached_layer
 from backend.runtime import Runtime
-from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
 from backend.tps.rollup import LEVEL_LENGTH, add_rows, area_rows
 from backend.tps.service import (
@@ -34,10 +29,10 @@ from backend.tps.service import (
     timeline,
     timeline_rows,
 )
-from backend.tps.state import StateConflictError
+from backend.tps.state import StateConflictError, TpsChange
 from schemas.enums import Phase, RegionLevel, RiskRating, Role, Situation
 from schemas.errors import problem_responses
-from schemas.live import LogEntry, Snapshot, Summary, Timeline, TpsPage, TpsTimeline, TpsView
+from schemas.live import LogEntry, Summary, Timeline, TpsPage, TpsTimeline, TpsView
 from schemas.ops import TpsCorrection, TpsPhaseConfirm
 from schemas.rollup import Rollup, RollupLevel
 
@@ -105,10 +100,7 @@ async def _act(rt: Runtime, session: Session, code: str, work: Callable[[], TpsC
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail={"field": err.field, "reason": err.reason}
         ) from None
-    # The same delta and log line as a batch of pings makes: one way to build them.
-    await LiveFlow(rt).after_commit(BatchOutcome(acks=[], tps_changes=[change]))
-    if rt.sweeper is not None:
-        rt.sweeper.wake()  # the claim's alert clears, schedule alerts follow the new phase
+    await rt.after.tps_changed(change)
     views = await asyncio.to_thread(lambda: list_views(session=session, codes=[code]))
     return views[0]
 
@@ -209,31 +201,6 @@ def read_rollup(
         phases=total.phases,
         situations=total.situations,
         data=rows,
-    )
-
-
-@router.get("/snapshot", response_model=Snapshot)
-def read_snapshot(
-    principal: ReaderDep, session: SessionDep, rt: RuntimeDep, area: str | None = None
-) -> Snapshot:
-    """Everything a live screen starts from; apply /ws/live deltas with a higher seq on top.
-
-    The seq is read before the data, so a delta committed meanwhile is applied again on top;
-    per-TPS versions make that harmless.
-    """
-    area_code = _scope(principal.area_code, area)
-    channel = channel_for_area(area_code)
-    seq = rt.hub.broadcaster.current_seq(channel)
-    return Snapshot(
-        seq=seq,
-        channel=channel,
-        taken_at=rt.clock.now(),
-        clock_speed=rt.clock.speed,
-        exercise=rt.settings.exercise_label(),
-        grace_s=grace_table(rt.settings),
-        tps=list_views(session=session, area_code=area_code),
-        incidents=list_public(session=session, area_code=area_code, open_only=True),
-        alerts=list_alerts(session=session, area_code=area_code, open_only=True),
     )
 
 

@@ -141,13 +141,13 @@ def user_unlock(username: str, database_url: DatabaseUrl = None) -> None:
 def kiosk_issue(
     name: Annotated[str, typer.Option(help="which wall")] = "wall display",
     area: AreaOption = None,
-    next: Annotated[str, typer.Option(help="page to open")] = "/wall",
+    next_page: Annotated[str, typer.Option("--next", help="page to open")] = "/wall",
     database_url: DatabaseUrl = None,
 ) -> None:
     """Issue a watch-only kiosk credential and print its sign-in URL (shown once)."""
     from urllib.parse import urlencode
 
-    if local_path(next) is None:
+    if local_path(next_page) is None:
         raise typer.BadParameter("give a path on this server, such as /wall", param_hint="--next")
     with _open(database_url) as (settings, session):
         try:
@@ -164,7 +164,7 @@ def kiosk_issue(
             raise typer.BadParameter(err.reason, param_hint="--area") from None
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     typer.echo(f"kiosk credential {cred.id} ({cred.name})")
-    typer.echo(f"{base}/login?{urlencode({'token': token, 'next': next})}")
+    typer.echo(f"{base}/login?{urlencode({'token': token, 'next': next_page})}")
     typer.echo("Shown once. Revoke with `posko kiosk revoke ID`.")
 
 

@@ -26,7 +26,8 @@ from backend.audit.service import verify
 from backend.config import DEFAULT_REGION_DATA, Settings
 from backend.incidents.lifecycle import Action
 from backend.incidents.service import transition
-from backend.registry.build import Registry, build_registry
+from backend.registry.build import build_registry
+from backend.registry.records import Registry
 from backend.registry.service import write_registry
 from backend.tps.liveness import grace_s
 from backend.tps.service import list_views

@@ -15,7 +15,8 @@ from backend.db import make_engine
 from backend.intake.models import Ping
 from backend.migrate import ensure_schema
 from backend.officers.models import Assignment, Officer
-from backend.registry.build import Registry, build_registry
+from backend.registry.build import build_registry
+from backend.registry.records import Registry
 from backend.tps.models import Tps
 from schemas.enums import Phase, Situation
 from tests.conftest import PG_ADMIN_URL, TEST_DB, TEST_SECRET, fresh_pg_database, pg_available

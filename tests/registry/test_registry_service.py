@@ -14,7 +14,8 @@ from backend.intake.models import DeadLetter, Ping
 from backend.meta import REGISTRY_STAMP, get_value
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
 from backend.regions.models import Region
-from backend.registry.build import Registry, build_registry
+from backend.registry.build import build_registry
+from backend.registry.records import Registry
 from backend.registry.service import (
     RegistryInUseError,
     registry_summary,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from backend.registry.build import Registry, Scale, build_registry
+from backend.registry.build import Scale, build_registry
 from backend.registry.cli import app
 from backend.registry.national import (
     NATIONAL_TPS,
@@ -19,6 +19,7 @@ from backend.registry.national import (
     build_national,
     kabupaten_codes,
 )
+from backend.registry.records import Registry
 from backend.tps.models import Tps
 from backend.tps.rollup import check
 from tests.registry.conftest import DATA_DIR

@@ -1,4 +1,4 @@
-"""Prometheus metrics of intake and the live stream (served at /metrics)."""
+"""Prometheus metrics of the process: intake, the live stream, the loop (served at /metrics)."""
 
 from typing import TYPE_CHECKING
 

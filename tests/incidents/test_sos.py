@@ -16,12 +16,12 @@ from backend.config import Settings
 from schemas.enums import IncidentStatus
 from schemas.events import FIELD_EVENT_ADAPTER
 from schemas.ops import AlertKind, AlertSeverity
+from tests.alerts.test_rules import SETTINGS, facts, kinds, tps
 from tests.conftest import LiveServer, start_server
 from tests.factories import MiniRegistry
 from tests.helpers import field_socket, incident, ping, send
 from tests.ops.conftest import auth
 from tests.ops.harness import wib
-from tests.ops.test_rules import SETTINGS, facts, kinds, tps
 
 M = timedelta(minutes=1)
 SENDER = SosFacts("85010000", "Petugas 0", "Bripka", "Polres OKU Timur", None, None, None)

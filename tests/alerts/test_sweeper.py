@@ -57,10 +57,21 @@ def test_sangat_rawan_tps_is_not_visited_ten_clock_minutes_after_its_last_ping(
             server.stop()
 
 
-def test_intake_counts_as_stalled_only_with_events_queued_and_no_commit_since() -> None:
+def test_intake_counts_as_stalled_only_with_events_queued_and_no_commit_since(
+    settings: Settings,
+) -> None:
     writer = SimpleNamespace(queue_depth=0, last_commit_at=100.0)
-    rt: Any = SimpleNamespace(writer=writer, settings=SimpleNamespace(intake_stall_s=0.0))
-    sweeper = Sweeper(rt, holder="test")
+    none: Any = None
+    sweeper = Sweeper(
+        engine=none,
+        settings=settings.model_copy(update={"intake_stall_s": 0.0}),
+        clock=none,
+        intake=writer,
+        situations=none,
+        live=none,
+        listening_since=datetime.now(UTC),
+        holder="test",
+    )
     assert sweeper.intake_stalled() is False  # nothing waiting
     writer.queue_depth = 50
     assert sweeper.intake_stalled() is True  # waiting, and no commit since we last looked

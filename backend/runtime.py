@@ -20,6 +20,7 @@ from schemas.enums import Situation
 if TYPE_CHECKING:
     from backend.alerts.sweeper import Sweeper
     from backend.alerts.webhook import OutboxSender
+    from backend.channels.outbox import ReplySender
 
 
 @dataclass(eq=False)
@@ -46,3 +47,4 @@ class Runtime:
     sweeper: "Sweeper | None" = None
     loop_lag: LoopLag = field(default_factory=LoopLag)
     outbox: "OutboxSender | None" = None
+    channel_outbox: "ReplySender | None" = None  # replies to chat and SMS (backend/channels)

@@ -31,6 +31,7 @@ from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.browser import OriginGuard
 from backend.channels import sms as sms_channel
 from backend.channels import telegram as telegram_channel
+from backend.channels import views as channel_views
 from backend.channels import whatsapp as whatsapp_channel
 from backend.channels.outbox import ReplySender
 from backend.clock import Clock
@@ -317,6 +318,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         whatsapp_channel,
         telegram_channel,
         sms_channel,
+        channel_views,
         health,
     ):
         app.include_router(module.router)

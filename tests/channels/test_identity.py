@@ -139,7 +139,7 @@ def test_a_binding_names_exactly_one_valid_sender(
 def test_only_an_admin_binds_senders(
     server: LiveServer, engine: Engine, mini: MiniRegistry
 ) -> None:
-    viewer = {"Authorization": f"Bearer {person_token(engine, Role.COMMANDER)}"}
+    commander = {"Authorization": f"Bearer {person_token(engine, Role.COMMANDER)}"}
     r = httpx.post(
         f"{server.url}/api/v1/officers/{mini.officer_nrps[0]}/senders",
         json={"phone": "081277770001"},

@@ -12,6 +12,20 @@ from backend.channels.road import Inbound, handle
 from backend.deps import read_capped, record_refusal
 from backend.intake.writer import StorageUnavailable
 from backend.runtime import Runtime
+from schemas.errors import ProblemResponse
+
+
+def webhook_responses(ok: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers of a channel webhook: every status it may give, with its meaning."""
+    return {
+        200: {"description": ok},
+        400: {"description": "not a JSON object", "model": ProblemResponse},
+        401: {"description": "signature or secret missing, stale or wrong (kept)"},
+        404: {"description": "this channel is not configured", "model": ProblemResponse},
+        413: {"description": "body larger than the limit", "model": ProblemResponse},
+        422: {"description": "a required field is missing", "model": ProblemResponse},
+        503: {"description": "storage unavailable: the provider delivers again"},
+    }
 
 
 def problem(field: str, reason: str, code: int, headers: dict[str, str] | None = None) -> Response:

@@ -41,7 +41,7 @@ from backend.channels.service import (
     sender_of,
 )
 from backend.intake.models import DeadLetter
-from backend.intake.validate import Rejected
+from backend.intake.validate import Rejected, printable
 from backend.runtime import Runtime
 from schemas.channels import (
     Command,
@@ -85,6 +85,13 @@ class Inbound:
     remote: str | None = None
 
 
+def clean_key(raw: object) -> str | None:
+    """A provider's message id fit to be a key: 1-128 visible ASCII characters, else None."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= 128:
+        return None
+    return raw if all(" " < c < "\x7f" for c in raw) else None
+
+
 def event_id_for(channel: str, key: str) -> uuid.UUID:
     """The field event id of a provider message."""
     return uuid.uuid5(EVENT_NAMESPACE, f"{channel}:{key}")
@@ -110,7 +117,7 @@ def _dead_letter(
         field=field,
         reason=reason[:500],
         size=len(payload.encode()),
-        payload=payload[: 64 * 1024],
+        payload=printable(payload[: 64 * 1024]),
     )
 
 

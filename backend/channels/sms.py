@@ -26,12 +26,21 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from backend.channels import metrics
-from backend.channels.edge import body_of, deliver, json_of, problem, refuse, same_secret
+from backend.channels.edge import (
+    body_of,
+    deliver,
+    json_of,
+    problem,
+    refuse,
+    same_secret,
+    webhook_responses,
+)
 from backend.channels.outbox import take_for_smssync
-from backend.channels.road import Inbound
+from backend.channels.road import Inbound, clean_key
 from backend.channels.service import normalize_phone
 from backend.deps import RuntimeDep, remote_of
 from backend.runtime import Runtime
+from schemas.errors import ProblemResponse
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
 SIGNATURE_HEADER = "x-signature"
@@ -60,14 +69,7 @@ def _phone(rt: Runtime, raw: Any) -> str | None:
 @router.post(
     "/smsgate",
     summary="SMSGate (SMS Gateway for Android) webhook: sms:received",
-    responses={
-        200: {"description": "the SMS recorded (stored, answered, refused, duplicate, ignored)"},
-        400: {"description": "not a JSON object"},
-        401: {"description": "X-Signature or X-Timestamp missing, stale or wrong"},
-        404: {"description": "SMSGate is not configured"},
-        422: {"description": "an sms:received event without id, sender or message"},
-        503: {"description": "storage unavailable: the gateway delivers again"},
-    },
+    responses=webhook_responses("the SMS recorded (stored, answered, refused, duplicate …)"),
 )
 async def smsgate(request: Request, rt: RuntimeDep) -> Response:
     """Check the signature over body + timestamp, then handle the SMS once (by event id)."""
@@ -93,9 +95,9 @@ async def smsgate(request: Request, rt: RuntimeDep) -> Response:
         metrics.MESSAGES.labels("smsgate", "ignored").inc()
         return Response(b'{"results":["ignored"]}', 200, media_type="application/json")
     payload = data.get("payload")
-    event_id = data.get("id")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 128:
-        return problem("id", "the event id is missing", 422)
+    event_id = clean_key(data.get("id"))
+    if event_id is None:
+        return problem("id", "missing, or not 1-128 visible ASCII characters", 422)
     if not isinstance(payload, dict) or not isinstance(payload.get("message"), str):
         return problem("payload.message", "the SMS text is missing", 422)
     sender = _phone(rt, payload.get("phoneNumber")) or _phone(rt, payload.get("sender"))
@@ -129,12 +131,7 @@ async def _smssync_answer(rt: Runtime, with_replies: bool) -> Response:
 @router.post(
     "/smssync",
     summary="SMSSync gateway: incoming SMS as a form post",
-    responses={
-        200: {"description": 'SMSSync\'s {"payload":{"success":…}}, with replies to send'},
-        401: {"description": "wrong secret"},
-        404: {"description": "SMSSync is not configured"},
-        503: {"description": "storage unavailable: SMSSync keeps it pending and posts again"},
-    },
+    responses=webhook_responses('SMSSync\'s {"payload":{"success":…}}, with replies to send'),
 )
 async def smssync(request: Request, rt: RuntimeDep) -> Response:
     """Check the shared secret, handle the SMS once (by message_id), answer with the replies."""
@@ -154,15 +151,16 @@ async def smssync(request: Request, rt: RuntimeDep) -> Response:
     if not same_secret(form.get("secret"), secret.get_secret_value()):
         return refuse(rt, request, "secret", "missing or wrong secret")
     sender = _phone(rt, form.get("from"))
-    message_id = form.get("message_id") or ""
-    if sender is None or "message" not in form or not message_id or len(message_id) > 128:
+    message_id = clean_key(form.get("message_id"))
+    if sender is None or "message" not in form or message_id is None:
         field = "from" if sender is None else ("message" if "message" not in form else "message_id")
         return problem(field, "missing or not valid", 422)
     ts = form.get("sent_timestamp", "")
     at = None
     if ts.isascii() and ts.isdigit() and len(ts) <= 15:
         n = int(ts)
-        at = datetime.fromtimestamp(n / 1000 if n > 10**11 else n, UTC)  # ms, or the docs' s
+        seconds = n / 1000 if n > 10**11 else n  # ms as the app sends, or the docs' seconds
+        at = datetime.fromtimestamp(seconds, UTC) if 0 < seconds < 2**33 else None
     inbound = Inbound(
         channel="smssync",
         key=message_id,
@@ -175,7 +173,15 @@ async def smssync(request: Request, rt: RuntimeDep) -> Response:
     return await deliver(rt, [inbound], lambda _results: _smssync_answer(rt, True))
 
 
-@router.get("/smssync", summary="SMSSync polling for replies to send (?task=send)")
+@router.get(
+    "/smssync",
+    summary="SMSSync polling for replies to send (?task=send)",
+    responses={
+        200: {"description": 'SMSSync\'s {"payload":{"success":…}}, with replies to send'},
+        401: {"description": "missing or wrong secret", "model": ProblemResponse},
+        404: {"description": "SMSSync is not configured", "model": ProblemResponse},
+    },
+)
 async def smssync_tasks(
     rt: RuntimeDep,
     task: Annotated[str | None, Query(max_length=16)] = None,

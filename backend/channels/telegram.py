@@ -21,7 +21,15 @@ import httpx
 from fastapi import APIRouter, Request, Response
 
 from backend.channels import metrics
-from backend.channels.edge import body_of, deliver, json_of, problem, refuse, same_secret
+from backend.channels.edge import (
+    body_of,
+    deliver,
+    json_of,
+    problem,
+    refuse,
+    same_secret,
+    webhook_responses,
+)
 from backend.channels.road import Inbound, handle
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.deps import RuntimeDep, remote_of
@@ -36,7 +44,7 @@ ALLOWED_UPDATES = ["message", "edited_message"]
 def inbound_of(update: dict[str, Any], remote: str | None) -> Inbound | None:
     """The officer message of one update, or None (ignored: edits of text, other kinds)."""
     update_id = update.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or abs(update_id) >= 2**63:
         return None
     edited = "message" not in update
     m = update.get("message") or update.get("edited_message")
@@ -46,7 +54,10 @@ def inbound_of(update: dict[str, Any], remote: str | None) -> Inbound | None:
     if not isinstance(chat_id, int) or isinstance(chat_id, bool) or abs(chat_id) >= 2**53:
         return None
     date = m.get("edit_date") if edited else m.get("date")
-    at = datetime.fromtimestamp(date, UTC) if isinstance(date, int) and date > 0 else None
+    # Up to 2^33 s (year 2242): beyond, datetime itself fails.
+    at = None
+    if isinstance(date, int) and not isinstance(date, bool) and 0 < date < 2**33:
+        at = datetime.fromtimestamp(date, UTC)
     loc = m.get("location")
     lat = lon = None
     if isinstance(loc, dict):
@@ -76,13 +87,7 @@ def inbound_of(update: dict[str, Any], remote: str | None) -> Inbound | None:
 @router.post(
     "/telegram",
     summary="Telegram bot webhook (one Update per request)",
-    responses={
-        200: {"description": "the update recorded (stored, answered, refused, duplicate, ignored)"},
-        400: {"description": "not a JSON object"},
-        401: {"description": "X-Telegram-Bot-Api-Secret-Token missing or wrong"},
-        404: {"description": "Telegram is not configured"},
-        503: {"description": "storage unavailable: Telegram delivers again"},
-    },
+    responses=webhook_responses("the update recorded (stored, answered, refused, duplicate …)"),
 )
 async def receive(request: Request, rt: RuntimeDep) -> Response:
     """Check the secret token, then handle the update once."""

@@ -14,13 +14,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 
 from backend.channels import metrics
-from backend.channels.edge import body_of, deliver, json_of, problem, refuse, same_secret
-from backend.channels.road import Inbound
+from backend.channels.edge import (
+    body_of,
+    deliver,
+    json_of,
+    problem,
+    refuse,
+    same_secret,
+    webhook_responses,
+)
+from backend.channels.road import Inbound, clean_key
 from backend.channels.service import normalize_phone
 from backend.deps import RuntimeDep, remote_of
 from backend.runtime import Runtime
+from schemas.errors import ProblemResponse
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
 WINDOW = timedelta(hours=24)  # free-text replies are allowed this long after the user wrote
@@ -34,7 +44,7 @@ def signature(secret: str, body: bytes) -> str:
 
 def _time(raw: Any) -> datetime | None:
     text = str(raw)
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 11:  # datetime ends in 9999
         return None
     return datetime.fromtimestamp(int(text), UTC)
 
@@ -43,25 +53,29 @@ def messages_of(data: dict[str, Any], rt: Runtime, remote: str | None) -> list[I
     """The officer messages of a delivery, oldest first; statuses and other fields left out."""
     out: list[Inbound] = []
     country = rt.settings.phone_country_code
-    for entry in data.get("entry") or []:
+    for entry in _list(data.get("entry")):
         if not isinstance(entry, dict):
             continue
-        for change in entry.get("changes") or []:
+        for change in _list(entry.get("changes")):
             value = change.get("value") if isinstance(change, dict) else None
             if not isinstance(value, dict) or change.get("field") != "messages":
                 continue
-            for status in value.get("statuses") or []:
-                metrics.MESSAGES.labels("whatsapp", "ignored").inc()
-                del status
-            for m in value.get("messages") or []:
+            ignored = len(_list(value.get("statuses")))
+            metrics.MESSAGES.labels("whatsapp", "ignored").inc(ignored)
+            for m in _list(value.get("messages")):
                 inbound = _inbound(m, country, remote, rt)
                 if inbound is not None:
                     out.append(inbound)
     return sorted(out, key=lambda i: i.at)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _inbound(m: Any, country: str, remote: str | None, rt: Runtime) -> Inbound | None:
-    if not isinstance(m, dict) or not isinstance(m.get("id"), str) or not m["id"]:
+    key = clean_key(m.get("id")) if isinstance(m, dict) else None
+    if key is None:
         return None
     sender = normalize_phone(str(m.get("from", "")), country)
     at = _time(m.get("timestamp")) or rt.clock.now()
@@ -86,7 +100,7 @@ def _inbound(m: Any, country: str, remote: str | None, rt: Runtime) -> Inbound |
         text = ""  # an image, a sticker, a voice note: answered with the grammar's example
     return Inbound(
         channel="whatsapp",
-        key=m["id"][:128],
+        key=key,
         address=sender,
         reply_to=sender,
         at=at,
@@ -101,7 +115,12 @@ def _inbound(m: Any, country: str, remote: str | None, rt: Runtime) -> Inbound |
 @router.get(
     "/whatsapp",
     summary="WhatsApp webhook verification (Meta's subscription handshake)",
-    responses={403: {"description": "wrong verify token or mode"}},
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "the challenge, echoed", "content": {"text/plain": {}}},
+        403: {"description": "wrong verify token or mode", "model": ProblemResponse},
+        404: {"description": "WhatsApp is not configured", "model": ProblemResponse},
+    },
 )
 def verify(
     rt: RuntimeDep,
@@ -121,13 +140,7 @@ def verify(
 @router.post(
     "/whatsapp",
     summary="WhatsApp Cloud API deliveries (messages; statuses ignored)",
-    responses={
-        200: {"description": "every message recorded (stored, answered, refused or duplicate)"},
-        400: {"description": "not a JSON object"},
-        401: {"description": "X-Hub-Signature-256 missing or wrong"},
-        404: {"description": "WhatsApp is not configured"},
-        503: {"description": "storage unavailable: Meta delivers again"},
-    },
+    responses=webhook_responses("every message recorded (stored, answered, refused, duplicate …)"),
 )
 async def receive(request: Request, rt: RuntimeDep) -> Response:
     """Check the signature over the raw body, then handle each message once."""

@@ -34,6 +34,7 @@ from backend.channels import telegram as telegram_channel
 from backend.channels import views as channel_views
 from backend.channels import whatsapp as whatsapp_channel
 from backend.channels.outbox import ReplySender
+from backend.channels.recorder import Recorder
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import PLACEHOLDER_SECRET, Settings
@@ -210,12 +211,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt.outbox = OutboxSender(engine, settings)
     # Every node sends replies (rows are claimed one by one); it costs one idle look every 5 s.
     rt.channel_outbox = ReplySender(engine, settings)
+    rt.channel_recorder = Recorder(engine, clock)
     app.state.runtime = rt
     await hub.start()
     await writer.start()
     await rt.sweeper.start()
     if rt.outbox is not None:
         await rt.outbox.start()
+    await rt.channel_recorder.start()
     await rt.channel_outbox.start()
     telegram_poll = None
     if settings.telegram_polling and settings.telegram_bot_token is not None:
@@ -245,6 +248,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if telegram_poll is not None:
             await telegram_poll.stop()
         await rt.channel_outbox.stop()
+        await rt.channel_recorder.stop()
         last_checkpoint = checkpoints is not None and checkpoints[0].is_leader
         if checkpoints is not None:
             await checkpoints[0].stop()

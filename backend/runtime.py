@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from backend.alerts.sweeper import Sweeper
     from backend.alerts.webhook import OutboxSender
     from backend.channels.outbox import ReplySender
+    from backend.channels.recorder import Recorder
 
 
 @dataclass(eq=False)
@@ -48,3 +49,4 @@ class Runtime:
     loop_lag: LoopLag = field(default_factory=LoopLag)
     outbox: "OutboxSender | None" = None
     channel_outbox: "ReplySender | None" = None  # replies to chat and SMS (backend/channels)
+    channel_recorder: "Recorder | None" = None  # group commits of handled chat/SMS messages

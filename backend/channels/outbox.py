@@ -150,18 +150,35 @@ def next_due(*, engine: Engine, channels: tuple[str, ...] = PUSHED) -> datetime 
 
 
 def take_for_smssync(*, engine: Engine, now: datetime, limit: int = 20) -> list[Claimed]:
-    """Hand SMSSync its waiting replies (its sync answer carries them); they count as sent."""
-    claimed = claim_due(engine=engine, now=now, channels=("smssync",), limit=limit)
+    """Hand SMSSync its waiting replies (its sync answer carries them); they count as sent.
+
+    One transaction: the rows are marked sent by a conditional UPDATE, so of two syncs at once
+    (two nodes) each reply goes to one of them.
+    """
+    o = ChannelOutbox
     with Session(engine) as session:
-        for c in claimed:
+        ids = list(
             session.execute(
-                update(ChannelOutbox)
-                .where(col(ChannelOutbox.id) == c.id)
-                .values(sent_at=now, attempts=c.attempts + 1, claimed_until=None)
-            )
-            metrics.REPLIES.labels("smssync", "sent").inc()
+                sa_select(col(o.id))
+                .where(_pending(), col(o.channel) == "smssync", col(o.next_attempt_at) <= now)
+                .order_by(col(o.id))
+                .limit(limit)
+            ).scalars()
+        )
+        if not ids:
+            return []
+        rows = session.execute(
+            update(ChannelOutbox)
+            .where(col(o.id).in_(ids), _pending())
+            .values(sent_at=now, attempts=col(o.attempts) + 1)
+            .returning(col(o.id), col(o.address), col(o.text), col(o.attempts))
+        ).all()
         session.commit()
-    return claimed
+    metrics.REPLIES.labels("smssync", "sent").inc(len(rows))
+    return [
+        Claimed(oid, "smssync", address, text, attempts, None)
+        for oid, address, text, attempts in sorted(rows)
+    ]
 
 
 class ReplySender:

@@ -321,11 +321,15 @@ async def _enrol(
 
 
 async def _record(rt: Runtime, handled: Handled) -> str:
-    def write() -> bool:
-        with Session(rt.engine) as s:
-            return record(session=s, handled=handled, now=rt.clock.now())
+    if rt.channel_recorder is not None:
+        fresh = await rt.channel_recorder.record(handled)
+    else:  # a runtime without one (scripts): one transaction of its own
 
-    fresh = await asyncio.to_thread(write)
+        def write() -> bool:
+            with Session(rt.engine) as s:
+                return record(session=s, handled=handled, now=rt.clock.now())
+
+        fresh = await asyncio.to_thread(write)
     result = handled.outcome if fresh else "duplicate"
     metrics.MESSAGES.labels(handled.channel, result).inc()
     if fresh and handled.replies and rt.channel_outbox is not None:

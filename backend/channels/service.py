@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from backend.audit.service import AuditRecord, append
@@ -205,41 +206,58 @@ class Handled:
 
 def record(*, session: Session, handled: Handled, now: datetime) -> bool:
     """Record a message, its replies and refusal in one transaction; False if already recorded."""
-    msg = ChannelMessage(
-        channel=handled.channel,
-        key=handled.key[:128],
-        received_at=handled.at,
-        address=handled.address[:64],
-        officer_id=handled.officer_id,
-        outcome=handled.outcome,
-        kind=handled.kind[:32],
-        event_id=handled.event_id,
-    )
-    session.add(msg)
-    try:
-        # The unique (channel, key) decides between two deliveries of one message that raced.
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return False
-    for r in handled.replies:
-        session.add(
-            ChannelOutbox(
-                channel=r.channel,
-                address=r.address,
-                text=r.text,
-                message_id=msg.id,
-                created_at=now,
-                window_until=r.window_until,
-                next_attempt_at=now,
-            )
+    return record_many(session=session, batch=[handled], now=now)[0]
+
+
+def record_many(*, session: Session, batch: list[Handled], now: datetime) -> list[bool]:
+    """Record messages with their replies and refusals in one transaction (the caller's batch).
+
+    Each message is inserted unless its (channel, key) is there already, committed or earlier in
+    this batch: the unique key decides between deliveries of one message that raced, on any
+    node. Only a message inserted brings its replies, dead letter and refused credential.
+    """
+    bind = session.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    fresh: list[bool] = []
+    for h in batch:
+        row = {
+            "channel": h.channel,
+            "key": h.key[:128],
+            "received_at": h.at,
+            "address": h.address[:64],
+            "officer_id": h.officer_id,
+            "outcome": h.outcome,
+            "kind": h.kind[:32],
+            "event_id": h.event_id,
+        }
+        stmt = (
+            insert(ChannelMessage)
+            .values(row)
+            .on_conflict_do_nothing(index_elements=["channel", "key"])
+            .returning(col(ChannelMessage.id))
         )
-    if handled.dead_letter is not None:
-        session.add(handled.dead_letter)
-    if handled.auth_failure is not None:
-        session.add(handled.auth_failure)
+        msg_id = session.execute(stmt).scalar()
+        fresh.append(msg_id is not None)
+        if msg_id is None:
+            continue
+        for r in h.replies:
+            session.add(
+                ChannelOutbox(
+                    channel=r.channel,
+                    address=r.address,
+                    text=r.text,
+                    message_id=msg_id,
+                    created_at=now,
+                    window_until=r.window_until,
+                    next_attempt_at=now,
+                )
+            )
+        if h.dead_letter is not None:
+            session.add(h.dead_letter)
+        if h.auth_failure is not None:
+            session.add(h.auth_failure)
     session.commit()
-    return True
+    return fresh
 
 
 def link(

@@ -32,7 +32,7 @@ class ChannelMessage(SQLModel, table=True):
     channel: str = Field(max_length=16)
     key: str = Field(max_length=128)
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
-    address: str = Field(max_length=64)
+    address: str = Field(max_length=64, index=True)  # what one sender sent lately (DAFTAR tries)
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
     outcome: str = Field(max_length=32)  # stored | refused | answered | location | ignored
     kind: str = Field(max_length=32)  # the command's kind, or the refusal's reason

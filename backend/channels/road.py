@@ -39,6 +39,7 @@ from backend.channels.service import (
     is_handled,
     record,
     sender_of,
+    was_told,
 )
 from backend.intake.models import DeadLetter
 from backend.intake.validate import Rejected, printable
@@ -66,6 +67,11 @@ LOCATION_TEXT = {
     "en": "Location received. Send reports as text, e.g. TPS 3 COBLOS AMAN",
 }
 ENROL_WINDOW = timedelta(hours=1)
+TELL_AGAIN = timedelta(hours=1)  # an unknown sender is told how to enrol once in this long
+CLAIM_TEXT = {
+    "id": "TPS {tps} bukan tugas Anda: dicatat sebagai klaim, menunggu konfirmasi Posko",
+    "en": "TPS {tps} is not yours: kept as a claim until the command post confirms it",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +190,11 @@ def _event(inbound: Inbound, sender: SenderFacts, cmd: Command) -> dict[str, Any
 
 async def _store(
     rt: Runtime, inbound: Inbound, sender: SenderFacts, cmd: Command, handled: Handled
-) -> Command | Refusal:
+) -> tuple[Command | Refusal, str | None]:
     """Store a report, incident or SOS through the intake writer; the result to answer."""
     ev = _event(inbound, sender, cmd)
     if isinstance(ev, Refusal):
-        return ev
+        return ev, None
     item = rt.checker.check(
         ev,
         officer_id=sender.officer_id,
@@ -202,13 +208,18 @@ async def _store(
         handled.outcome = "refused"
         handled.kind = f"rejected_{item.field}"[:32]
         example = f"TPS {sender.tps[0].ref.number} COBLOS AMAN" if sender.tps else "BANTUAN"
-        return Refusal(
+        refusal = Refusal(
             reason_id=RefusalReason.TPS_INVALID if item.field == "tps" else RefusalReason.EMPTY,
             detail=item.reason[:40],
             example=example,
         )
-    handled.outcome = "stored" if ack["result"] == "stored" else "duplicate"
-    return cmd
+        return refusal, None
+    # "duplicate": stored by an earlier delivery whose record was lost (a crash between the two
+    # commits); it is stored all the same, and this is the delivery that gets the answer.
+    handled.outcome = "stored"
+    if "unassigned" in ack.get("flags", ()) and isinstance(cmd, PhaseReport):
+        return cmd, CLAIM_TEXT[rt.settings.channel_lang].format(tps=cmd.tps)
+    return cmd, None
 
 
 async def handle(rt: Runtime, inbound: Inbound) -> str:
@@ -218,13 +229,18 @@ async def handle(rt: Runtime, inbound: Inbound) -> str:
     kind = KIND_OF_CHANNEL[channel]
     lang = rt.settings.channel_lang
 
-    def look() -> tuple[bool, SenderFacts | None]:
+    def look() -> tuple[bool, SenderFacts | None, bool]:
         with Session(rt.engine) as s:
             if is_handled(session=s, channel=channel, key=inbound.key):
-                return True, None
-            return False, sender_of(session=s, kind=kind, address=inbound.address)
+                return True, None, False
+            sender = sender_of(session=s, kind=kind, address=inbound.address)
+            told = sender is None and was_told(
+                session=s, channel=channel, address=inbound.address, since=now - TELL_AGAIN
+            )
+            return False, sender, told
 
-    seen, sender = await asyncio.to_thread(look)
+    now = rt.clock.now()
+    seen, sender, told = await asyncio.to_thread(look)
     if seen:
         metrics.MESSAGES.labels(channel, "duplicate").inc()
         return "duplicate"
@@ -262,9 +278,12 @@ async def handle(rt: Runtime, inbound: Inbound) -> str:
             "sender",
             "unknown sender: not bound to an officer (DAFTAR or admin)",
         )
+        if told:  # told within the hour already: an SMS flood must not cost a reply each
+            handled.kind = "unknown_sender_again"
+            return await _record(rt, handled)
     elif isinstance(result, PhaseReport | IncidentReport | Sos):
         handled.kind = result.kind
-        result = await _store(rt, inbound, sender, result, handled)
+        result, summary = await _store(rt, inbound, sender, result, handled)
     elif isinstance(result, StatusQuery):
         handled.kind = "status"
         summary = _status_text(sender, result)

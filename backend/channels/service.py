@@ -160,6 +160,23 @@ def is_handled(*, session: Session, channel: str, key: str) -> bool:
     )
 
 
+def was_told(*, session: Session, channel: str, address: str, since: datetime) -> bool:
+    """Whether this unknown sender was told how to enrol since `since` (on this channel)."""
+    return (
+        session.exec(
+            select(ChannelMessage.id)
+            .where(
+                col(ChannelMessage.channel) == channel,
+                col(ChannelMessage.address) == address,
+                col(ChannelMessage.kind) == "unknown_sender",
+                col(ChannelMessage.received_at) >= since,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def enrol_failures(*, session: Session, kind: SenderKind, address: str, since: datetime) -> int:
     """Wrong DAFTAR codes this sender sent since `since` (any channel of the same identity)."""
     channels = [c for c, k in KIND_OF_CHANNEL.items() if k == kind]

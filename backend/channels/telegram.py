@@ -50,6 +50,8 @@ def inbound_of(update: dict[str, Any], remote: str | None) -> Inbound | None:
     m = update.get("message") or update.get("edited_message")
     if not isinstance(m, dict) or not isinstance(m.get("chat"), dict):
         return None
+    if m["chat"].get("type") != "private":
+        return None  # a group: its id is the group's, not an officer's; reports come one to one
     chat_id = m["chat"].get("id")
     if not isinstance(chat_id, int) or isinstance(chat_id, bool) or abs(chat_id) >= 2**53:
         return None

@@ -137,3 +137,12 @@ def test_shared_and_live_locations_reach_the_positions_boundary(
     fake.wait_for(SEND)
     time.sleep(0.4)
     assert len(fake.sent(SEND)) == 1  # the live location moving on is not answered
+
+
+def test_group_chats_are_ignored(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
+) -> None:
+    body = update(50, "TPS 3 coblos aman")
+    body["message"]["chat"] = {"id": -1001234567890, "title": "Pam TPS", "type": "supergroup"}
+    assert post(server, body).json()["results"] == ["ignored"]
+    assert count(engine, "SELECT count(*) FROM ping") == 0

@@ -256,3 +256,24 @@ def test_closed_window_error_switches_the_retry_to_the_template(
     post(server, delivery(text_message("BANTUAN", wamid="wamid.W1")))
     first, second = fake.wait_for(REPLIES, 2)
     assert first.json()["type"] == "text" and second.json()["type"] == "template"
+
+
+def test_an_unknown_sender_is_told_once_an_hour_and_every_message_kept(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
+) -> None:
+    for i in range(4):  # someone flooding the number: each answer would cost an SMS or a chat
+        msg = text_message("halo", wamid=f"wamid.F{i}", sender="6289990002222")
+        assert post(server, delivery(msg)).json()["results"] == ["refused"]
+    fake.wait_for(REPLIES)
+    time.sleep(0.4)
+    assert len(fake.sent(REPLIES)) == 1
+    assert count(engine, "SELECT count(*) FROM dead_letter WHERE field = 'sender'") == 4
+
+
+def test_a_full_code_of_another_officers_tps_is_answered_as_a_claim(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
+) -> None:
+    msg = text_message("16.08.03.2001-001 coblos aman", wamid="wamid.C1")
+    assert post(server, delivery(msg)).json()["results"] == ["stored"]
+    (sent,) = fake.wait_for(REPLIES)
+    assert "klaim, menunggu konfirmasi" in sent.json()["text"]["body"]

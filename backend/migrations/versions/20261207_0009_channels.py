@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'key', name='uq_channel_message_key')
     )
+    op.create_index(op.f('ix_channel_message_address'), 'channel_message', ['address'], unique=False)
     op.create_index(op.f('ix_channel_message_received_at'), 'channel_message', ['received_at'], unique=False)
     op.create_table('channel_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -86,6 +87,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_channel_outbox_channel'), table_name='channel_outbox')
     op.drop_table('channel_outbox')
     op.drop_index(op.f('ix_channel_message_received_at'), table_name='channel_message')
+    op.drop_index(op.f('ix_channel_message_address'), table_name='channel_message')
     op.drop_table('channel_message')
     op.drop_index(op.f('ix_channel_sender_officer_id'), table_name='channel_sender')
     op.drop_table('channel_sender')

@@ -10,7 +10,7 @@ from fastapi import Request, Response, status
 from backend.auth.service import AuthError
 from backend.channels.road import Inbound, handle
 from backend.deps import read_capped, record_refusal
-from backend.intake.writer import StorageUnavailable
+from backend.intake.writer import StorageUnavailable, is_storage_fault
 from backend.runtime import Runtime
 from schemas.errors import ProblemResponse
 
@@ -75,10 +75,13 @@ async def deliver(
     try:
         for inbound in inbounds:
             results.append(await handle(rt, inbound))
-    except StorageUnavailable as exc:
+    except Exception as exc:
+        if not isinstance(exc, StorageUnavailable) and not is_storage_fault(exc):
+            raise
         # Nothing of the failed message was recorded: the provider delivers it again, and the
         # messages before it are then found handled (duplicates, not answered twice).
-        return problem("storage", str(exc), 503, {"Retry-After": "5"})
+        reason = str(exc) if isinstance(exc, StorageUnavailable) else "storage unavailable"
+        return problem("storage", reason, 503, {"Retry-After": "5"})
     if ok is not None:
         answer = ok(results)
         return answer if isinstance(answer, Response) else await answer

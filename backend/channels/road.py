@@ -28,7 +28,7 @@ from sqlmodel import Session
 from backend.auth.models import AuthFailure
 from backend.channels import location, metrics
 from backend.channels.grammar import parse
-from backend.channels.replies import reply
+from backend.channels.replies import PHASE_NAMES, SITUATION_NAMES, reply
 from backend.channels.service import (
     KIND_OF_CHANNEL,
     Handled,
@@ -41,6 +41,7 @@ from backend.channels.service import (
     sender_of,
     was_told,
 )
+from backend.config import WIB
 from backend.intake.models import DeadLetter
 from backend.intake.validate import Rejected, printable
 from backend.runtime import Runtime
@@ -67,6 +68,7 @@ LOCATION_TEXT = {
     "en": "Location received. Send reports as text, e.g. TPS 3 COBLOS AMAN",
 }
 ENROL_WINDOW = timedelta(hours=1)
+NO_REPORT = {"id": "belum ada laporan", "en": "no report yet"}
 TELL_AGAIN = timedelta(hours=1)  # an unknown sender is told how to enrol once in this long
 CLAIM_TEXT = {
     "id": "TPS {tps} bukan tugas Anda: dicatat sebagai klaim, menunggu konfirmasi Posko",
@@ -127,20 +129,19 @@ def _dead_letter(
     )
 
 
-def _status_text(sender: SenderFacts, query: StatusQuery) -> str | None:
-    from backend.channels.replies import PHASE_NAMES, SITUATION_NAMES
-    from backend.config import WIB
-
+def _status_text(sender: SenderFacts, query: StatusQuery, lang: str) -> str | None:
+    """What Posko holds for the sender's TPS (or the one asked), one part per TPS."""
+    en = lang == "en"
     parts = []
     for t in sender.tps:
         if query.tps is not None and t.ref.code != query.tps:
             continue
         head = f"TPS {t.ref.number:03d} {t.ref.desa}"
         if t.phase is None and t.situation is None:
-            parts.append(f"{head}: belum ada laporan")
+            parts.append(f"{head}: {NO_REPORT[lang]}")
             continue
-        phase = PHASE_NAMES[t.phase][0] if t.phase else "-"
-        situation = SITUATION_NAMES[t.situation][0] if t.situation else "-"
+        phase = PHASE_NAMES[t.phase][en] if t.phase else "-"
+        situation = SITUATION_NAMES[t.situation][en] if t.situation else "-"
         seen = f" {t.seen_at.astimezone(WIB):%H:%M} WIB" if t.seen_at else ""
         parts.append(f"{head}: {phase}, {situation}{seen}")
     return "; ".join(parts) or None
@@ -286,7 +287,7 @@ async def handle(rt: Runtime, inbound: Inbound) -> str:
         result, summary = await _store(rt, inbound, sender, result, handled)
     elif isinstance(result, StatusQuery):
         handled.kind = "status"
-        summary = _status_text(sender, result)
+        summary = _status_text(sender, result, lang)
     elif isinstance(result, Help | TallyRefused):
         handled.kind = result.kind  # a tally: nothing of its numbers is kept
     if isinstance(result, Refusal) and handled.outcome == "answered":

@@ -120,7 +120,6 @@ def poller(rt: Runtime) -> LeasedTask:
     token = settings.telegram_bot_token.get_secret_value()
     base = f"{settings.telegram_api_url.rstrip('/')}/bot{token}"
     timeout = settings.telegram_poll_timeout_s
-    client = httpx.AsyncClient(timeout=timeout + settings.channel_timeout_s)
     offset: list[int] = []  # the next update to ask for, on this node
 
     async def work(_grant: LeaseGrant) -> None:
@@ -128,22 +127,27 @@ def poller(rt: Runtime) -> LeasedTask:
         if offset:
             params["offset"] = offset[0]
         try:
-            r = await client.post(f"{base}/getUpdates", json=params)
-            updates = r.json().get("result") or [] if r.status_code == 200 else []
+            # A client per poll: nothing left open when the lease moves or the server stops.
+            async with httpx.AsyncClient(timeout=timeout + settings.channel_timeout_s) as client:
+                r = await client.post(f"{base}/getUpdates", json=params)
+            data = r.json() if r.status_code == 200 else {}
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("telegram getUpdates failed: %s", exc.__class__.__name__)
             await asyncio.sleep(settings.channel_backoff_s)
             return
-        for update in sorted(
-            (u for u in updates if isinstance(u, dict)), key=lambda u: u.get("update_id", 0)
-        ):
+        result = data.get("result") if isinstance(data, dict) else None
+        updates = [
+            u
+            for u in (result if isinstance(result, list) else [])
+            if isinstance(u, dict) and isinstance(u.get("update_id"), int)
+        ]
+        for update in sorted(updates, key=lambda u: int(u["update_id"])):
             inbound = inbound_of(update, None)
             if inbound is None:
                 metrics.MESSAGES.labels("telegram", "ignored").inc()
             else:
                 await handle(rt, inbound)  # StorageUnavailable: the offset stays, asked again
-            if isinstance(update.get("update_id"), int):
-                offset[:] = [update["update_id"] + 1]
+            offset[:] = [int(update["update_id"]) + 1]
 
     return LeasedTask(
         engine=rt.engine,

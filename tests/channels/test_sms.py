@@ -6,7 +6,7 @@ import json
 import time
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.channels.conftest import PHONE, SMSGATE_KEY, SMSSYNC_SECRET
 from tests.channels.fakes import FakeProvider
@@ -153,3 +153,22 @@ def test_smssync_wrong_secret_is_refused(server: LiveServer, linked: MiniRegistr
     form = {"from": PHONE, "message": "TPS 3 coblos aman", "message_id": "x", "secret": "no"}
     r = httpx.post(server.url + SMSSYNC, data=form)
     assert r.status_code == 401 and r.json()["detail"]["field"] == "secret"
+
+
+def test_smssync_task_polling_hands_out_waiting_replies_once(
+    server: LiveServer, engine: Engine, linked: MiniRegistry
+) -> None:
+    base = {"secret": SMSSYNC_SECRET, "from": "+" + PHONE, "sent_to": "+6285700000000"}
+    # The answer to this post is lost on the way (the phone posts again later, or polls).
+    form = {**base, "message": "BANTUAN", "message_id": "lost-answer"}
+    assert httpx.post(server.url + SMSSYNC, data=form).status_code == 200
+    with engine.connect() as c:
+        c.execute(text("UPDATE channel_outbox SET sent_at = NULL"))  # as if never handed out
+        c.commit()
+    params = {"task": "send", "secret": SMSSYNC_SECRET}
+    first = httpx.get(server.url + SMSSYNC, params=params).json()["payload"]
+    assert [m["message"][:9] for m in first["messages"]] == ["POSKO 1/2", "2/2 INSID"]
+    again = httpx.get(server.url + SMSSYNC, params=params).json()["payload"]
+    assert again == {"success": True, "error": None}
+    wrong = httpx.get(server.url + SMSSYNC, params={"task": "send", "secret": "x"})
+    assert wrong.status_code == 401

@@ -277,3 +277,23 @@ def test_a_full_code_of_another_officers_tps_is_answered_as_a_claim(
     assert post(server, delivery(msg)).json()["results"] == ["stored"]
     (sent,) = fake.wait_for(REPLIES)
     assert "klaim, menunggu konfirmasi" in sent.json()["text"]["body"]
+
+
+def test_a_reply_the_provider_keeps_refusing_is_given_up_after_the_last_try(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
+) -> None:
+    fake.failures = [(500, {}), (500, {}), (500, {})]  # POSKO_CHANNEL_MAX_ATTEMPTS is 3 here
+    post(server, delivery(text_message("BANTUAN", wamid="wamid.G1")))
+    fake.wait_for(REPLIES, 3)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if count(engine, "SELECT count(*) FROM channel_outbox WHERE failed_at IS NOT NULL"):
+            break
+        time.sleep(0.05)
+    with engine.connect() as c:
+        attempts, sent, error = c.execute(
+            text("SELECT attempts, sent_at, last_error FROM channel_outbox")
+        ).one()
+    assert attempts == 3 and sent is None and error.startswith("HTTP 500")
+    time.sleep(0.5)
+    assert len(fake.sent(REPLIES)) == 3  # nothing after giving up

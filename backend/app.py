@@ -30,6 +30,12 @@ from backend.audit.service import claim_key
 from backend.auth import views as auth_views
 from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.browser import OriginGuard
+from backend.channels import sms as sms_channel
+from backend.channels import telegram as telegram_channel
+from backend.channels import views as channel_views
+from backend.channels import whatsapp as whatsapp_channel
+from backend.channels.outbox import ReplySender
+from backend.channels.recorder import Recorder
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import PLACEHOLDER_SECRET, Settings
@@ -225,12 +231,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper=sweeper,
         outbox=outbox,
     )
+    # Every node sends replies (rows are claimed one by one); it costs one idle look every 5 s.
+    rt.channel_outbox = ReplySender(engine, settings)
+    rt.channel_recorder = Recorder(engine, clock)
     app.state.runtime = rt
     await hub.start()
     await writer.start()
     await sweeper.start()
     if outbox is not None:
         await outbox.start()
+    await rt.channel_recorder.start()
+    await rt.channel_outbox.start()
+    telegram_poll = None
+    if settings.telegram_polling and settings.telegram_bot_token is not None:
+        telegram_poll = telegram_channel.poller(rt)
+        await telegram_poll.start()
     # Per node, on purpose: every node keeps its own in-memory registry index.
     watcher = asyncio.create_task(_watch_registry(rt), name="posko-registry-watch")
     rollup_check = _rollup_check(engine, settings.rollup_check_s)
@@ -252,6 +267,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await rollup_check.stop()
+        if telegram_poll is not None:
+            await telegram_poll.stop()
+        await rt.channel_outbox.stop()
+        await rt.channel_recorder.stop()
         last_checkpoint = checkpoints is not None and checkpoints[0].is_leader
         if checkpoints is not None:
             await checkpoints[0].stop()
@@ -322,6 +341,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_views,
         enrolment_views,
         field_views,
+        whatsapp_channel,
+        telegram_channel,
+        sms_channel,
+        channel_views,
         health,
     ):
         app.include_router(module.router)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from backend.audit.cli import app as audit_app
 from backend.audit.service import AuditRecord, append, cli_actor
+from backend.channels.cli import channels_app
 from backend.db import command_engine
 from backend.migrate import upgrade
 from backend.officers.cli import officer_app
@@ -30,6 +31,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(audit_app, name="audit")
 app.add_typer(officer_app, name="officer")
+app.add_typer(channels_app, name="channels")
 
 
 def _aware(value: str, param: str) -> datetime:

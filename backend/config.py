@@ -122,6 +122,42 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = 600.0
     webhook_max_attempts: int = 12
 
+    # Chat and SMS channels (backend/channels, docs/channels.md). A channel answers only when its
+    # secret is set; every provider's base URL is a setting, so tests run against local fakes.
+    channel_lang: Literal["id", "en"] = "id"  # the language of the replies
+    phone_country_code: str = Field(default="62", pattern=r"^[1-9][0-9]{0,2}$")  # 0812… → 62812…
+    channel_timeout_s: float = Field(default=10.0, gt=0)
+    channel_backoff_s: float = Field(default=2.0, gt=0)
+    channel_backoff_max_s: float = Field(default=300.0, gt=0)
+    channel_max_attempts: int = Field(default=10, ge=1)
+    # Wrong DAFTAR codes one sender may send per hour before the codes are not even looked at.
+    channel_enrol_max_failures: int = Field(default=5, ge=1)
+    # WhatsApp Business Cloud API: the webhook's verify token and app secret (X-Hub-Signature-256),
+    # the access token and phone number id that replies are sent with, and the approved template
+    # sent outside the 24-hour service window (its one body parameter is the reply's text).
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_template: str | None = None
+    whatsapp_template_lang: str = "id"
+    # Telegram bot: its token, the secret_token given to setWebhook (sent back to us as
+    # X-Telegram-Bot-Api-Secret-Token), or long polling (getUpdates) without public HTTPS.
+    telegram_bot_token: SecretStr | None = None
+    telegram_secret_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_polling: bool = False
+    telegram_poll_timeout_s: int = Field(default=25, ge=0, le=50)
+    # SMSGate (Android gateway phone): the webhook signing key, and its API for the replies
+    # (the phone's local server http://<ip>:8080 or https://api.sms-gate.app/3rdparty/v1).
+    smsgate_signing_key: SecretStr | None = None
+    smsgate_url: str | None = None
+    smsgate_username: str | None = None
+    smsgate_password: SecretStr | None = None
+    # SMSSync (older Android gateway): its shared secret; replies ride its sync responses.
+    smssync_secret: SecretStr | None = None
+
     # People (backend/users): sessions last one shift. After login_max_failures wrong passwords
     # in a row each further attempt must wait, login_delay_s at first, doubling per failure up to
     # login_delay_max_s (never a lockout: the right password after the wait works).

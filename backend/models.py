@@ -3,6 +3,7 @@
 from backend.alerts.models import Alert, AlertOutbox
 from backend.audit.models import AuditEntry, AuditHead
 from backend.auth.models import AuthFailure, Credential
+from backend.channels.models import ChannelMessage, ChannelOutbox, ChannelSender
 from backend.cluster import Lease
 from backend.enrolment.models import Enrolment
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
@@ -22,6 +23,9 @@ __all__ = [
     "AuditHead",
     "AuthFailure",
     "Boundary",
+    "ChannelMessage",
+    "ChannelOutbox",
+    "ChannelSender",
     "Credential",
     "DeadLetter",
     "Enrolment",

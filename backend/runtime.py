@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,10 @@ from backend.loop_lag import LoopLag
 from backend.realtime.hub import LiveHub
 from backend.tps.index import RegistryIndex
 from backend.users.throttle import AddressThrottle
+
+if TYPE_CHECKING:
+    from backend.channels.outbox import ReplySender
+    from backend.channels.recorder import Recorder
 
 
 @dataclass(eq=False)
@@ -44,3 +49,5 @@ class Runtime:
     sweeper: Sweeper | None = None
     loop_lag: LoopLag = field(default_factory=LoopLag)
     outbox: OutboxSender | None = None
+    channel_outbox: "ReplySender | None" = None  # replies to chat and SMS (backend/channels)
+    channel_recorder: "Recorder | None" = None  # group commits of handled chat/SMS messages

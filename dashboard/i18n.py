@@ -267,6 +267,20 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Lembar dibuka di jendela baru: cetak, lalu simpan seperti kunci.",
         "The sheet opened in a new window: print it, then keep it like a key.",
     ),
+    "adm_senders": ("Nomor WA/SMS dan Telegram petugas", "Officers' WhatsApp/SMS and Telegram"),
+    "adm_senders_hint": (
+        "Laporan dari nomor atau chat ini dicatat atas nama petugasnya, tidak pernah dari nama "
+        "dalam pesan. Petugas juga bisa mengirim DAFTAR dan 6 angka dari lembar pendaftaran.",
+        "Reports from this number or chat count for its officer, never for a name in the message. "
+        "Officers may also send DAFTAR and the 6 digits from their enrolment sheet.",
+    ),
+    "adm_sender_kind": ("Jenis", "Kind"),
+    "adm_sender_phone": ("Nomor HP (WA/SMS)", "Phone number (WhatsApp/SMS)"),
+    "adm_sender_telegram": ("Chat Telegram", "Telegram chat"),
+    "adm_sender_address": ("Nomor / id chat", "Number / chat id"),
+    "adm_sender_link": ("Hubungkan", "Link"),
+    "adm_sender_show": ("Lihat", "Show"),
+    "adm_sender_by": ("Oleh", "By"),
     "adm_unit": ("Satuan", "Unit"),
     "adm_state": ("Status", "State"),
     "adm_expires": ("Berlaku s.d.", "Valid until"),

@@ -182,6 +182,15 @@ ADMIN_WORDS = (
     "adm_enrol_hours",
     "adm_enrol_print",
     "adm_enrol_made",
+    "adm_senders",
+    "adm_senders_hint",
+    "adm_sender_kind",
+    "adm_sender_phone",
+    "adm_sender_telegram",
+    "adm_sender_address",
+    "adm_sender_link",
+    "adm_sender_show",
+    "adm_sender_by",
     "adm_unit",
     "adm_state",
     "adm_expires",
@@ -212,6 +221,7 @@ def _admin(lang: Lang, who: str, area: str | None, enrol_hours: float) -> str:
 <section class="panel" id="adm-devices"></section>
 <section class="panel" id="adm-kiosks"></section>
 <section class="panel" id="adm-enrol"></section>
+<section class="panel" id="adm-senders"></section>
 </div>{_json_script("admin-words", words)}<script>{ADMIN_JS.read_text()}</script>"""
     return _shell(t("adm_title", lang), lang, body, head=head)
 

@@ -129,3 +129,29 @@ class Refusal(_Frozen):
 Command = PhaseReport | IncidentReport | Sos | StatusQuery | Help | Enrol | TallyRefused
 ParseResult = Annotated[Command | Refusal, Field(discriminator="kind")]
 PARSE_RESULT_ADAPTER: TypeAdapter[Command | Refusal] = TypeAdapter(ParseResult)
+
+
+class SenderLinkCreate(BaseModel):
+    """Bind a phone number (WhatsApp and SMS) or a Telegram chat to an officer: one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[str, StringConstraints(min_length=3, max_length=32)] | None = None
+    telegram: Annotated[str, StringConstraints(min_length=1, max_length=20)] | None = None
+
+
+class SenderLinkPublic(BaseModel):
+    """A sender bound to an officer."""
+
+    kind: Literal["phone", "telegram"]
+    address: str = Field(description="digits with the country code, or the Telegram chat id")
+    nrp: str
+    bound_by: str
+    bound_at: str
+
+
+class SenderLinksPublic(BaseModel):
+    """The senders bound to one officer."""
+
+    data: list[SenderLinkPublic]
+    count: int

@@ -52,6 +52,9 @@ class EnrolmentLink(BaseModel):
     officer: OfficerCard
     url: str
     expires_at: datetime
+    chat_code: str | None = Field(
+        default=None, description="six digits the officer sends as `DAFTAR 482913` by chat or SMS"
+    )
 
 
 class EnrolmentLinks(BaseModel):

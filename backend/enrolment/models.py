@@ -20,3 +20,7 @@ class Enrolment(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     credential_id: int | None = Field(default=None, foreign_key="credential.id")
     created_by: str = Field(max_length=160)
+    # The six digits printed beside the QR for `DAFTAR 482913` by chat or SMS (HMAC-SHA256 with
+    # the server's key: six digits alone are guessed offline in a moment). Used once.
+    chat_code_hash: str | None = Field(default=None, unique=True, max_length=64)
+    chat_used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))

@@ -26,6 +26,7 @@ from backend.audit.service import AuditRecord, append
 from backend.auth.models import Credential
 from backend.auth.service import hash_token, new_credential
 from backend.authority import Authority
+from backend.channels.service import chat_code_hash, new_chat_code
 from backend.enrolment.models import Enrolment
 from backend.officers.models import Officer, Unit
 from schemas.enums import CredentialKind
@@ -69,6 +70,7 @@ class IssuedLink:
     officer: OfficerCard
     code: str
     expires_at: datetime
+    chat_code: str | None = None  # the six digits for `DAFTAR` by chat or SMS, when made
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +167,13 @@ def create_links(
     hours: float,
     polsek: str | None = None,
     nrp: str | None = None,
+    chat_secret: str | None = None,
 ) -> list[IssuedLink]:
     """Make one link per officer named (one Polsek, one NRP, or the actor's whole area).
 
     Each officer's earlier links that still wait are revoked; one audit entry lists the
-    officers (never the codes).
+    officers (never the codes). With `chat_secret` each link also gets a six-digit code for
+    `DAFTAR` by chat or SMS (backend/channels), kept as its HMAC with that secret.
     """
     rows = _officers(session, authority, polsek, nrp)
     if not rows:
@@ -190,23 +194,27 @@ def create_links(
         ).scalars()
     )
     expires_at = now + timedelta(hours=hours)
-    made: list[tuple[Enrolment, Officer, Unit, str]] = []
-    for o, u in rows:
+    made: list[tuple[Enrolment, Officer, Unit, str, str | None]] = []
+    chat_codes = _chat_codes(session, chat_secret, len(rows)) if chat_secret else []
+    for i, (o, u) in enumerate(rows):
         assert o.id is not None
         code = new_code()
+        chat = chat_codes[i] if chat_codes else None
         e = Enrolment(
             officer_id=o.id,
             code_hash=hash_token(code),
             created_at=now,
             expires_at=expires_at,
             created_by=actor[:160],
+            chat_code_hash=chat_code_hash(chat_secret, chat) if chat and chat_secret else None,
         )
         session.add(e)
-        made.append((e, o, u, code))
+        made.append((e, o, u, code, chat))
     session.flush()
     data: dict[str, Any] = {
         "officers": [o.nrp for o, _ in rows],
         "enrolment_ids": [e.id for e, *_ in made],
+        "chat_codes": bool(chat_codes),
         "expires_at": expires_at.isoformat(),
         "revoked_links": sorted(revoked),
     }
@@ -228,10 +236,23 @@ def create_links(
     )
     session.commit()
     links = []
-    for e, o, u, code in made:
+    for e, o, u, code, chat in made:
         assert e.id is not None
-        links.append(IssuedLink(e.id, card(o, u), code, expires_at))
+        links.append(IssuedLink(e.id, card(o, u), code, expires_at, chat))
     return links
+
+
+def _chat_codes(session: Session, secret: str, n: int) -> list[str]:
+    """`n` six-digit codes whose HMACs no enrolment holds yet (the column is unique)."""
+    codes: list[str] = []
+    while len(codes) < n:
+        wanted = {new_chat_code() for _ in range(n - len(codes))} - set(codes)
+        by_hash = {chat_code_hash(secret, c): c for c in wanted}
+        taken = session.exec(
+            select(Enrolment.chat_code_hash).where(col(Enrolment.chat_code_hash).in_(by_hash))
+        ).all()
+        codes.extend(c for h, c in by_hash.items() if h not in set(taken))
+    return codes
 
 
 def redeem(*, session: Session, code: str, now: datetime, remote: str | None) -> Redeemed:

@@ -34,10 +34,11 @@ h2{font-size:13pt;margin:0 0 3mm}
 .cards{display:grid;grid-template-columns:repeat(3,1fr);grid-auto-rows:62mm;gap:3mm}
 .card{break-inside:avoid;page-break-inside:avoid;border:.3mm dashed #555;padding:2.5mm;
 text-align:center;overflow:hidden;display:flex;flex-direction:column;align-items:center}
-.card svg{width:36mm;height:36mm;flex:none}
+.card svg{width:32mm;height:32mm;flex:none}
 .name{font-weight:700;font-size:10.5pt;overflow-wrap:anywhere;max-height:2.7em;overflow:hidden}
 .meta,.polsek,.expires{font-size:8.5pt}
 .how{font-size:8pt;margin:1mm 0 0;font-style:italic}
+.daftar{font-size:9pt;margin:1mm 0 0}
 .empty{padding:12mm;font-size:12pt}
 """
 
@@ -49,6 +50,7 @@ class SheetCard:
     officer: OfficerCard
     url: str
     expires_at: datetime
+    chat_code: str | None = None  # `DAFTAR 482913` by WhatsApp, Telegram or SMS
 
 
 def qr_svg(link: str) -> str:
@@ -78,7 +80,13 @@ def _card(c: SheetCard) -> str:
         f'<div class="meta">{_e(o.rank)} · NRP {_e(o.nrp)}</div>'
         f'<div class="polsek">{_e(o.unit_name)}</div>'
         f'<div class="expires">Berlaku s.d. {_e(wib(c.expires_at))}</div>'
-        f'<p class="how">{_e(HOW_TO)}</p>'
+        + (
+            f'<div class="daftar" data-daftar="{_e(c.chat_code)}">WA/Telegram/SMS: '
+            f"<b>DAFTAR {_e(c.chat_code)}</b></div>"
+            if c.chat_code
+            else ""
+        )
+        + f'<p class="how">{_e(HOW_TO)}</p>'
         "</article>"
     )
 

@@ -100,6 +100,7 @@ def create_enrolments(
             hours=body.expires_hours or rt.settings.enrolment_hours,
             polsek=body.polsek,
             nrp=body.nrp,
+            chat_secret=rt.settings.secret_key,
         )
     except EnrolmentError as err:
         raise _refused(err) from None
@@ -110,12 +111,13 @@ def create_enrolments(
             officer=link.officer,
             url=enrolment_url(base, link.code),
             expires_at=link.expires_at,
+            chat_code=link.chat_code,
         )
         for link in links
     ]
     if _wants_html(page_format, accept):
         page = sheet.render(
-            [sheet.SheetCard(c.officer, c.url, c.expires_at) for c in cards],
+            [sheet.SheetCard(c.officer, c.url, c.expires_at, c.chat_code) for c in cards],
             made_at=now,
             title="Lembar pendaftaran HP petugas" + (f" — {body.polsek}" if body.polsek else ""),
         )

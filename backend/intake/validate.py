@@ -17,7 +17,8 @@ _EVENTS_IN = {s: METRICS.events_in.labels(s) for s in ("ws", "http")}
 PAYLOAD_KEEP = 64 * 1024  # bytes of a rejected payload kept in the dead-letter table
 QUEUEING_ALLOWANCE_S = 2.0  # real seconds an event may spend in queues and still be "on time"
 
-Source = Literal["ws", "http"]
+# Where an event came from: the socket, the webhooks, or a chat/SMS channel (backend/channels).
+Source = Literal["ws", "http", "whatsapp", "telegram", "smsgate", "smssync"]
 
 
 @dataclass(slots=True)

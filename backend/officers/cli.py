@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from backend.audit.service import cli_actor
 from backend.authority import SERVER
+from backend.channels.service import LinkError, link, unlink
+from backend.channels.views import address_of
 from backend.clock import Clock
 from backend.db import command_engine
 from backend.enrolment import sheet
@@ -48,6 +50,7 @@ def enrol(
                 hours=hours or settings.enrolment_hours,
                 polsek=polsek,
                 nrp=nrp,
+                chat_secret=settings.secret_key,
             )
         except EnrolmentError as err:
             raise typer.BadParameter(err.reason, param_hint=f"--{err.field}") from None
@@ -57,7 +60,9 @@ def enrol(
     scheme = "https" if settings.ssl_certfile else "http"  # as `posko serve` will answer
     base = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     cards = [
-        sheet.SheetCard(link.officer, enrolment_url(base, link.code), link.expires_at)
+        sheet.SheetCard(
+            link.officer, enrolment_url(base, link.code), link.expires_at, link.chat_code
+        )
         for link in links
     ]
     title = "Lembar pendaftaran HP petugas" + (f" — {polsek}" if polsek else "")
@@ -67,3 +72,46 @@ def enrol(
         f"{len(links)} link(s), valid until {sheet.wib(links[0].expires_at)}, written to {out}"
     )
     typer.echo("Each works once. Print it and keep it like a key; then delete the file.")
+
+
+@officer_app.command("link")
+def link_sender(
+    nrp: Annotated[str, typer.Argument(help="the officer's NRP")],
+    phone: Annotated[
+        str | None, typer.Option(help="WhatsApp/SMS number, e.g. 081234567890 or +6281234567890")
+    ] = None,
+    telegram: Annotated[str | None, typer.Option(help="Telegram chat id, e.g. 38057730")] = None,
+    remove: Annotated[bool, typer.Option("--unlink", help="forget this binding instead")] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Override POSKO_DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Bind a phone number or Telegram chat to an officer (their chat and SMS reports); audited."""
+    with command_engine(database_url) as (settings, engine), Session(engine) as session:
+        now = Clock.from_settings(settings).now()
+        try:
+            kind, address = address_of(phone, telegram, settings.phone_country_code)
+            if remove:
+                if not unlink(
+                    session=session,
+                    authority=SERVER,
+                    actor=cli_actor(),
+                    now=now,
+                    kind=kind,
+                    address=address,
+                ):
+                    raise LinkError("address", f"no {kind} {address} is bound")
+                typer.echo(f"{kind} {address} unlinked")
+                return
+            link(
+                session=session,
+                authority=SERVER,
+                actor=cli_actor(),
+                now=now,
+                nrp=nrp,
+                kind=kind,
+                address=address,
+            )
+        except LinkError as err:
+            raise typer.BadParameter(err.reason, param_hint=f"--{err.field}") from None
+    typer.echo(f"{kind} {address} -> officer {nrp}")

@@ -1,6 +1,6 @@
 /*
- * Posko admin page: users, officers' device tokens, kiosk links and the officers' phone
- * enrolment sheet, through the API only.
+ * Posko admin page: users, officers' device tokens, kiosk links, the officers' phone
+ * enrolment sheet and their chat/SMS senders, through the API only.
  * Secrets (a new token, its HMAC secret, a kiosk URL) are shown once and never stored here.
  * The API answers only with what lies in the admin's area; an empty area field means that area.
  */
@@ -375,6 +375,63 @@
       field(W.adm_enrol_nrp, el("input", { name: "nrp", autocomplete: "off" })),
       field(W.adm_enrol_hours, el("input", { name: "hours", type: "number", min: "1", max: "720", step: "1", placeholder: String(W.enrol_hours) })),
     ], W.adm_enrol_print, printSheet),
+    el("div", { cls: "list" })
+  );
+
+  // -- chat and SMS senders: a phone number or Telegram chat bound to one officer (audited)
+
+  var senders = document.getElementById("adm-senders");
+
+  function sendersUrl(nrp) {
+    return "/api/v1/officers/" + encodeURIComponent(nrp) + "/senders";
+  }
+
+  function loadSenders(nrp) {
+    if (!nrp) return;
+    req("GET", sendersUrl(nrp)).then(function (body) {
+      var rows = body.data.map(function (s) {
+        var url = sendersUrl(nrp) + "/" + s.kind + "/" + encodeURIComponent(s.address);
+        return el("tr", { "data-sender": s.kind + ":" + s.address }, [
+          el("td", { text: s.nrp }),
+          el("td", { text: s.kind === "telegram" ? W.adm_sender_telegram : W.adm_sender_phone }),
+          el("td", { text: s.address }),
+          el("td", { text: s.bound_by }),
+          el("td", { text: when(s.bound_at) }),
+          el("td", {}, [revokeButton(url, function () { loadSenders(nrp); })]),
+        ]);
+      });
+      senders.querySelector(".list").replaceChildren(
+        table([W.adm_nrp, W.adm_sender_kind, W.adm_sender_address, W.adm_sender_by, W.adm_created, ""], rows)
+      );
+    }, refused);
+  }
+
+  var senderKind = el("select", { name: "kind" }, [
+    el("option", { value: "phone", text: W.adm_sender_phone }),
+    el("option", { value: "telegram", text: W.adm_sender_telegram }),
+  ]);
+  senders.append(
+    el("h2", { cls: "panel-title", text: W.adm_senders }),
+    el("p", { cls: "hint", text: W.adm_senders_hint }),
+    form("new-sender", [
+      field(W.adm_nrp, el("input", { name: "nrp", autocomplete: "off", required: "required" })),
+      field(W.adm_sender_kind, senderKind),
+      field(W.adm_sender_address, el("input", { name: "address", autocomplete: "off", required: "required" })),
+    ], W.adm_sender_link, function (f) {
+      var nrp = f.nrp.value.trim();
+      var body = {};
+      body[f.kind.value] = f.address.value.trim();
+      req("POST", sendersUrl(nrp), body).then(function () {
+        f.address.value = "";
+        say(W.adm_saved, "ok");
+        loadSenders(nrp);
+      }, refused);
+    }),
+    form("find-senders", [
+      field(W.adm_nrp, el("input", { name: "nrp", autocomplete: "off", required: "required" })),
+    ], W.adm_sender_show, function (f) {
+      loadSenders(f.nrp.value.trim());
+    }),
     el("div", { cls: "list" })
   );
 

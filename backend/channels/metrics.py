@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter
 
-from backend.intake.metrics import METRICS
+from backend.metrics import METRICS
 
 CHANNELS = ("whatsapp", "telegram", "smsgate", "smssync")
 

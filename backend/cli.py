@@ -15,6 +15,7 @@ from backend.audit.service import AuditRecord, append, cli_actor
 from backend.db import command_engine
 from backend.migrate import upgrade
 from backend.officers.cli import officer_app
+from backend.positions.cli import tracker
 from backend.registry.cli import app as registry_app
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
@@ -30,6 +31,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(audit_app, name="audit")
 app.add_typer(officer_app, name="officer")
+officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
 
 
 def _aware(value: str, param: str) -> datetime:

@@ -20,6 +20,8 @@ from schemas.enums import Situation
 if TYPE_CHECKING:
     from backend.alerts.sweeper import Sweeper
     from backend.alerts.webhook import OutboxSender
+    from backend.positions.keys import TrackerKeys
+    from backend.positions.writer import PositionWriter
 
 
 @dataclass(eq=False)
@@ -46,3 +48,6 @@ class Runtime:
     sweeper: "Sweeper | None" = None
     loop_lag: LoopLag = field(default_factory=LoopLag)
     outbox: "OutboxSender | None" = None
+    # Officers' positions (backend/positions): their writer and the tracker keys' cache.
+    positions: "PositionWriter | None" = None
+    tracker_keys: "TrackerKeys | None" = None

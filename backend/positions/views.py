@@ -159,16 +159,34 @@ _OK = Response(status_code=status.HTTP_200_OK)
 _RETRY = {"Retry-After": "1"}
 
 
-@router.api_route(
+_TRACCAR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "stored, duplicate, or refused and kept (never a 4xx: see docs)"},
+    503: {"description": "storage unavailable: nothing stored, the app retries"},
+}
+
+
+@router.get(
     "/api/v1/channels/traccar",
-    methods=["GET", "POST"],
+    tags=["channels"],
+    summary="Traccar Client (OsmAnd protocol), SDK builds before 0.0.12: query string",
+    responses=_TRACCAR_RESPONSES,
+)
+async def traccar_get(request: Request, rt: RuntimeDep) -> Response:
+    """Store a Traccar Client position sent as a GET with a query string."""
+    return await traccar(request, rt)
+
+
+@router.post(
+    "/api/v1/channels/traccar",
     tags=["channels"],
     summary="Traccar Client (OsmAnd protocol): query string, form or JSON body",
-    responses={
-        200: {"description": "stored, duplicate, or refused and kept (never a 4xx: see docs)"},
-        503: {"description": "storage unavailable: nothing stored, the app retries"},
-    },
+    responses=_TRACCAR_RESPONSES,
 )
+async def traccar_post(request: Request, rt: RuntimeDep) -> Response:
+    """Store a Traccar Client position; an `alarm=sos` becomes an officer's SOS first."""
+    return await traccar(request, rt)
+
+
 async def traccar(request: Request, rt: RuntimeDep) -> Response:
     """Store a Traccar Client position; an `alarm=sos` becomes an officer's SOS first."""
     writer, keys = _parts(rt)

@@ -112,6 +112,7 @@ def test_pos002_wall_counts_officers_with_a_fresh_fix_per_kecamatan(browser: Any
         f"() => (document.querySelector('{sel}') || {{}}).innerText.includes('Martapura')",
         timeout=WAIT,
     )
-    rows = page.page.locator(f"{sel} .tracked-row").all_inner_texts()
-    assert [r.split() for r in rows] == [["Martapura", "1"]]  # the stale officer is not counted
+    rows = page.page.locator(f"{sel} .tracked-row").all()
+    got = [[c.inner_text() for c in r.locator("span, b").all()] for r in rows]
+    assert got == [["Martapura", "1"]]  # the stale officer is not counted
     assert page.errors == []

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from prometheus_client import Counter
+from sqlmodel import Session
 
 from backend.auth.service import AuthError
 from backend.config import WIB
@@ -33,6 +34,7 @@ from backend.positions.protocols import TrackerReport, parse_osmand, parse_owntr
 from backend.positions.service import Fix, FixRefused, TrackerOwner
 from backend.positions.writer import PositionWriter
 from backend.runtime import Runtime
+from schemas.enums import CredentialKind
 from schemas.errors import problem_responses
 from schemas.positions import (
     OfficerFixesPublic,
@@ -258,6 +260,21 @@ def _basic_password(request: Request) -> tuple[str | None, str | None]:
     return (user, password) if sep else (None, None)
 
 
+def _device_owner(rt: Runtime, request: Request) -> TrackerOwner | None:
+    """The officer of a phone's device credential (Bearer), for an OwnTracks set up with one."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        p = rt.resolver.resolve(token.strip(), now=rt.clock.now())
+    except AuthError:
+        return None
+    if p.kind is not CredentialKind.DEVICE or p.officer_id is None or p.officer_nrp is None:
+        return None
+    return TrackerOwner(p.officer_id, p.officer_nrp, p.area_code or "")
+
+
 def _json(content: Any) -> Response:
     return Response(orjson.dumps(content), 200, media_type="application/json")
 
@@ -275,8 +292,6 @@ async def _ask_if_silent(
     if newest is None or now - newest > bound:
 
         def read() -> datetime | None:
-            from sqlmodel import Session
-
             with Session(rt.engine) as s:
                 return service.last_fix_at(session=s, officer_id=owner.officer_id)
 
@@ -303,9 +318,12 @@ async def owntracks(request: Request, rt: RuntimeDep) -> Response:
     """Store an OwnTracks location; other message types are answered `[]`."""
     writer, keys = _parts(rt)
     user, password = _basic_password(request)
-    owner = await _owner(keys, password) if password else None
+    if password:
+        owner = await _owner(keys, password)
+    else:  # a credential read may touch the database: not on the loop
+        owner = await asyncio.to_thread(_device_owner, rt, request)
     if owner is None:
-        reason = "unknown tracker key" if password else "missing credential"
+        reason = "unknown tracker key" if password else "missing or refused credential"
         record_refusal(rt, request, AuthError(reason, (password or "")[:4] or None))
         POSITIONS.labels("owntracks", "auth_failure").inc()
         # A 401 here, unlike a bad record: every message would fail alike until the phone's

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from backend.config import Settings
 from tests.conftest import LiveServer, start_server
-from tests.factories import MiniRegistry
+from tests.factories import MiniRegistry, device_token, person_token
 from tests.helpers import count
 from tests.positions.conftest import bind, positions
 
@@ -161,3 +161,26 @@ def test_silence_bound_is_configurable(
         assert post(srv, nrp, key, location(now_s())).json() == []
     finally:
         srv.stop()
+
+
+def test_the_phones_device_credential_also_works(
+    server: LiveServer, engine: Engine, mini: MiniRegistry
+) -> None:
+    token = device_token(engine, mini.officer_ids[2])
+    r = httpx.post(
+        server.url + URL,
+        json=location(now_s()),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json() == []
+    (fix,) = positions(engine)
+    assert fix["officer_id"] == mini.officer_ids[2]
+    viewer = person_token(engine)
+    r = httpx.post(
+        server.url + URL,
+        json=location(now_s() + 1),
+        headers={"Authorization": f"Bearer {viewer}"},
+        timeout=10,
+    )
+    assert r.status_code == 401  # a person's credential places nobody

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
 from sqlmodel import Session
 
@@ -157,13 +158,28 @@ def _fix(owner: TrackerOwner, r: TrackerReport, *, source: str, now: datetime) -
     )
 
 
-_OK = Response(status_code=status.HTTP_200_OK)
 _RETRY = {"Retry-After": "1"}
 
 
+def _ok() -> Response:
+    """Traccar's answer: 200 with an empty body (a body would be read as a command)."""
+    return PlainTextResponse("", status.HTTP_200_OK)
+
+
+def _unavailable() -> Response:
+    """Storage is down: nothing stored, the app resends."""
+    return PlainTextResponse("", status.HTTP_503_SERVICE_UNAVAILABLE, headers=_RETRY)
+
+
 _TRACCAR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "stored, duplicate, or refused and kept (never a 4xx: see docs)"},
-    503: {"description": "storage unavailable: nothing stored, the app retries"},
+    200: {
+        "description": "stored, duplicate, or refused and kept (never a 4xx: see docs)",
+        "content": {"text/plain": {}},
+    },
+    503: {
+        "description": "storage unavailable: nothing stored, the app retries",
+        "content": {"text/plain": {}},
+    },
 }
 
 
@@ -172,6 +188,7 @@ _TRACCAR_RESPONSES: dict[int | str, dict[str, Any]] = {
     tags=["channels"],
     summary="Traccar Client (OsmAnd protocol), SDK builds before 0.0.12: query string",
     responses=_TRACCAR_RESPONSES,
+    response_class=PlainTextResponse,
 )
 async def traccar_get(request: Request, rt: RuntimeDep) -> Response:
     """Store a Traccar Client position sent as a GET with a query string."""
@@ -183,6 +200,7 @@ async def traccar_get(request: Request, rt: RuntimeDep) -> Response:
     tags=["channels"],
     summary="Traccar Client (OsmAnd protocol): query string, form or JSON body",
     responses=_TRACCAR_RESPONSES,
+    response_class=PlainTextResponse,
 )
 async def traccar_post(request: Request, rt: RuntimeDep) -> Response:
     """Store a Traccar Client position; an `alarm=sos` becomes an officer's SOS first."""
@@ -215,17 +233,17 @@ async def traccar(request: Request, rt: RuntimeDep) -> Response:
                 officer_id=None,
             )
         except StorageUnavailable:
-            return Response(status_code=503, headers=_RETRY)
+            return _unavailable()
         # 200 on purpose: the app keeps a refused record at the head of its queue and resends
         # it forever, so one bad record would stall every later position.
-        return _OK
+        return _ok()
     try:
         if report.is_sos:
             await _sos(rt, request, owner, report)  # before the position: it waits for nothing
         if report.lat is None:
             # A heartbeat or the app's push registration: nothing to place on the map.
             POSITIONS.labels("traccar", "no_position").inc()
-            return _OK
+            return _ok()
         now = rt.clock.now()
         fix = _fix(owner, report, source="traccar", now=now)
         try:
@@ -239,12 +257,12 @@ async def traccar(request: Request, rt: RuntimeDep) -> Response:
                 payload=_redacted(payload, device),
                 officer_id=owner.officer_id,
             )
-            return _OK
+            return _ok()
         stored = (await writer.submit([fix]))[0]
     except StorageUnavailable:
-        return Response(status_code=503, headers=_RETRY)
+        return _unavailable()
     POSITIONS.labels("traccar", "stored" if stored else "duplicate").inc()
-    return _OK
+    return _ok()
 
 
 def _basic_password(request: Request) -> tuple[str | None, str | None]:
@@ -311,7 +329,10 @@ async def _ask_if_silent(
     responses={
         200: {"description": "`[]`, or `[reportLocation]` to a silent officer's phone"},
         401: {"description": "no or unknown tracker key (HTTP Basic password)"},
-        503: {"description": "storage unavailable: nothing stored, the app retries"},
+        503: {
+            "description": "storage unavailable: nothing stored, the app retries",
+            "content": {"text/plain": {}},
+        },
     },
 )
 async def owntracks(request: Request, rt: RuntimeDep) -> Response:
@@ -360,7 +381,7 @@ async def owntracks(request: Request, rt: RuntimeDep) -> Response:
             return _json([])  # 200: iOS drops a 4xx'd message anyway, Android would stall
         stored = (await writer.submit([fix]))[0]
     except StorageUnavailable:
-        return Response(status_code=503, headers=_RETRY)
+        return _unavailable()
     POSITIONS.labels("owntracks", "stored" if stored else "duplicate").inc()
     return await _ask_if_silent(rt, keys, owner, fix.device_time)
 

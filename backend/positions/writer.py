@@ -31,6 +31,7 @@ BACKOFF_MAX_S = 0.5
 class _Submission:
     fixes: list[Fix]
     future: asyncio.Future[list[bool]]
+    queued_at: float  # loop time
 
 
 @dataclass(slots=True)
@@ -106,8 +107,9 @@ class PositionWriter:
             # A full queue means storage is far behind: say so now (the app retries) rather
             # than hold more requests open.
             raise StorageUnavailable("position queue full")
-        fut: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Submission(fixes, fut))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[list[bool]] = loop.create_future()
+        self._queue.append(_Submission(fixes, fut, loop.time()))
         self._queued += len(fixes)
         self._wake.set()
         return await fut
@@ -144,8 +146,12 @@ class PositionWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self._linger_s and not self._stopping and self._queued < self._batch_max:
-                await asyncio.sleep(self._linger_s)  # let the others of this moment join
+            # The oldest fix waits at most linger_s in all for others to share its commit: what
+            # queued up during the previous commit has waited already and goes at once, so under
+            # load commits follow each other and only a quiet moment lingers.
+            wait = self._queue[0].queued_at + self._linger_s - loop.time()
+            if wait > 0 and not self._stopping and self._queued < self._batch_max:
+                await asyncio.sleep(wait)
             subs = [self._queue.popleft()]
             n = len(subs[0].fixes)
             while self._queue and n + len(self._queue[0].fixes) <= self._batch_max:

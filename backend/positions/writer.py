@@ -23,6 +23,7 @@ from backend.positions.service import Fix, check_fix, store_fixes
 
 log = logging.getLogger("posko.positions")
 
+BATCH_ENOUGH = 64  # fixes that make a commit worth it without waiting longer
 BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 0.5
 
@@ -114,6 +115,17 @@ class PositionWriter:
         self._wake.set()
         return await fut
 
+    async def _more_or(self, seconds: float) -> None:
+        """Wait `seconds`, or less if BATCH_ENOUGH fixes queue up meanwhile."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self._queued < BATCH_ENOUGH and not self._stopping:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), left)
+
     def _connection(self) -> RawDb:
         db = self._db
         if db is None or db.is_broken:
@@ -146,12 +158,12 @@ class PositionWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            # The oldest fix waits at most linger_s in all for others to share its commit: what
-            # queued up during the previous commit has waited already and goes at once, so under
-            # load commits follow each other and only a quiet moment lingers.
+            # The oldest fix waits at most linger_s in all for others to share its commit, and
+            # not at all once enough are queued to make the commit worth its fsync: a quiet
+            # moment lingers, a busy one commits back to back.
             wait = self._queue[0].queued_at + self._linger_s - loop.time()
-            if wait > 0 and not self._stopping and self._queued < self._batch_max:
-                await asyncio.sleep(wait)
+            if wait > 0 and not self._stopping and self._queued < BATCH_ENOUGH:
+                await self._more_or(wait)
             subs = [self._queue.popleft()]
             n = len(subs[0].fixes)
             while self._queue and n + len(self._queue[0].fixes) <= self._batch_max:

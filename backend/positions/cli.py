@@ -37,7 +37,8 @@ def tracker(
             )
         except TrackerError as err:
             raise typer.BadParameter(err.reason, param_hint=f"--{err.field}") from None
-    typer.echo(f"tracker key of {officer.nrp} {officer.name}: {key}")
+        who = f"{officer.nrp} {officer.name}"  # read while the session is open
+    typer.echo(f"tracker key of {who}: {key}")
     typer.echo(
         "Traccar Client: device identifier = this key, server URL = "
         "<posko>/api/v1/channels/traccar. OwnTracks (HTTP): URL "

@@ -54,6 +54,9 @@ from backend.meta import EXERCISE_CLOCK, get_value, set_value
 from backend.migrate import upgrade
 from backend.officers import views as officer_views
 from backend.photos import views as photo_views
+from backend.positions import views as position_views
+from backend.positions.keys import TrackerKeys
+from backend.positions.writer import PositionWriter
 from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
 from backend.realtime.deltas import LivePublisher
@@ -234,9 +237,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Every node sends replies (rows are claimed one by one); it costs one idle look every 5 s.
     rt.channel_outbox = ReplySender(engine, settings)
     rt.channel_recorder = Recorder(engine, clock)
+    rt.positions = PositionWriter(
+        engine,
+        linger_s=settings.positions_flush_ms / 1000,
+        queue_max=settings.positions_queue_max,
+        max_future_s=settings.max_future_s,
+        max_age_s=settings.max_age_s,
+    )
+    rt.tracker_keys = TrackerKeys(engine, settings.credential_cache_s)
     app.state.runtime = rt
     await hub.start()
     await writer.start()
+    await rt.positions.start()
     await sweeper.start()
     if outbox is not None:
         await outbox.start()
@@ -280,6 +292,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sweeper.stop()
         if outbox is not None:
             await outbox.stop()
+        await rt.positions.stop()
         await writer.stop()
         if checkpoints is not None and last_checkpoint:
             # The head as we leave it: what happens to the database while no server runs is
@@ -345,9 +358,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telegram_channel,
         sms_channel,
         channel_views,
+        position_views,
         health,
     ):
         app.include_router(module.router)
+    app.include_router(position_views.reads)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     attach_dashboard(app, settings)

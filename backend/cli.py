@@ -16,6 +16,7 @@ from backend.channels.cli import channels_app
 from backend.db import command_engine
 from backend.migrate import upgrade
 from backend.officers.cli import officer_app
+from backend.positions.cli import tracker
 from backend.registry.cli import app as registry_app
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
@@ -32,6 +33,7 @@ app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(audit_app, name="audit")
 app.add_typer(officer_app, name="officer")
 app.add_typer(channels_app, name="channels")
+officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
 
 
 def _aware(value: str, param: str) -> datetime:

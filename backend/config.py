@@ -178,6 +178,16 @@ class Settings(BaseSettings):
     enrolment_address_max_failures: int = Field(default=20, ge=1)
     enrolment_address_window_min: float = Field(default=10.0, gt=0)
 
+    # Officers' positions (backend/positions): tracker fixes wait at most positions_flush_ms to
+    # share a commit; a fix older than positions_stale_s is greyed on the map and not counted as
+    # fresh on the wall; an OwnTracks phone whose officer sent no fix for positions_silent_s is
+    # asked for one (reportLocation), at most once per positions_ask_every_s.
+    positions_flush_ms: float = Field(default=200.0, ge=0, le=5000)
+    positions_queue_max: int = Field(default=20_000, ge=1)
+    positions_stale_s: float = Field(default=300.0, gt=0)
+    positions_silent_s: float = Field(default=600.0, gt=0)
+    positions_ask_every_s: float = Field(default=120.0, gt=0)
+
     # Audit chain (backend/audit): entries are HMAC-chained with a key derived from audit_key,
     # or from secret_key when it is unset; the database never holds it. Checkpoints (seq, hash,
     # time, signature) go every audit_checkpoint_s to the append-only audit_anchor_path (best on

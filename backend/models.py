@@ -11,6 +11,7 @@ from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import Meta
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
 from backend.photos.models import IncidentPhoto
+from backend.positions.models import OfficerLastFix, OfficerPosition, TrackerKey
 from backend.regions.models import Boundary, Region
 from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
 from backend.users.models import User
@@ -36,6 +37,8 @@ __all__ = [
     "Lease",
     "Meta",
     "Officer",
+    "OfficerLastFix",
+    "OfficerPosition",
     "Ping",
     "PingByTps",
     "Region",
@@ -43,6 +46,7 @@ __all__ = [
     "TpsRollup",
     "TpsState",
     "TpsTransition",
+    "TrackerKey",
     "Unit",
     "UnitKecamatan",
     "User",

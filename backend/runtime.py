@@ -23,6 +23,8 @@ from backend.users.throttle import AddressThrottle
 if TYPE_CHECKING:
     from backend.channels.outbox import ReplySender
     from backend.channels.recorder import Recorder
+    from backend.positions.keys import TrackerKeys
+    from backend.positions.writer import PositionWriter
 
 
 @dataclass(eq=False)
@@ -51,3 +53,6 @@ class Runtime:
     outbox: OutboxSender | None = None
     channel_outbox: "ReplySender | None" = None  # replies to chat and SMS (backend/channels)
     channel_recorder: "Recorder | None" = None  # group commits of handled chat/SMS messages
+    # Officers' positions (backend/positions): their writer and the tracker keys' cache.
+    positions: "PositionWriter | None" = None
+    tracker_keys: "TrackerKeys | None" = None

@@ -15,6 +15,7 @@ from dashboard.callbacks import register_callbacks
 from dashboard.guard import DashboardGuard
 from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
+from dashboard.positions import register_position_callbacks
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,6 +71,7 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     # uses it; the screens push with /ws/live, so that would be a second idle socket per screen.
     dash_app.backend.websocket_capability = False
     register_callbacks(dash_app, app, settings)
+    register_position_callbacks(dash_app, app, settings)
     # Dash 4.4 on FastAPI runs its first-request setup (validation layout, page router,
     # inline clientside scripts) only for requests to "/" and "/_dash-*"; a first visit to
     # /wall would get an index page without them and a broken screen. Run it now instead.

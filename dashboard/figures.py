@@ -34,6 +34,9 @@ GraceTable = Mapping[str, Mapping[str, float | None]]
 
 # Map traces, in this order (the browser script patches them by index).
 MAP_TPS, MAP_RING, MAP_CORE, MAP_SELECTED = 0, 1, 2, 3
+# Officers' latest fixes and one officer's trail: after the TPS traces, so the live client's
+# patches by index never move; drawn empty and patched by dashboard/positions.py.
+MAP_OFFICERS, MAP_TRAIL = 4, 5
 # Timeline traces: the phase barcode, then the problem marks.
 TL_PHASE, TL_WASPADA, TL_GANGGUAN, TL_STALE = 0, 1, 2, 3
 TIMELINE_BIN_S = 300
@@ -245,6 +248,8 @@ def map_figure(
             "marker": {"color": "#ffffff", "size": 26, "opacity": 0.45},
             "hoverinfo": "skip",
         },
+        {"type": "scattermap", "name": "officers", "lat": [], "lon": [], "mode": "markers"},
+        {"type": "scattermap", "name": "trail", "lat": [], "lon": [], "mode": "markers"},
     ]
     layout = {
         "map": {

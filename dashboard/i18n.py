@@ -289,6 +289,20 @@ _WORDS: dict[str, tuple[str, str]] = {
     "adm_state_expired": ("kedaluwarsa", "expired"),
     "adm_state_revoked": ("dicabut", "revoked"),
     "silent": ("Petugas senyap", "Silent officers"),
+    # Officers on the map (backend/positions, dashboard/positions.py).
+    "officers_layer": ("Posisi petugas", "Officers' positions"),
+    "officers_show": ("Tampilkan petugas di peta", "Show officers on the map"),
+    "officers_count": (
+        "{fresh} petugas terkini, {stale} lama (> {minutes} mnt)",
+        "{fresh} officers current, {stale} old (> {minutes} min)",
+    ),
+    "trail_of": ("Jejak hari ini", "Today's trail"),
+    "trail_none": ("Pilih petugas…", "Pick an officer…"),
+    "trail_points": ("{n} titik hari ini", "{n} fixes today"),
+    "battery": ("baterai {n}%", "battery {n}%"),
+    "position_stale": ("posisi lama", "old position"),
+    "tracked": ("Petugas terlacak per kecamatan", "Officers tracked per kecamatan"),
+    "tracked_none": ("Belum ada posisi petugas terkini.", "No current officer positions yet."),
     "no_silent": (
         "Semua petugas melapor dalam 30 menit terakhir.",
         "Every officer reported in the last 30 minutes.",

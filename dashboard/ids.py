@@ -103,6 +103,13 @@ CMD_DAY = "cmd-day"  # phases over the day for the filtered TPS
 CMD_MATCHES = "cmd-matches"
 CMD_ADMIN_LINK = "cmd-admin-link"  # shown by the browser script to admins only
 CMD_LOGOUT = "cmd-logout"
+# Officers on the map (dashboard/positions.py).
+CMD_OFFICERS_SHOW = "cmd-officers-show"
+CMD_OFFICERS_TICK = "cmd-officers-tick"
+CMD_OFFICERS_INFO = "cmd-officers-info"
+CMD_TRAIL_OFFICER = "cmd-trail-officer"
+WALL_TRACKED = "wall-tracked"
+WALL_TRACKED_TICK = "wall-tracked-tick"
 
 # The national rollup page (/nasional).
 NAT_PAGE = "nat-page"  # Store: language and the area asked for (from the query string)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from backend.auth.models import AuthFailure
-from backend.channels import location, metrics
+from backend.channels import metrics
 from backend.channels.grammar import parse
 from backend.channels.replies import PHASE_NAMES, SITUATION_NAMES, reply
 from backend.channels.service import (
@@ -44,6 +44,7 @@ from backend.channels.service import (
 from backend.config import WIB
 from backend.intake.models import DeadLetter
 from backend.intake.validate import Rejected, printable
+from backend.positions.service import FixRefused, record_fix
 from backend.runtime import Runtime
 from schemas.channels import (
     Command,
@@ -108,6 +109,22 @@ def event_id_for(channel: str, key: str) -> uuid.UUID:
 def _replies(inbound: Inbound, parts: list[str]) -> list[Reply]:
     texts = ["\n".join(parts)] if inbound.channel in CHAT_CHANNELS else parts
     return [Reply(inbound.channel, inbound.reply_to, t, inbound.window_until) for t in texts]
+
+
+async def _keep_fix(rt: Runtime, inbound: Inbound, officer_id: int, now: datetime) -> None:
+    """Store a chat location as the officer's fix (not a TPS ping); raises FixRefused."""
+    assert inbound.lat is not None and inbound.lon is not None
+    if rt.positions is None:  # a server without the positions writer keeps no fixes
+        return
+    await record_fix(
+        rt.positions,
+        officer_id=officer_id,
+        device_time=inbound.at,
+        lat=inbound.lat,
+        lon=inbound.lon,
+        received_at=now,
+        source=inbound.channel,
+    )
 
 
 def _dead_letter(
@@ -256,10 +273,14 @@ async def handle(rt: Runtime, inbound: Inbound) -> str:
     )
     has_text = bool(inbound.text and inbound.text.strip())
     if inbound.lat is not None and inbound.lon is not None and not has_text and sender:
-        await asyncio.to_thread(
-            location.on_location, sender.officer_id, inbound.lat, inbound.lon, inbound.at, channel
-        )
         handled.outcome, handled.kind = "location", "location"
+        try:
+            await _keep_fix(rt, inbound, sender.officer_id, now)
+        except FixRefused as exc:
+            handled.outcome, handled.kind = "refused", "location"
+            handled.dead_letter = _dead_letter(
+                inbound, handled.at, sender.officer_id, exc.field, exc.reason
+            )
         if not inbound.is_live:
             handled.replies = _replies(inbound, [LOCATION_TEXT[lang]])
         return await _record(rt, handled)

@@ -11,6 +11,7 @@ from backend.audit.service import TransitionFacts, append_raw, batch_record
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
 from backend.intake.validate import Accepted, Item, Rejected
+from backend.positions.service import fixes_of, store_fixes
 from backend.tps import rollup
 from backend.tps.models import PING_INDEX_KEY
 from backend.tps.state import PingFacts, StateRow, TpsChange, merge_all
@@ -560,6 +561,7 @@ def store_batch(
                 results[i] = AckResult.DUPLICATE
 
     _touch_officers(db, stored_events)
+    store_fixes(db, fixes_of(stored_events))  # located pings and reports: the officers' map
     _dead_letters(db, rejected)
     _auth_failures(db, auth_failures or [])
     if outcome.transitions or recorded:

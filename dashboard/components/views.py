@@ -23,6 +23,7 @@ from dashboard.components.common import (
 )
 from dashboard.data import phases_and_situations
 from dashboard.i18n import Lang, phase_name, risk_name, situation_name, t
+from dashboard.positions import commander_controls, wall_tracked
 from schemas.enums import RiskRating
 
 W = ids.WALL
@@ -66,6 +67,7 @@ def wall_layout(lang: Lang, area: str | None = None) -> html.Div:
                             className="graph-box",
                             children=graph(W.progress, "progress", interactive=False),
                         ),
+                        wall_tracked(lang),
                         cls="progress-panel",
                     ),
                     panel(
@@ -191,6 +193,7 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
                 ),
             ),
             html.Div(id=ids.CMD_MATCHES, className="matches"),
+            commander_controls(lang),
             map_legend(lang),
             phase_legend(lang),
         ],

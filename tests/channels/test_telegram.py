@@ -1,13 +1,11 @@
 """Telegram bot webhook against the running server; replies checked on the fake Bot API."""
 
 import time
-from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from backend.channels import location
 from tests.channels.conftest import TELEGRAM_CHAT, TG_SECRET, TG_TOKEN
 from tests.channels.fakes import FakeProvider
 from tests.channels.test_whatsapp import count, state_of
@@ -110,30 +108,34 @@ def test_sos_from_chat_is_a_severity_four_incident(
     assert sent.json()["text"].startswith("SOS DITERIMA")
 
 
-def test_shared_and_live_locations_reach_the_positions_boundary(
-    server: LiveServer, linked: MiniRegistry, fake: FakeProvider
+def test_shared_and_live_locations_are_the_officers_fixes(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
 ) -> None:
-    fixes: list[tuple[int, float, float, datetime, str]] = []
-    location.set_sink(lambda *fix: fixes.append(fix))
-    try:
-        shared = update(40, "")
-        del shared["message"]["text"]
-        shared["message"]["location"] = {"latitude": -4.30, "longitude": 104.35, "live_period": 0}
-        assert post(server, shared).json()["results"] == ["location"]
-        moved = {
-            "update_id": 41,
-            "edited_message": {
-                **shared["message"],
-                "edit_date": int(time.time()) + 10,
-                "location": {"latitude": -4.31, "longitude": 104.36, "live_period": 900},
-            },
-        }
-        assert post(server, moved).json()["results"] == ["location"]
-        edited_text = {"update_id": 42, "edited_message": update(42, "TPS 3 ricuh")["message"]}
-        assert post(server, edited_text).json()["results"] == ["ignored"]
-    finally:
-        location.set_sink(None)
-    assert [(f[1], f[2]) for f in fixes] == [(-4.30, 104.35), (-4.31, 104.36)]
+    shared = update(40, "")
+    del shared["message"]["text"]
+    shared["message"]["location"] = {"latitude": -4.30, "longitude": 104.35, "live_period": 0}
+    assert post(server, shared).json()["results"] == ["location"]
+    moved = {
+        "update_id": 41,
+        "edited_message": {
+            **shared["message"],
+            "edit_date": int(time.time()) + 10,
+            "location": {"latitude": -4.31, "longitude": 104.36, "live_period": 900},
+        },
+    }
+    assert post(server, moved).json()["results"] == ["location"]
+    edited_text = {"update_id": 42, "edited_message": update(42, "TPS 3 ricuh")["message"]}
+    assert post(server, edited_text).json()["results"] == ["ignored"]
+    with engine.connect() as c:
+        fixes = c.execute(
+            text("SELECT officer_id, lat, lon, source FROM officer_position ORDER BY device_time")
+        ).all()
+    officer = linked.officer_ids[0]
+    assert [tuple(f) for f in fixes] == [
+        (officer, -4.30, 104.35, "telegram"),
+        (officer, -4.31, 104.36, "telegram"),
+    ]
+    assert count(engine, "SELECT count(*) FROM ping") == 0  # a fix, not a TPS ping
     fake.wait_for(SEND)
     time.sleep(0.4)
     assert len(fake.sent(SEND)) == 1  # the live location moving on is not answered

@@ -4,14 +4,12 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from backend.channels import location
 from tests.channels.conftest import PHONE, WA_SECRET, WA_VERIFY
 from tests.channels.fakes import FakeProvider
 from tests.conftest import LiveServer
@@ -196,25 +194,21 @@ def test_tally_is_answered_and_its_numbers_not_kept(
     assert count(engine, "SELECT count(*) FROM ping") == 0
 
 
-def test_location_goes_to_the_positions_boundary(
-    server: LiveServer, linked: MiniRegistry, fake: FakeProvider
+def test_a_location_is_the_officers_fix(
+    server: LiveServer, engine: Engine, linked: MiniRegistry, fake: FakeProvider
 ) -> None:
-    fixes: list[tuple[int, float, float, datetime, str]] = []
-    location.set_sink(lambda *fix: fixes.append(fix))
-    try:
-        msg = {
-            "from": PHONE,
-            "id": "wamid.LOC",
-            "timestamp": str(int(time.time())),
-            "type": "location",
-            "location": {"latitude": -4.2978, "longitude": 104.3462, "name": "TPS 3"},
-        }
-        assert post(server, delivery(msg)).json()["results"] == ["location"]
-    finally:
-        location.set_sink(None)
-    assert [(f[0], f[1], f[2], f[4]) for f in fixes] == [
-        (linked.officer_ids[0], -4.2978, 104.3462, "whatsapp")
-    ]
+    msg = {
+        "from": PHONE,
+        "id": "wamid.LOC",
+        "timestamp": str(int(time.time())),
+        "type": "location",
+        "location": {"latitude": -4.2978, "longitude": 104.3462, "name": "TPS 3"},
+    }
+    assert post(server, delivery(msg)).json()["results"] == ["location"]
+    with engine.connect() as c:
+        fixes = c.execute(text("SELECT officer_id, lat, lon, source FROM officer_position")).all()
+    assert [tuple(f) for f in fixes] == [(linked.officer_ids[0], -4.2978, 104.3462, "whatsapp")]
+    assert count(engine, "SELECT count(*) FROM ping") == 0  # a fix, not a TPS ping
     (sent,) = fake.wait_for(REPLIES)
     assert sent.json()["text"]["body"].startswith("Lokasi diterima")
 

@@ -1,0 +1,1 @@
+"""Officers' positions: tracker apps, the phone app and located pings; the officer layer."""

@@ -26,9 +26,9 @@ from backend.deps import (
     remote_of,
     scoped_area,
 )
-from backend.metrics import METRICS
 from backend.intake.validate import PAYLOAD_KEEP, Rejected, printable
 from backend.intake.writer import StorageUnavailable
+from backend.metrics import METRICS
 from backend.positions import service
 from backend.positions.keys import TrackerKeys
 from backend.positions.protocols import TrackerReport, parse_osmand, parse_owntracks

@@ -116,8 +116,8 @@ def test_a_located_ping_places_its_officer(
 def test_store_fixes_tells_new_from_duplicate(engine: Engine, mini: MiniRegistry) -> None:
     at = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
     oid = mini.officer_ids[0]
-    a = Fix(oid, at, -4.3, 104.3, at, "chat")
-    b = Fix(oid, at + timedelta(seconds=10), -4.31, 104.3, at, "chat")
+    a = Fix(oid, at, -4.3, 104.3, at, "whatsapp")
+    b = Fix(oid, at + timedelta(seconds=10), -4.31, 104.3, at, "whatsapp")
     db = RawDb(engine)
     try:
         db.begin()
@@ -142,7 +142,7 @@ def test_record_fix_stores_after_commit_and_refuses_the_implausible(
         await writer.start()
         try:
             now = datetime.now(UTC)
-            kw = {"officer_id": mini.officer_ids[1], "received_at": now, "source": "chat"}
+            kw = {"officer_id": mini.officer_ids[1], "received_at": now, "source": "telegram"}
             first = await record_fix(writer, device_time=now, lat=-4.1, lon=104.6, **kw)  # type: ignore[arg-type]
             again = await record_fix(writer, device_time=now, lat=-4.1, lon=104.6, **kw)  # type: ignore[arg-type]
             with pytest.raises(FixRefused) as err:

@@ -1,6 +1,7 @@
 """Run the benchmark suites and write bench/results.md and bench/results.json.
 
-    python -m bench.run [--quick] [--only intake,pixel,wire,subscribers,memory,restart] [--out DIR]
+    python -m bench.run [--quick] [--out DIR]
+        [--only intake,pixel,wire,subscribers,memory,restart,lapor]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -25,6 +26,7 @@ SUITES = {
     "pixel": "bench.pixel",
     "memory": "bench.memory",
     "restart": "bench.restart",
+    "lapor": "bench.lapor",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -133,8 +133,11 @@ def _first_load(browser: Any, site: _Site, nrp: str, throttle: bool) -> dict[str
     # load itself (icons, manifest).
     fetched = [r.sizes() for r in worker]
     total += sum(z["responseHeadersSize"] + z["responseBodySize"] for z in fetched)
-    # Back to the local network for what follows (the offline open and the flush).
+    # Back to the local network for what follows (the offline open and the flush), and this
+    # session gone: a second session's conditions would be re-applied at the next navigation
+    # beside Playwright's offline switch (navigator.onLine true while requests fail).
     cdp.send("Network.emulateNetworkConditions", {**SLOW_3G, "latency": 0} | UNTHROTTLED)
+    cdp.detach()
     return {
         "context": context,
         "page": page,

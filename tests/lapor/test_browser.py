@@ -22,7 +22,7 @@ from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
 from schemas.enums import Role
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_DB, TEST_SECRET
 from tests.dashboard.scenario import has_chromium
 from tests.factories import MiniRegistry, person_token, seed_mini
 from tests.lapor.phone import PHONE, TlsNode, launch, until
@@ -33,6 +33,10 @@ pytestmark = [
     pytest.mark.skipif(
         not has_chromium(),
         reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)",
+    ),
+    pytest.mark.skipif(
+        TEST_DB != "sqlite",
+        reason="the phone's road is the same on both databases; run once, in the SQLite pass",
     ),
 ]
 

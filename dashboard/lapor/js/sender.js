@@ -522,9 +522,17 @@ export function createSender(deps) {
     pump();
   }
 
+  /** The network is back: the failures counted without it say nothing about the server now. */
+  function online() {
+    // Else a crash soon after the signal returns would be retried only after the backoff built
+    // up offline (up to a minute) instead of from the bottom.
+    if (state !== "revoked" && state !== "stopped") attempt = 0;
+    kick();
+  }
+
   /** Retry on `online`, on focus and when the page becomes visible. */
   function listen(win, doc) {
-    win.addEventListener("online", kick);
+    win.addEventListener("online", online);
     win.addEventListener("focus", kick);
     win.addEventListener("offline", () => onChange(status()));
     doc.addEventListener("visibilitychange", () => {

@@ -311,6 +311,30 @@ test("`online`, focus and the page becoming visible retry at once; hidden does n
   assert.ok(t.sockets.opened.length > n, "visible / focus: at once");
 });
 
+test("the network coming back starts the backoff again from the bottom", async () => {
+  const t = setup({ random: () => 0.999999 });
+  t.report(1);
+  const win = new EventTarget();
+  t.sender.listen(win, new EventTarget());
+  t.sender.kick();
+  for (let i = 0; i < 8; i += 1) {
+    // No network: the socket and the webhook fail, the waits grow to the cap.
+    t.sockets.drop(t.sockets.last, 1006);
+    t.fetch.last.fail();
+    await settle();
+    t.clock.advance(t.clock.pending()[0]);
+  }
+  t.sockets.drop(t.sockets.last, 1006);
+  t.fetch.last.fail();
+  await settle();
+  assert.equal(t.clock.pending()[0], BACKOFF_CAP_MS - 1);
+  win.dispatchEvent(new Event("online")); // the signal is back, and the server has just crashed
+  t.sockets.drop(t.sockets.last, 1006);
+  t.fetch.last.fail();
+  await settle();
+  assert.equal(t.clock.pending()[0], BACKOFF_BASE_MS - 1, "from the bottom, not the cap");
+});
+
 test("a refused credential (error frame on token, then 1008) stops everything and says so", () => {
   const t = setup();
   const rs = t.report(2);

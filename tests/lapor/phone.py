@@ -74,6 +74,14 @@ class TlsNode:
 
     def start(self) -> None:
         """Start on this node's port and wait until /healthz answers over TLS."""
+        for _ in range(20):
+            if self._start():
+                return
+            time.sleep(0.5)  # the killed process's port is not free yet
+        raise RuntimeError(f"port {self.port} stayed in use")
+
+    def _start(self) -> bool:
+        """One try; False if the port was still in use."""
         self.starts += 1
         log = self.work / f"serve-{self.starts}.log"
         cmd = [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1"]
@@ -88,9 +96,11 @@ class TlsNode:
                 break
             try:
                 if self.get("/healthz", timeout=1).status_code in (200, 503):
-                    return
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.05)
+        if "address already in use" in log.read_text(errors="replace").lower():
+            return False
         self.kill()
         raise RuntimeError("server did not start:\n" + log.read_text(errors="replace")[-3000:])
 

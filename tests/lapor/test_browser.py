@@ -21,6 +21,7 @@ import pytest
 from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
+from dashboard import ids
 from schemas.enums import Role
 from tests.conftest import TEST_DB, TEST_SECRET
 from tests.dashboard.scenario import has_chromium
@@ -225,7 +226,7 @@ def test_lapor003_twenty_reports_made_offline_arrive_once_in_order(site: Site, p
 def test_lapor004_a_server_killed_mid_flush_loses_and_doubles_nothing(
     site: Site, phone: Any
 ) -> None:
-    n = 60  # two frames (50 + 10): the crash falls after the first is stored
+    n = 110  # three frames (50 + 50 + 10): the crash falls after the first is stored
     before = site.count("ping")
     go_offline(phone)
     queued = situation_only(phone, n)
@@ -234,8 +235,8 @@ def test_lapor004_a_server_killed_mid_flush_loses_and_doubles_nothing(
     while (at_kill := site.count("ping") - before) == 0 and time.monotonic() < deadline:
         time.sleep(0.002)
     site.node.kill()
-    assert 0 < at_kill < n, f"{at_kill} of {n} stored when the server was killed"
     site.node.start()  # the same port: the phone finds it again by itself
+    assert 0 < at_kill < n, f"{at_kill} of {n} stored when the server was killed"
     until("every report acked after the restart", lambda: flushed(phone), timeout=90)
     stored = stored_pings(site)
     assert stored[before:] == queued  # none lost, none doubled, in the order made
@@ -283,7 +284,9 @@ def test_lapor005_a_refused_report_shows_its_reason_in_bahasa(site: Site, phone:
     until("dismissed", lambda: phone.locator(".report.state-ditolak").count() == 0)
 
 
-def test_lapor006_an_incident_photo_reaches_the_commanders_incident(site: Site, phone: Any) -> None:
+def test_lapor006_an_incident_photo_reaches_the_commanders_incident(
+    site: Site, phone: Any, browser: Any
+) -> None:
     phone.goto(site.node.url + "/lapor/#insiden")
     phone.locator("select[name=category]").select_option("politik_uang")
     phone.locator(".sev-3").click()
@@ -313,6 +316,22 @@ def test_lapor006_an_incident_photo_reaches_the_commanders_incident(site: Site, 
     assert full.status_code == 200 and full.content[:3] == b"\xff\xd8\xff"
     assert len(full.content) == size
     assert site.node.get(f"/api/v1/photos/{photo_id}/thumb", site.commander).status_code == 200
+    # And on the commander's screen: the incident's row shows the thumbnail, linked to the photo.
+    desk = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = desk.new_page()
+        page.goto(f"{site.node.url}/login?token={site.commander}&next=/")
+        page.wait_for_function(
+            "(id) => { const img = document.querySelector("
+            "'#' + CSS.escape(id.box) + ' [data-incident=\"' + id.row + '\"] .photos img');"
+            " return !!img && img.complete && img.naturalWidth > 0; }",
+            arg={"box": ids.CMD_INCIDENTS, "row": str(incident_id)},
+            timeout=WAIT_MS * 2,
+        )
+        link = page.locator(f"[data-incident='{incident_id}'] .photos a").first
+        assert link.get_attribute("href") == f"/api/v1/photos/{photo_id}"
+    finally:
+        desk.close()
 
 
 def test_lapor007_a_revoked_phone_is_refused_and_says_so(site: Site, phone: Any) -> None:

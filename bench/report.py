@@ -20,6 +20,7 @@ SUITE_TITLES = {
     "wire": "Bytes on the wire",
     "subscribers": "Live dashboards per node",
     "memory": "Memory (server RSS)",
+    "lapor": "The officer's phone (/lapor) in Chromium",
 }
 
 

@@ -1,7 +1,7 @@
 """Run the benchmark suites and write bench/results.md and bench/results.json.
 
     python -m bench.run [--quick] [--out DIR]
-        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions]
+        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -28,6 +28,7 @@ SUITES = {
     "restart": "bench.restart",
     "channels": "bench.channels",
     "positions": "bench.positions",
+    "lapor": "bench.lapor",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -12,7 +12,6 @@ through a FastAPI endpoint and 62k/s as a bare ASGI app), a third of intake's bu
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 import orjson
@@ -29,7 +28,7 @@ from schemas.enums import CredentialKind
 log = logging.getLogger("posko.intake")
 
 PATH = "/ws/field"
-REVALIDATE_S = 5.0  # how soon a revoked device token loses an open socket
+REVALIDATE_S = 5.0  # how soon a revoked device token loses an idle socket
 POLICY_VIOLATION = 1008
 
 
@@ -140,7 +139,6 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
 
     sender = asyncio.create_task(send_acks(), name="posko-field-acks")
     watcher = asyncio.create_task(watch_credential(), name="posko-field-credential")
-    next_check = time.monotonic() + REVALIDATE_S
     try:
         while True:
             msg = await receive()
@@ -165,10 +163,15 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
                 )
                 rej.size = len(data)
                 items, single = [rej], True
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + REVALIDATE_S
-                if not await still_valid():
-                    break
+            # Every frame asks the resolver (a dict hit; the database once per
+            # credential_cache_s): a phone revoked by a re-enrolment on this node is refused at
+            # its next frame, not after a timer of its socket's own (the resolver forgets it at
+            # once here, and within credential_cache_s on the other nodes).
+            try:
+                rt.resolver.resolve(token, now=rt.clock.now())
+            except AuthError as err:
+                await refuse(err)
+                break
             while inflight >= limit:  # a device that never reads its acks is not served more
                 room.clear()
                 await room.wait()

@@ -28,11 +28,6 @@ export const IDLE_CLOSE_MS = 30000; // nothing to send: let the radio sleep
 export const SOCKET_SKIP_MS = 5 * 60000; // socket failed but the webhook worked: use it a while
 export const SUBPROTOCOL = "posko.v1";
 export const BEARER_PREFIX = "posko.bearer.";
-// Until /ws/field accepts the credential as a subprotocol (issue 11, the server side), a socket
-// whose subprotocol the server does not take is tried once more with ?token=. Remove this
-// fallback (and its test) once that server part is on main: the app must never put its token
-// in a URL.
-export const LEGACY_QUERY_TOKEN = true;
 
 /** Full-jitter exponential backoff: a delay in [BACKOFF_MIN_MS, min(cap, base·2^attempt)]. */
 export function backoffDelay(attempt, random) {
@@ -71,10 +66,8 @@ export function createSender(deps) {
 
   let state = "idle"; // idle | connecting | sending | waiting | revoked | stopped
   let sock = null; // the current socket, open or opening
-  let sockMode = null; // "protocol" | "query"
   let sockOpen = false;
   let tokenRefused = null; // the reason of an error frame on "token"
-  let protocolUnsupported = false; // this server refused the subprotocol: use ?token=
   let socketFailedAt = null; // the last time a socket could not open
   let socketSkipUntil = 0;
   let inflight = null; // {ids, via, timer}
@@ -176,30 +169,28 @@ export function createSender(deps) {
 
   function connect() {
     if (sock) return; // already opening
-    openSocketAs(LEGACY_QUERY_TOKEN && protocolUnsupported ? "query" : "protocol");
+    openSocket();
   }
 
-  function openSocketAs(mode, fallback = false) {
+  // The credential goes only as a subprotocol, never in the URL (URLs end up in logs and
+  // proxies): a socket that cannot open this way gives way to the webhook and its header.
+  function openSocket() {
     const token = deps.token();
     let s;
     tokenRefused = null;
     setState("connecting");
     try {
-      s =
-        mode === "protocol"
-          ? deps.openSocket(urls.ws, [SUBPROTOCOL, BEARER_PREFIX + token])
-          : deps.openSocket(urls.ws + "?token=" + encodeURIComponent(token), []);
+      s = deps.openSocket(urls.ws, [SUBPROTOCOL, BEARER_PREFIX + token]);
     } catch {
-      return socketGone(null, { code: 1006 }, mode);
+      return socketGone(null);
     }
     sock = s;
-    sockMode = mode;
     sockOpen = false;
     openTimer = clock.setTimeout(() => {
       openTimer = null;
       if (sock === s && !sockOpen) {
         s.close();
-        socketGone(s, { code: 1006 });
+        socketGone(s);
       }
     }, OPEN_TIMEOUT_MS);
     s.onopen = () => {
@@ -207,20 +198,18 @@ export function createSender(deps) {
       openTimer = clearTimer(openTimer);
       sockOpen = true;
       socketFailedAt = null;
-      if (fallback) protocolUnsupported = true; // only ?token= opened: remember it
       reached();
       pump();
     };
     s.onmessage = (e) => {
       if (sock === s) onFrame(e.data);
     };
-    s.onclose = (e) => socketGone(s, e || {});
+    s.onclose = () => socketGone(s);
     s.onerror = () => {}; // a close always follows
   }
 
-  function socketGone(s, e, modeIfNone) {
+  function socketGone(s) {
     if (s !== null && s !== sock) return; // an old socket's late event
-    const mode = s ? sockMode : modeIfNone;
     const wasOpen = sockOpen;
     openTimer = clearTimer(openTimer);
     idleTimer = clearTimer(idleTimer);
@@ -238,17 +227,8 @@ export function createSender(deps) {
       persist(outbox.requeue(inflight.ids)); // no ack: the same ids go again
       inflight = null;
     }
-    if (tokenRefused !== null) {
-      if (LEGACY_QUERY_TOKEN && mode === "protocol" && tokenRefused === "missing credential") {
-        // The server took the socket but not the subprotocol's credential: an older server.
-        tokenRefused = null;
-        return openSocketAs("query", true);
-      }
-      return revoke(tokenRefused);
-    }
+    if (tokenRefused !== null) return revoke(tokenRefused);
     if (!wasOpen) {
-      // A server that does not answer with our subprotocol fails the handshake in the browser.
-      if (LEGACY_QUERY_TOKEN && mode === "protocol") return openSocketAs("query", true);
       socketFailedAt = clock.now();
       const batch = nextBatch();
       if (batch.length) return sendHttp(batch);
@@ -280,7 +260,7 @@ export function createSender(deps) {
         if (inflight && inflight.ids === ids && sock === s) {
           lastError = "no answer";
           s.close(4000, "ack timeout");
-          socketGone(s, { code: 4000 });
+          socketGone(s);
         }
       }, ACK_TIMEOUT_MS),
     };
@@ -289,7 +269,7 @@ export function createSender(deps) {
     try {
       s.send(frame);
     } catch {
-      socketGone(s, { code: 1006 });
+      socketGone(s);
     }
   }
 
@@ -542,9 +522,17 @@ export function createSender(deps) {
     pump();
   }
 
+  /** The network is back: the failures counted without it say nothing about the server now. */
+  function online() {
+    // Else a crash soon after the signal returns would be retried only after the backoff built
+    // up offline (up to a minute) instead of from the bottom.
+    if (state !== "revoked" && state !== "stopped") attempt = 0;
+    kick();
+  }
+
   /** Retry on `online`, on focus and when the page becomes visible. */
   function listen(win, doc) {
-    win.addEventListener("online", kick);
+    win.addEventListener("online", online);
     win.addEventListener("focus", kick);
     win.addEventListener("offline", () => onChange(status()));
     doc.addEventListener("visibilitychange", () => {
@@ -581,9 +569,6 @@ export function createSender(deps) {
     status,
     get state() {
       return state;
-    },
-    get socketMode() {
-      return sockMode;
     },
     // For tests and the status screen: what is on its way.
     get inflight() {

@@ -15,7 +15,7 @@ import {
   BACKOFF_MIN_MS,
   IDLE_CLOSE_MS,
   ACK_TIMEOUT_MS,
-  LEGACY_QUERY_TOKEN,
+  SOCKET_SKIP_MS,
 } from "../../../dashboard/lapor/js/sender.js";
 import { createUuid7 } from "../../../dashboard/lapor/js/uuid7.js";
 import { pingEvent, incidentEvent } from "../../../dashboard/lapor/js/events.js";
@@ -201,11 +201,7 @@ test("when no socket opens, the batch goes to the webhook with the bearer creden
   const rs = t.report(3);
   t.sender.kick();
   t.sockets.drop(t.sockets.last, 1006); // refused before it opened (a proxy, a captive portal)
-  if (LEGACY_QUERY_TOKEN) {
-    const legacy = t.sockets.last;
-    assert.ok(legacy.url.startsWith(WS + "?token="), "an older server: ?token= tried once");
-    t.sockets.drop(legacy, 1006);
-  }
+  assert.equal(t.sockets.opened.length, 1, "no second socket with the token in its URL");
   assert.equal(t.fetch.calls.length, 1);
   const call = t.fetch.last;
   assert.equal(call.url, HTTP + "/api/v1/events");
@@ -231,7 +227,6 @@ test("the webhook's rejections, storage error and lost network each do the right
   const [a, b] = t.report(2);
   t.sender.kick();
   t.sockets.drop(t.sockets.last, 1006);
-  if (LEGACY_QUERY_TOKEN) t.sockets.drop(t.sockets.last, 1006);
   t.fetch.last.fail(); // no network at all
   await settle();
   assert.equal(t.sender.state, "waiting");
@@ -274,9 +269,8 @@ test("failures back off further each time, and a success starts again from the b
   const delays = [];
   t.sender.kick();
   for (let i = 0; i < 8; i += 1) {
-    t.sockets.drop(t.sockets.last, 1006); // the socket, then ?token=
-    if (LEGACY_QUERY_TOKEN) t.sockets.drop(t.sockets.last, 1006);
-    t.fetch.last.fail();
+    t.sockets.drop(t.sockets.last, 1006); // the socket, then the webhook
+      t.fetch.last.fail();
     await settle();
     delays.push(t.clock.pending()[0]);
     t.clock.advance(t.clock.pending()[0]);
@@ -317,6 +311,30 @@ test("`online`, focus and the page becoming visible retry at once; hidden does n
   assert.ok(t.sockets.opened.length > n, "visible / focus: at once");
 });
 
+test("the network coming back starts the backoff again from the bottom", async () => {
+  const t = setup({ random: () => 0.999999 });
+  t.report(1);
+  const win = new EventTarget();
+  t.sender.listen(win, new EventTarget());
+  t.sender.kick();
+  for (let i = 0; i < 8; i += 1) {
+    // No network: the socket and the webhook fail, the waits grow to the cap.
+    t.sockets.drop(t.sockets.last, 1006);
+    t.fetch.last.fail();
+    await settle();
+    t.clock.advance(t.clock.pending()[0]);
+  }
+  t.sockets.drop(t.sockets.last, 1006);
+  t.fetch.last.fail();
+  await settle();
+  assert.equal(t.clock.pending()[0], BACKOFF_CAP_MS - 1);
+  win.dispatchEvent(new Event("online")); // the signal is back, and the server has just crashed
+  t.sockets.drop(t.sockets.last, 1006);
+  t.fetch.last.fail();
+  await settle();
+  assert.equal(t.clock.pending()[0], BACKOFF_BASE_MS - 1, "from the bottom, not the cap");
+});
+
 test("a refused credential (error frame on token, then 1008) stops everything and says so", () => {
   const t = setup();
   const rs = t.report(2);
@@ -345,7 +363,6 @@ test("a 401 from the webhook stops sending as a refused socket does", async () =
   t.report(1);
   t.sender.kick();
   t.sockets.drop(t.sockets.last, 1006);
-  if (LEGACY_QUERY_TOKEN) t.sockets.drop(t.sockets.last, 1006);
   t.fetch.last.answer(401, { detail: { field: "token", reason: "expired credential" } });
   await settle();
   assert.equal(t.sender.state, "revoked");
@@ -353,25 +370,19 @@ test("a 401 from the webhook stops sending as a refused socket does", async () =
   assert.deepEqual(t.clock.pending(), []);
 });
 
-test("legacy: an older server that does not take the subprotocol is reached with ?token=", () => {
-  if (!LEGACY_QUERY_TOKEN) return;
+test("the credential never goes in a socket's URL, whatever fails", async () => {
   const t = setup();
-  const [r] = t.report(1);
+  t.report(2);
   t.sender.kick();
-  t.sockets.drop(t.sockets.last, 1006); // the browser fails a handshake without our protocol
-  const legacy = t.sockets.last;
-  assert.equal(legacy.url, WS + "?token=" + encodeURIComponent(TOKEN));
-  t.sockets.accept(legacy);
-  t.sockets.receive(legacy, acksOf(legacy.sent[0]));
-  assert.equal(r.state, DITERIMA);
-  // Remembered: the next socket goes straight to ?token=.
+  t.sockets.drop(t.sockets.last, 1006); // the handshake failed (a proxy, an older server)
+  t.fetch.last.fail();
+  await settle();
+  t.clock.advance(SOCKET_SKIP_MS + 60_000);
   t.sender.kick();
-  t.clock.advance(IDLE_CLOSE_MS);
-  assert.equal(legacy.closedWith.code, 1000);
-  t.report(1);
-  t.sender.kick();
-  assert.ok(t.sockets.last.url.includes("?token="));
-  assert.equal(t.sockets.opened.length, 3);
+  for (const s of t.sockets.opened) {
+    assert.equal(s.url, WS);
+    assert.ok(!s.url.includes(TOKEN) && !s.url.includes("token"), s.url);
+  }
 });
 
 test("an idle socket is closed so the radio can sleep; the next report opens another", () => {
@@ -502,7 +513,6 @@ test("an answer to a request made before sending stopped is ignored after a new 
   const rs = t.report(2);
   t.sender.kick();
   t.sockets.drop(t.sockets.last, 1006);
-  if (LEGACY_QUERY_TOKEN) t.sockets.drop(t.sockets.last, 1006);
   const old = t.fetch.last; // the webhook, still waiting for its answer
   t.sender.revoke("revoked credential");
   assert.ok(rs.every((r) => r.state === MENUNGGU));

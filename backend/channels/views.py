@@ -24,7 +24,7 @@ from schemas.errors import problem_responses
 router = APIRouter(
     prefix="/api/v1/officers",
     tags=["channels"],
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 Admin = Annotated[Principal, require_role(Role.ADMIN)]
 Nrp = Annotated[str, Path(min_length=1, max_length=18, pattern=r"^[0-9A-Za-z.-]+$")]

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import PlainTextResponse
 
 from backend.channels import metrics
 from backend.channels.edge import (
@@ -115,7 +114,6 @@ def _inbound(m: Any, country: str, remote: str | None, rt: Runtime) -> Inbound |
 @router.get(
     "/whatsapp",
     summary="WhatsApp webhook verification (Meta's subscription handshake)",
-    response_class=PlainTextResponse,
     responses={
         200: {"description": "the challenge, echoed", "content": {"text/plain": {}}},
         403: {"description": "wrong verify token or mode", "model": ProblemResponse},

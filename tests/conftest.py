@@ -3,11 +3,13 @@
 import asyncio
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -63,21 +65,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def touches_database(item: pytest.Item) -> bool:
     """Whether the test uses this run's database (the PostgreSQL pass repeats only those)."""
-    names = set(getattr(item, "fixturenames", ()))
+    if set(getattr(item, "fixturenames", ())) & DATABASE_FIXTURES:
+        return True
     module = getattr(item, "module", None)
-    return bool(names & DATABASE_FIXTURES) or (
-        module is not None and getattr(module, "TEST_DB", None) is not None
-    )
+    return module is not None and _picks_database(module)
+
+
+def _picks_database(module: ModuleType) -> bool:
+    """Whether a test module picks the database itself: it reads TEST_DB, or uses a helper of a
+    test module that does (browser tests share one server per module, made by such a helper)."""
+    if getattr(module, "TEST_DB", None) is not None:
+        return True
+    for value in vars(module).values():
+        home = sys.modules.get(getattr(value, "__module__", None) or "")
+        if (
+            home is not None
+            and home is not module
+            and home.__name__.startswith("tests.")
+            and not home.__name__.endswith("conftest")
+            and getattr(home, "TEST_DB", None) is not None
+        ):
+            return True
+    return False
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark what needs PostgreSQL by its fixtures; keep module-scoped setups on one worker;
     with --db-tests-only, leave out the tests that never touch the database."""
+    xdist = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if set(getattr(item, "fixturenames", ())) & POSTGRES_FIXTURES:
             item.add_marker(pytest.mark.postgres)
-        if _has_wide_fixture(item):
+        if xdist and _has_wide_fixture(item):
             # pytest-xdist (--dist loadgroup) then runs the module on one worker, which builds
             # its server or browser once instead of once per worker.
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
@@ -200,7 +220,10 @@ def bound_socket(port: int | None = None) -> socket.socket:
     # Picking a free port and letting the server bind it later leaves a gap in which any
     # process's outgoing connection may take that port (the shared machine opens thousands);
     # a socket bound here and handed to uvicorn has no such gap.
-    sock = socket.socket()
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # without it every response after a connection's first waits ~40 ms for a delayed ACK
+    # (uvicorn's own listening socket says TCP; `posko serve` never had this delay).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port or 0))
     return sock

@@ -11,7 +11,7 @@ PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 # `make check` leaves these out: they need a browser or PostgreSQL, or take minutes.
 CHECK_MARKS := not browser and not postgres and not slow
 
-.PHONY: install demo serve check test test-js test-sqlite test-postgres lint fmt bench fuzz soak screenshots clean
+.PHONY: install demo serve check test test-js test-sqlite test-postgres lint fmt bench soak screenshots clean
 
 $(BIN)/posko: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -65,10 +65,7 @@ bench: install ## full benchmarks -> bench/results.md
 screenshots: install ## docs/wall.png and docs/commander.png from a simulated election morning
 	$(PY) -m tests.dashboard.make_screenshots
 
-fuzz: install ## the hostile-input fuzzing at full volume (make test runs a fifth of it)
-	POSKO_FUZZ_EXAMPLES=60 $(PY) -m pytest -q tests/faults/test_hostile_input.py
-
-soak: install fuzz ## the full fuzzing, then a whole election day in 30 minutes watched for leaks
+soak: install ## a whole election day in 30 minutes, watched for leaks
 	$(PY) -m pytest -q -s --timeout 2700 tests/faults/test_soak.py --soak-minutes 30
 
 clean:

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import random
 import socket
 import sys
 import threading
@@ -61,6 +62,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run only the tests that touch this run's database (make test's PostgreSQL pass)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give every pytest-xdist worker the same hash seed (still a random one per run).
+
+    Test ids printed from sets (test_hostile_input) follow the seed; workers that ordered them
+    differently would collect different tests, and xdist refuses to run then.
+    """
+    if not hasattr(config, "workerinput"):  # the controller or a run without xdist
+        os.environ.setdefault("PYTHONHASHSEED", str(random.SystemRandom().randint(1, 2**32 - 1)))
 
 
 def touches_database(item: pytest.Item) -> bool:

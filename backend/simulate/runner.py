@@ -383,9 +383,12 @@ class WsPhone(Phone):
         finally:
             for task in (reader, writer):
                 task.cancel()
+            # asyncio.wait, not `await task` under suppress(CancelledError): that also swallowed
+            # the phone's own cancellation (Ctrl-C landing here), and the phone reconnected on.
+            await asyncio.wait({reader, writer})
             for task in (reader, writer):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                if not task.cancelled():
+                    task.exception()  # retrieved: it ended the session or came after the end
 
     async def _write(self, ws: ClientConnection, window: int) -> None:
         while True:

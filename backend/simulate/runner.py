@@ -383,12 +383,9 @@ class WsPhone(Phone):
         finally:
             for task in (reader, writer):
                 task.cancel()
-            # asyncio.wait, not `await task` under suppress(CancelledError): that also swallowed
-            # the phone's own cancellation (Ctrl-C landing here), and the phone reconnected on.
-            await asyncio.wait({reader, writer})
             for task in (reader, writer):
-                if not task.cancelled():
-                    task.exception()  # retrieved: it ended the session or came after the end
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _write(self, ws: ClientConnection, window: int) -> None:
         while True:

@@ -4,7 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: install demo serve test test-js test-sqlite test-postgres lint fmt bench soak screenshots clean
+# Two pytest-xdist workers (CI's machines have 2 cores); tests that share a module-scoped server
+# or browser stay on one worker (--dist loadgroup, tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+# `make check` leaves these out: they need a browser or PostgreSQL, or take minutes.
+CHECK_MARKS := not browser and not postgres and not slow
+
+.PHONY: install demo serve check test test-js test-sqlite test-postgres lint fmt bench soak screenshots clean
 
 $(BIN)/posko: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -27,16 +34,20 @@ demo: $(BIN)/posko ## the server with dashboard and simulated field units, on SQ
 serve: $(BIN)/posko ## the server alone
 	$(BIN)/posko serve
 
+check: install lint test-js ## the quick loop (< 3 min): lint, JS tests, no browser/PostgreSQL/slow tests
+	$(PYTEST) -m "$(CHECK_MARKS)"
+
 test: install lint test-js test-sqlite test-postgres ## everything CI checks
 
 test-js: ## the live client (recorded frames) and the phone app (tests/js/lapor), under Node (no browser)
 	node --test tests/js/
 
-test-sqlite: install
-	$(PY) -m pytest -q
+test-sqlite: install ## the whole suite on SQLite
+	$(PYTEST)
 
-test-postgres: install ## the same suite on PostgreSQL (skips with a reason if none is reachable)
-	POSKO_TEST_DB=postgres $(PY) -m pytest -q
+# The tests that never touch the database ran in the SQLite pass: only the others run again.
+test-postgres: install ## the database tests on PostgreSQL (skip with a reason if none is reachable)
+	POSKO_TEST_DB=postgres $(PYTEST) --db-tests-only
 
 lint: install
 	$(BIN)/ruff check backend dashboard schemas tests bench

@@ -2,39 +2,47 @@
 
 import asyncio
 import os
+import random
 import socket
+import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from backend.app import create_app
 from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
+from tests.databases import DROPPER, PG_ADMIN_URL, Templates, fresh_pg_database, pg_available
 from tests.factories import MiniRegistry, device_token, person_token, seed_mini
+
+__all__ = ["PG_ADMIN_URL", "fresh_pg_database", "pg_available"]  # imported from here by tests
 
 TEST_SECRET = "test-secret-not-for-production"
 # The suite runs on SQLite by default and on PostgreSQL with POSKO_TEST_DB=postgres (CI does
 # both); each test gets a database of its own.
 TEST_DB = os.environ.get("POSKO_TEST_DB", "sqlite")
-PG_ADMIN_URL = os.environ.get(
-    "POSKO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 # CI sets POSKO_TEST_STRICT=1: there a missing part of the machine (browser, PostgreSQL, Redis,
 # schemathesis) fails the run instead of skipping quietly; on a laptop it skips with the reason.
 STRICT = os.environ.get("POSKO_TEST_STRICT") == "1"
 MISSING_PART = ("not reachable", "needs Debian chromium", "is not installed")
+
+# A test touches this run's database when it uses one of these fixtures (or, for the few that
+# pick the database themselves, when its module imports TEST_DB): only those run a second time
+# on PostgreSQL (`--db-tests-only`); the others ran already in the SQLite pass.
+DATABASE_FIXTURES = frozenset({"database_url", "make_db"})
+# PostgreSQL whatever the run's database: left out of `make check` (-m "not postgres").
+POSTGRES_FIXTURES = frozenset({"pg_url"})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -47,8 +55,83 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Options for the long runs that `make soak` uses."""
+    """Options for the long runs that `make soak` uses, and for the PostgreSQL pass."""
     parser.addoption("--soak-minutes", default="1", help="length of the soak test (make soak: 30)")
+    parser.addoption(
+        "--db-tests-only",
+        action="store_true",
+        help="run only the tests that touch this run's database (make test's PostgreSQL pass)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give every pytest-xdist worker the same hash seed (still a random one per run).
+
+    Test ids printed from sets (test_hostile_input) follow the seed; workers that ordered them
+    differently would collect different tests, and xdist refuses to run then.
+    """
+    if not hasattr(config, "workerinput"):  # the controller or a run without xdist
+        os.environ.setdefault("PYTHONHASHSEED", str(random.SystemRandom().randint(1, 2**32 - 1)))
+
+
+def touches_database(item: pytest.Item) -> bool:
+    """Whether the test uses this run's database (the PostgreSQL pass repeats only those)."""
+    if set(getattr(item, "fixturenames", ())) & DATABASE_FIXTURES:
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and _picks_database(module)
+
+
+def _picks_database(module: ModuleType) -> bool:
+    """Whether a test module picks the database itself: it reads TEST_DB, or uses a helper of a
+    test module that does (browser tests share one server per module, made by such a helper)."""
+    if getattr(module, "TEST_DB", None) is not None:
+        return True
+    for value in vars(module).values():
+        home = sys.modules.get(getattr(value, "__module__", None) or "")
+        if (
+            home is not None
+            and home is not module
+            and home.__name__.startswith("tests.")
+            and not home.__name__.endswith("conftest")
+            and getattr(home, "TEST_DB", None) is not None
+        ):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what needs PostgreSQL by its fixtures; keep module-scoped setups on one worker;
+    with --db-tests-only, leave out the tests that never touch the database."""
+    xdist = config.pluginmanager.hasplugin("xdist")
+    for item in items:
+        if set(getattr(item, "fixturenames", ())) & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
+        if xdist and _has_wide_fixture(item):
+            # pytest-xdist (--dist loadgroup) then runs the module on one worker, which builds
+            # its server or browser once instead of once per worker.
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    if config.getoption("--db-tests-only"):
+        keep = [i for i in items if touches_database(i)]
+        if len(keep) < len(items):
+            config.hook.pytest_deselected(items=[i for i in items if not touches_database(i)])
+            items[:] = keep
+
+
+def _has_wide_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        defs and defs[-1].scope in ("module", "class", "package")
+        for defs in info.name2fixturedefs.values()
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for the used PostgreSQL databases to be dropped."""
+    DROPPER.wait()
 
 
 def free_port() -> int:
@@ -58,43 +141,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pg_available() -> bool:
-    """Whether the test PostgreSQL answers."""
-    try:
-        eng = create_engine(PG_ADMIN_URL)
-        with eng.connect():
-            pass
-        eng.dispose()
-        return True
-    except Exception:  # any failure means "not here"
-        return False
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """Create an empty PostgreSQL database, yield its URL, drop it afterwards."""
-    name = f"posko_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """This process's migrated templates (made on first use)."""
+    templates = Templates(TEST_DB, tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of the kind this run tests."""
-    if TEST_DB == "postgres":
-        if not pg_available():
-            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-        with fresh_pg_database() as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'posko.db'}"
+def database_url(
+    tmp_path: Path, db_templates: Templates, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A fresh database of the kind this run tests: empty, or already migrated (and seeded) for
+    a test that uses the shared `engine` (and `mini`) fixtures, as a copy of a template."""
+    if TEST_DB == "postgres" and not pg_available():
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    migrated = _uses_shared(request, "engine")
+    seeded = migrated and _uses_shared(request, "mini")
+    with db_templates.database(tmp_path, migrated=migrated, seeded=seeded) as url:
+        yield url
+
+
+def _uses_shared(request: pytest.FixtureRequest, name: str) -> bool:
+    """Whether the test uses this file's fixture `name` (not an override of a conftest below)."""
+    item = request.node
+    defs = getattr(item, "_fixtureinfo", None)
+    if defs is None or name not in defs.name2fixturedefs:
+        return False
+    func = defs.name2fixturedefs[name][-1].func
+    return bool(func.__module__ == __name__ and func.__name__ == name)
 
 
 @pytest.fixture
@@ -113,17 +189,22 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    """A migrated database."""
+def engine(settings: Settings, db_templates: Templates) -> Iterator[Engine]:
+    """A migrated database (a template's copy: the migrations ran once in this process)."""
     eng = make_engine(settings)
-    upgrade(eng)
+    if not db_templates.migrated(settings.database_url):
+        upgrade(eng)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def mini(engine: Engine) -> MiniRegistry:
-    """A small registry: 12 TPS, 4 officers."""
+def mini(engine: Engine, db_templates: Templates, request: pytest.FixtureRequest) -> MiniRegistry:
+    """A small registry: 12 TPS, 4 officers (already there when the database is a seeded copy)."""
+    if _uses_shared(request, "engine"):
+        found = db_templates.mini_in(request.getfixturevalue("database_url"))
+        if found is not None:
+            return found
     return seed_mini(engine)
 
 
@@ -150,7 +231,10 @@ def bound_socket(port: int | None = None) -> socket.socket:
     # Picking a free port and letting the server bind it later leaves a gap in which any
     # process's outgoing connection may take that port (the shared machine opens thousands);
     # a socket bound here and handed to uvicorn has no such gap.
-    sock = socket.socket()
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # without it every response after a connection's first waits ~40 ms for a delayed ACK
+    # (uvicorn's own listening socket says TCP; `posko serve` never had this delay).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port or 0))
     return sock

@@ -26,6 +26,7 @@ def test_demo_serves_simulates_and_prints_working_links(tmp_path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # a process group of its own: see the kill below
     )
     lines: list[str] = []
     try:
@@ -66,7 +67,10 @@ def test_demo_serves_simulates_and_prints_working_links(tmp_path) -> None:
         try:
             proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            # The whole group: the demo's server and simulator would outlive it (holding its
+            # output open, so that communicate() waited for pytest's timeout) and load the
+            # machine for every other test.
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise
     assert proc.returncode == 0

@@ -809,7 +809,10 @@ def _is_report_word(t: _Tok) -> bool:
 
 def _phase(hits: Sequence[_Hit]) -> Phase | Literal[False] | None:
     """The phase the cues name together (the furthest one); False if they contradict."""
-    cues = [h.key for h in hits if isinstance(h.key, _Cue)]
+    said = [h.key for h in hits if isinstance(h.key, _Cue)]
+    # A word repeated ("beres beres", "selesai selesai") says it once: two SELESAI side by side
+    # would otherwise each finish the other, and name nothing.
+    cues = [c for i, c in enumerate(said) if i == 0 or c is not said[i - 1]]
     if not cues:
         return None
     cue_set = set(cues)
@@ -823,6 +826,10 @@ def _phase(hits: Sequence[_Hit]) -> Phase | Literal[False] | None:
             if j is None:
                 named.append(Phase.SELESAI_HITUNG)
                 continue
+            if cues[j] is _Cue.TUNDA:
+                continue  # "selesai ditunda": postponed, below
+            if cues[j] not in (_Cue.HITUNG, _Cue.COBLOS, _Cue.MULAI, _Cue.SIAP):
+                return False  # "beres datang": finished what? Not a guess to store for good
             used[j] = True
             if cues[j] is _Cue.HITUNG:
                 named.append(Phase.SELESAI_HITUNG)

@@ -383,9 +383,10 @@ class WsPhone(Phone):
         finally:
             for task in (reader, writer):
                 task.cancel()
-            for task in (reader, writer):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # asyncio.wait, not `await task` under suppress(CancelledError): that would also
+            # swallow this phone's own cancellation (Ctrl-C arriving here), and the phone would
+            # reconnect instead of stopping.
+            await asyncio.wait({reader, writer})
 
     async def _write(self, ws: ClientConnection, window: int) -> None:
         while True:

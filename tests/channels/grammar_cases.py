@@ -184,6 +184,8 @@ CASES: list[tuple[str, str, object]] = [
     ),
     ("SOLO", "TPS 3 penghitungan selesai aman", Ping(C1, P.SELESAI_HITUNG, S.AMAN)),
     ("SOLO", "tps 3 selesai hitung", Ping(C1, P.SELESAI_HITUNG, None)),
+    ("SOLO", "beres beres", Ping(C1, P.SELESAI_HITUNG, None)),  # found by hypothesis
+    ("SOLO", "tps 3 selesai selesai aman", Ping(C1, P.SELESAI_HITUNG, S.AMAN)),
     ("SOLO", "tps 3 hitung suara selesai jam 15.10", Ping(C1, P.SELESAI_HITUNG, None, "jam 15.10")),
     (
         "SOLO",
@@ -210,6 +212,7 @@ CASES: list[tuple[str, str, object]] = [
     ),
     ("SOLO", "tps 3 coblos selesai", Refused(R.CONFLICTING_PHASE, "coblos selesai")),
     ("SOLO", "tps 3 pencoblosan selesai", Refused(R.CONFLICTING_PHASE, "pencoblosan selesai")),
+    ("SOLO", "beres datang", Refused(R.CONFLICTING_PHASE, "beres datang")),  # hypothesis
     ("SOLO", "tps 3 pending", Ping(C1, P.DITUNDA, None)),
     ("JOKO", "tps 12 sdh di ppk", Ping(TKB12, P.DITERIMA_PPK, None)),
     (

@@ -18,6 +18,7 @@ from dashboard.i18n import lang_of
 from schemas.areas import AREA_CODE_REASON
 
 # Everything Dash serves that is not a page: its endpoints and the assets folder.
+CALLBACK_PATH = "/_dash-update-component"
 DASH_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash")
 MAP_PAGES = ("/", "/wall")  # pages that draw every TPS of their area
 
@@ -99,5 +100,9 @@ class DashboardGuard:
             response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         else:
             body = {"detail": {"field": "authorization", "reason": reason}}
-            response = Response(orjson.dumps(body), 401, media_type="application/json")
+            # A callback is refused with 403, not 401: Dash 4's renderer reads the body of a
+            # 401 (or 400) callback answer twice, and a screen whose access just ended (its
+            # polled callbacks still firing) threw "body stream already read" at every tick.
+            status = 403 if scope["path"] == CALLBACK_PATH else 401
+            response = Response(orjson.dumps(body), status, media_type="application/json")
         await response(scope, receive, send)

@@ -102,31 +102,16 @@ def _picks_database(module: ModuleType) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark what needs PostgreSQL by its fixtures; keep module-scoped setups on one worker;
-    with --db-tests-only, leave out the tests that never touch the database."""
-    xdist = config.pluginmanager.hasplugin("xdist")
+    """Mark what needs PostgreSQL by its fixtures; with --db-tests-only, leave out the tests
+    that never touch the database."""
     for item in items:
         if set(getattr(item, "fixturenames", ())) & POSTGRES_FIXTURES:
             item.add_marker(pytest.mark.postgres)
-        if xdist and _has_wide_fixture(item):
-            # pytest-xdist (--dist loadgroup) then runs the module on one worker, which builds
-            # its server or browser once instead of once per worker.
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     if config.getoption("--db-tests-only"):
         keep = [i for i in items if touches_database(i)]
         if len(keep) < len(items):
             config.hook.pytest_deselected(items=[i for i in items if not touches_database(i)])
             items[:] = keep
-
-
-def _has_wide_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(
-        defs and defs[-1].scope in ("module", "class", "package")
-        for defs in info.name2fixturedefs.values()
-    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -316,5 +316,5 @@ def test_a_credential_stored_with_a_wildcard_area_is_turned_away_by_the_dashboar
                 assert r.status_code == 303 and r.headers["location"].startswith("/login"), page
             # From the page's own origin, as the browser sends it (the origin guard passes it).
             r = c.post("/_dash-update-component", json={}, headers={"origin": two_kab_server.url})
-            assert r.status_code == 401
+            assert r.status_code == 403  # callbacks: 403, see dashboard/guard.py
             assert r.json()["detail"]["reason"] == "this credential's area is malformed"

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import TEST_DB, LiveServer
@@ -405,7 +405,16 @@ def test_fuzzed_socket_query_values_get_a_hello_or_an_error_frame(
     )
     def one(path: str, token: str, area: str | None) -> None:
         query = {"token": token} | ({"area": area} if area is not None else {})
-        with connect(f"{server.ws_url}{path}?{urlencode(query)}", open_timeout=10) as ws:
+        url = f"{server.ws_url}{path}?{urlencode(query)}"
+        if len(url) > 7000:
+            # Near or past the server's 8 KiB request head: refused before any of ours runs,
+            # with a 414, or answered as any other.
+            try:
+                connect(url, open_timeout=10).close()
+            except InvalidStatus as refused:
+                assert refused.response.status_code == 414
+            return
+        with connect(url, open_timeout=10) as ws:
             frame = orjson.loads(ws.recv(timeout=10)) if path == "/ws/live" else None
             if path == "/ws/field":
                 # A refused device gets its error frame at once, perhaps before this is sent.

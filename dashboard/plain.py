@@ -115,13 +115,13 @@ def login(
     request: Request,
     rt: RuntimeDep,
     token: Annotated[str | None, Query()] = None,
-    next: Annotated[str, Query()] = "/",
+    next_url: Annotated[str, Query(alias="next")] = "/",
     lang: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Sign in with a token link (`posko token issue` prints one) or the form; go to `next`."""
     language = lang_of(lang)
     if token is None:
-        return HTMLResponse(login_form(language, next))
+        return HTMLResponse(login_form(language, next_url))
     try:
         principal = rt.resolver.resolve(token, now=rt.clock.now())
     except AuthError as err:
@@ -133,7 +133,7 @@ def login(
         return HTMLResponse(_message(language, "link_title", text), 403)
     # The token leaves the address bar here: the browser keeps it only in the cookie, and
     # goes on to a URL without it (the access log redacts the one request that carried it).
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_url), status_code=303)
     set_session_cookie(response, token, max_age=COOKIE_MAX_AGE, conn=request, settings=rt.settings)
     return response
 

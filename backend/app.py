@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.requests import ClientDisconnect
 
-from backend import health
+from backend import health, overview
 from backend.aftercommit import AfterCommit, Live
 from backend.alerts import views as alert_views
 from backend.alerts.sweeper import Sweeper
@@ -344,6 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         intake_views,
         tps_views,
+        overview,
         officer_views,
         incident_views,
         photo_views,

@@ -23,11 +23,12 @@ from backend.incidents.service import list_public as list_incidents
 from backend.intake.models import Ping
 from backend.officers.service import get_by_nrp
 from backend.officers.service import list_public as list_officers
+from backend.overview import area_rows
 from backend.registry.boundaries import cached_extent
 from backend.runtime import Runtime
 from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
-from backend.tps.rollup import add_rows, area_rows, region_names
+from backend.tps.rollup import add_rows, region_names
 from backend.tps.service import area_clause, list_views, timeline, timeline_rows
 from dashboard.figures import (
     TIMELINE_BIN_S,
@@ -300,7 +301,7 @@ class NationalPicture:
     refused: str | None  # the area asked for and refused (outside the credential's), if any
     crumbs: list[tuple[str | None, str]]  # (code, name) from the scope down to `area`
     total: AreaCount
-    rows: list[AreaCount]  # problems first (backend.tps.rollup.problem_key)
+    rows: list[AreaCount]  # problems first (backend.overview.problem_key)
     exercise: str | None = None  # the exercise clock's label (None: real time)
 
     def digest(self) -> str:

@@ -56,7 +56,7 @@ class Rollup(BaseModel):
 
     Order (absolute counts): TPS in `gangguan`, TPS not seen within their grace, severe open
     incidents (severity 3-4), TPS behind schedule, all open incidents, `waspada`, `ditunda`, then
-    by code (backend.tps.rollup.problem_key). Drill down by asking the next level with `area` =
+    by code (backend.overview.problem_key). Drill down by asking the next level with `area` =
     a row's code; at a kabupaten, `/api/v1/tps?area=<code>` lists its TPS.
     """
 

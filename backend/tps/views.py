@@ -18,7 +18,6 @@ from backend.incidents.service import list_public
 from backend.registry.boundaries import cached_layer
 from backend.runtime import Runtime
 from backend.tps.models import Tps
-from backend.tps.rollup import LEVEL_LENGTH, add_rows, area_rows
 from backend.tps.service import (
     confirm_phase,
     correct_state,
@@ -34,7 +33,6 @@ from schemas.enums import Phase, RegionLevel, RiskRating, Role, Situation
 from schemas.errors import problem_responses
 from schemas.live import LogEntry, Summary, Timeline, TpsPage, TpsTimeline, TpsView
 from schemas.ops import TpsCorrection, TpsPhaseConfirm
-from schemas.rollup import Rollup, RollupLevel
 
 router = APIRouter(prefix="/api/v1", tags=["state"], responses=problem_responses(401, 403))
 
@@ -164,44 +162,6 @@ async def correct_tps(
 def read_summary(principal: ReaderDep, session: SessionDep, area: str | None = None) -> Summary:
     """How many TPS of each kecamatan are in each phase and situation."""
     return summary(session=session, area_code=_scope(principal.area_code, area))
-
-
-@router.get("/rollup", response_model=Rollup)
-def read_rollup(
-    principal: ReaderDep,
-    session: SessionDep,
-    rt: RuntimeDep,
-    level: RollupLevel = "province",
-    area: Annotated[str | None, Query(description="province or kabupaten code")] = None,
-) -> Rollup:
-    """Counts per province, kabupaten or kecamatan inside your area, problems first.
-
-    A national wall starts at `level=province`, drills to `level=kabupaten&area=16`, then to
-    `level=kecamatan&area=16.08` or the TPS of `/api/v1/tps?area=16.08`: it never needs 435k
-    markers. Read from tps_rollup (milliseconds at national scale, see bench/national.md).
-    """
-    scope = _scope(principal.area_code, area)
-    depth = LEVEL_LENGTH[level]
-    if scope is not None and len(scope) > depth:
-        own = principal.area_code is not None and len(principal.area_code) > depth
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN if own else status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail={
-                "field": "level",
-                "reason": f"{level} is above {'your area' if own else scope}",
-            },
-        )
-    rows = area_rows(session=session, level=level, area_code=scope)
-    total = add_rows(scope or "", "", rows)
-    return Rollup(
-        level=level,
-        area=scope,
-        taken_at=rt.clock.now(),
-        total=total.total,
-        phases=total.phases,
-        situations=total.situations,
-        data=rows,
-    )
 
 
 # Far enough apart for any election, near enough that adding a bin or 18 hours never leaves

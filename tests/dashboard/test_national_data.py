@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import Engine
 
 from backend.config import Settings
+from backend.overview import problem_key
 from backend.runtime import Runtime
-from backend.tps.rollup import add_rows, problem_key
+from backend.tps.rollup import add_rows
 from dashboard.components.national import map_href, national_href
 from dashboard.data import read_national, too_many_to_map
 from schemas.enums import Role

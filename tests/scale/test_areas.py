@@ -18,7 +18,7 @@ from backend.cli import app as cli_app
 from backend.config import Settings
 from backend.incidents.service import list_public as list_incidents
 from backend.officers.service import list_public as list_officers
-from backend.tps.rollup import area_rows
+from backend.overview import area_rows
 from backend.tps.service import list_views
 from backend.users.cli import kiosk_app, user_app
 from schemas.enums import Role

@@ -1,6 +1,7 @@
 """attach_dashboard: the Dash app on the API's own FastAPI server, behind a reading credential."""
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,11 @@ from dash.development.base_component import Component
 from fastapi import FastAPI, HTTPException, status
 
 from backend.config import Settings
-from dashboard.callbacks import register_callbacks
+from dashboard import positions
 from dashboard.guard import DashboardGuard
 from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
-from dashboard.positions import register_position_callbacks
+from dashboard.serving import Serving
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +48,15 @@ def _page_paths() -> set[str]:
     return {page["path"] for page in dash.page_registry.values()}
 
 
+def _register_callbacks(dash_app: Dash, srv: Serving) -> None:
+    """Attach the callbacks that each page and component declares (dashboard/serving.py)."""
+    for page in dash.page_registry.values():
+        # Dash has just run each page's module afresh for this app, under its own name (e.g.
+        # `pages.wall`); importing dashboard.pages.wall instead would register a second page.
+        sys.modules[page["module"]].callbacks.register(dash_app, srv)
+    positions.callbacks.register(dash_app, srv)
+
+
 def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     """Serve `/` (commander) and `/wall` (wall display) from `app`; call after the API routes."""
     # Before Dash: its catch-all route would otherwise answer /admin with a Dash index page.
@@ -70,8 +80,7 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     # Dash on FastAPI opens its own callback websocket from every page even when no callback
     # uses it; the screens push with /ws/live, so that would be a second idle socket per screen.
     dash_app.backend.websocket_capability = False
-    register_callbacks(dash_app, app, settings)
-    register_position_callbacks(dash_app, app, settings)
+    _register_callbacks(dash_app, Serving(app))
     # Dash 4.4 on FastAPI runs its first-request setup (validation layout, page router,
     # inline clientside scripts) only for requests to "/" and "/_dash-*"; a first visit to
     # /wall would get an index page without them and a broken screen. Run it now instead.

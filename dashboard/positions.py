@@ -5,29 +5,22 @@ seconds while the layer is on, and patches only the map's officer and trail trac
 (figures.MAP_OFFICERS, MAP_TRAIL). The live protocol and its per-TPS patches stay untouched.
 """
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dash import Dash, Input, Output, Patch, State, callback_context, dcc, html
-from dash.exceptions import PreventUpdate
-from fastapi import FastAPI
+from dash import Input, Output, Patch, State, dcc, html
 from sqlmodel import Session, col, select
 
-from backend.areas import AreaError, narrow
-from backend.config import Settings
-from backend.deps import SESSION_COOKIE
 from backend.positions import service
 from backend.positions.service import OfficerFix
 from backend.positions.views import TRAIL_MAX, day_bounds
 from backend.regions.models import Region
 from backend.runtime import Runtime
 from dashboard import ids
-from dashboard.data import principal_of
 from dashboard.figures import MAP_OFFICERS, MAP_TRAIL
 from dashboard.i18n import Lang, ago_text, clock_text, lang_of, t
+from dashboard.serving import PageCallbacks, Serving
 
 C = ids.COMMANDER
 W = ids.WALL
@@ -36,6 +29,7 @@ STALE_COLOUR = "#6b7280"  # grey: "we do not know where he is now"
 TRAIL_COLOUR = "#f59e0b"
 POLL_MS = 5000  # the officer layer re-reads every 5 s (fixes come every 10 s)
 WALL_POLL_MS = 15_000
+callbacks = PageCallbacks()  # the officer layer's and the wall's counts, both polled
 
 
 def officer_hover(f: OfficerFix, lang: Lang) -> str:
@@ -144,112 +138,114 @@ def tracked_rows(counts: dict[str, int], names: dict[str, str], lang: Lang) -> l
     ]
 
 
-def register_position_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> None:
-    """The officer layer, the trail and the wall's tracked counts."""
-
-    async def in_thread(fn: Callable[[Runtime, str | None], Any], page: Any) -> Any:
-        token = callback_context.cookies.get(SESSION_COOKIE)
-        rt: Runtime = server.state.runtime
-        wanted = (page or {}).get("area")
-
-        def job() -> Any:
-            principal = principal_of(rt, token)
-            if principal is None:
-                raise PreventUpdate
-            area = principal.area_code
-            if wanted:
-                with contextlib.suppress(AreaError):
-                    area = narrow(area, wanted)
-            return fn(rt, area)
-
-        return await asyncio.to_thread(job)
-
-    @dash_app.callback(
-        Output(ids.CMD_OFFICERS_TICK, "disabled"),
-        Input(ids.CMD_OFFICERS_SHOW, "value"),
-    )
-    def poll_when_shown(show: list[str] | None) -> bool:
-        """Poll only while the layer is on."""
-        return "on" not in (show or [])
-
-    @dash_app.callback(
-        Output(C.map, "figure", allow_duplicate=True),
-        Output(ids.CMD_OFFICERS_INFO, "children"),
-        Output(ids.CMD_TRAIL_OFFICER, "options"),
-        Input(ids.CMD_OFFICERS_SHOW, "value"),
-        Input(ids.CMD_TRAIL_OFFICER, "value"),
-        Input(ids.CMD_OFFICERS_TICK, "n_intervals"),
-        Input(ids.CMD_MATCHES, "children"),  # the map was drawn anew: its layer too
-        State(C.page, "data"),
-        prevent_initial_call=True,
-    )
-    async def officer_layer(
-        show: list[str] | None, nrp: str | None, _tick: Any, _drawn: Any, page: Any
-    ) -> tuple[Any, ...]:
-        """Patch the officers' latest fixes and the picked officer's trail onto the map."""
-        lang = lang_of((page or {}).get("lang"))
-        shown = "on" in (show or [])
-
-        def build(rt: Runtime, area: str | None) -> tuple[Any, ...]:
-            now = rt.clock.now()
-            stale_s = rt.settings.positions_stale_s
-            with Session(rt.engine) as s:
-                fixes = service.latest_in_area(session=s, area_code=area, now=now, stale_s=stale_s)
-                points: list[tuple[float, float, datetime]] = []
-                if nrp:
-                    officer = service.officer_in_area(session=s, nrp=nrp, area_code=area)
-                    if officer is not None and officer.id is not None:
-                        since, until = day_bounds(now)
-                        rows = service.trail(
-                            session=s,
-                            officer_id=officer.id,
-                            since=since,
-                            until=until,
-                            limit=TRAIL_MAX,
-                        )
-                        points = [(r.lat, r.lon, r.device_time) for r in rows]
-            patch = Patch()
-            patch["data"][MAP_OFFICERS] = officer_trace(fixes if shown else [], lang)
-            patch["data"][MAP_TRAIL] = trail_trace(points)
-            stale = sum(1 for f in fixes if f.is_stale)
-            info: list[Any] = []
-            if shown:
-                info.append(
-                    t(
-                        "officers_count",
-                        lang,
-                        fresh=len(fixes) - stale,
-                        stale=stale,
-                        minutes=round(stale_s / 60),
-                    )
+def _read_layer(
+    rt: Runtime, area: str | None, nrp: str | None
+) -> tuple[list[OfficerFix], list[tuple[float, float, datetime]]]:
+    """The officers' latest fixes in `area` and, when one is picked, his fixes of the day."""
+    now = rt.clock.now()
+    with Session(rt.engine) as s:
+        fixes = service.latest_in_area(
+            session=s, area_code=area, now=now, stale_s=rt.settings.positions_stale_s
+        )
+        points: list[tuple[float, float, datetime]] = []
+        if nrp:
+            officer = service.officer_in_area(session=s, nrp=nrp, area_code=area)
+            if officer is not None and officer.id is not None:
+                since, until = day_bounds(now)
+                rows = service.trail(
+                    session=s, officer_id=officer.id, since=since, until=until, limit=TRAIL_MAX
                 )
-            if nrp:
-                info += [html.Br(), t("trail_points", lang, n=len(points))]
-            options = [{"label": f"{f.rank} {f.name} ({f.nrp})", "value": f.nrp} for f in fixes]
-            return patch, info, options
+                points = [(r.lat, r.lon, r.device_time) for r in rows]
+    return fixes, points
 
-        result: tuple[Any, ...] = await in_thread(build, page)
-        return result
 
-    @dash_app.callback(
-        Output(ids.WALL_TRACKED, "children"),
-        Input(ids.WALL_TRACKED_TICK, "n_intervals"),
-        State(W.page, "data"),
-    )
-    async def wall_counts(_tick: Any, page: Any) -> Any:
-        """Officers with a fresh fix per kecamatan of the wall's area."""
-        lang = lang_of((page or {}).get("lang"))
+def _layer_info(
+    fixes: Sequence[OfficerFix],
+    points: Sequence[Any],
+    *,
+    shown: bool,
+    nrp: str | None,
+    stale_s: float,
+    lang: Lang,
+) -> list[Any]:
+    """The line under the switch: fresh and stale officers shown, points of the trail."""
+    stale = sum(1 for f in fixes if f.is_stale)
+    info: list[Any] = []
+    if shown:
+        info.append(
+            t(
+                "officers_count",
+                lang,
+                fresh=len(fixes) - stale,
+                stale=stale,
+                minutes=round(stale_s / 60),
+            )
+        )
+    if nrp:
+        info += [html.Br(), t("trail_points", lang, n=len(points))]
+    return info
 
-        def build(rt: Runtime, area: str | None) -> Any:
-            with Session(rt.engine) as s:
-                counts = service.fresh_per_kecamatan(
-                    session=s,
-                    area_code=area,
-                    now=rt.clock.now(),
-                    stale_s=rt.settings.positions_stale_s,
-                )
-                q = select(Region.code, Region.name).where(col(Region.code).in_(list(counts)))
-                names = dict(s.exec(q).all())
-            return tracked_rows(counts, names, lang)
 
-        return await in_thread(build, page)
+@callbacks.server(
+    Output(ids.CMD_OFFICERS_TICK, "disabled"),
+    Input(ids.CMD_OFFICERS_SHOW, "value"),
+)
+async def poll_when_shown(_srv: Serving, show: list[str] | None) -> bool:
+    """Poll only while the layer is on."""
+    return "on" not in (show or [])
+
+
+@callbacks.server(
+    Output(C.map, "figure", allow_duplicate=True),
+    Output(ids.CMD_OFFICERS_INFO, "children"),
+    Output(ids.CMD_TRAIL_OFFICER, "options"),
+    Input(ids.CMD_OFFICERS_SHOW, "value"),
+    Input(ids.CMD_TRAIL_OFFICER, "value"),
+    Input(ids.CMD_OFFICERS_TICK, "n_intervals"),
+    Input(ids.CMD_MATCHES, "children"),  # the map was drawn anew: its layer too
+    State(C.page, "data"),
+    prevent_initial_call=True,
+)
+async def officer_layer(
+    srv: Serving, show: list[str] | None, nrp: str | None, _tick: Any, _drawn: Any, page: Any
+) -> tuple[Any, ...]:
+    """Patch the officers' latest fixes and the picked officer's trail onto the map."""
+    lang = lang_of((page or {}).get("lang"))
+    shown = "on" in (show or [])
+
+    def build(rt: Runtime, area: str | None) -> tuple[Any, ...]:
+        fixes, points = _read_layer(rt, area, nrp)
+        patch = Patch()
+        patch["data"][MAP_OFFICERS] = officer_trace(fixes if shown else [], lang)
+        patch["data"][MAP_TRAIL] = trail_trace(points)
+        stale_s = rt.settings.positions_stale_s
+        info = _layer_info(fixes, points, shown=shown, nrp=nrp, stale_s=stale_s, lang=lang)
+        options = [{"label": f"{f.rank} {f.name} ({f.nrp})", "value": f.nrp} for f in fixes]
+        return patch, info, options
+
+    result: tuple[Any, ...] = await srv.in_thread(build, page=page, maps=False)
+    return result
+
+
+@callbacks.server(
+    Output(ids.WALL_TRACKED, "children"),
+    Input(ids.WALL_TRACKED_TICK, "n_intervals"),
+    State(W.page, "data"),
+)
+async def wall_counts(srv: Serving, _tick: Any, page: Any) -> Any:
+    """Officers with a fresh fix per kecamatan of the wall's area."""
+    lang = lang_of((page or {}).get("lang"))
+
+    def build(rt: Runtime, area: str | None) -> Any:
+        with Session(rt.engine) as s:
+            counts = service.fresh_per_kecamatan(
+                session=s,
+                area_code=area,
+                now=rt.clock.now(),
+                stale_s=rt.settings.positions_stale_s,
+            )
+            q = select(Region.code, Region.name).where(col(Region.code).in_(list(counts)))
+            names = dict(s.exec(q).all())
+        return tracked_rows(counts, names, lang)
+
+    return await srv.in_thread(build, page=page, maps=False)

@@ -1,5 +1,5 @@
 /*
- * Posko /nasional: the rollup comes by polling (callbacks.render_national), so there is no socket
+ * Posko /nasional: the rollup comes by polling (pages/national.py: render_national), so there is no socket
  * to lose. The page counts as cut off when its "updated" time has not moved for three refreshes
  * and a second, and says so in the freshness line's class.
  */

@@ -15,7 +15,7 @@ from dashboard.data import NationalPicture
 from dashboard.i18n import Lang, clock_text, phase_name, t
 from schemas.rollup import AreaCount
 
-REFRESH_MS = 3000  # see callbacks.render_national for why a re-read and not the live stream
+REFRESH_MS = 3000  # why a re-read and not the live stream: pages/national.py, render_national
 
 
 def national_href(area: str | None, lang: Lang) -> str:

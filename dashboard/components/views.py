@@ -5,6 +5,7 @@ data at all.
 """
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from dash import dcc, html
@@ -97,126 +98,104 @@ def _filter(label: str, component: Component) -> html.Label:
     return html.Label(className="filter", children=[html.Span(label), component])
 
 
-def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
-    """The commander's laptop: the same live picture with filters, search and drill-down."""
+def _multi(cid: str, lang: Lang, options: list[dict[str, str]] | None = None) -> dcc.Dropdown:
+    """A filter's multi-choice dropdown; empty means all, kept for the browser session."""
+    given: dict[str, Any] = {"options": options} if options is not None else {}
+    return dcc.Dropdown(
+        id=cid,
+        **given,
+        multi=True,
+        placeholder=t("f_all", lang),
+        persistence=True,
+        persistence_type="session",
+    )
+
+
+def _search(lang: Lang) -> html.Div:
+    """The search box: a TPS code, a desa name or an officer's NRP."""
+    return html.Div(
+        className="search",
+        children=[
+            dcc.Input(
+                id=ids.CMD_SEARCH,
+                type="search",
+                placeholder=t("f_search", lang),
+                debounce=True,
+                className="search-input",
+            ),
+            html.Button(t("f_go", lang), id=ids.CMD_SEARCH_GO, className="button"),
+            html.Div(id=ids.CMD_SEARCH_MSG, className="search-msg"),
+        ],
+    )
+
+
+def _filters(lang: Lang) -> list[Component]:
+    """Where, phase, situation and risk filters, and how the map colours its markers."""
     phases, situations = phases_and_situations()
-    sidebar = html.Aside(
+    phase_choices = _choices(
+        phases, lambda v, lg: phase_name(None if v == "belum" else v, lg), lang
+    )
+    situation_choices = _choices(
+        situations, lambda v, lg: situation_name(None if v == "belum" else v, lg), lang
+    )
+    risk_choices = _choices([r.value for r in RiskRating], risk_name, lang)
+    return [
+        html.H2(t("f_filters", lang), className="panel-title"),
+        _filter(t("f_kecamatan", lang), _multi(ids.CMD_KECAMATAN, lang)),
+        _filter(t("f_desa", lang), _multi(ids.CMD_DESA, lang)),
+        _filter(t("f_phase", lang), _multi(ids.CMD_PHASE, lang, options=phase_choices)),
+        _filter(t("f_situation", lang), _multi(ids.CMD_SITUATION, lang, options=situation_choices)),
+        _filter(t("f_risk", lang), _multi(ids.CMD_RISK, lang, options=risk_choices)),
+        _filter(
+            t("f_colour", lang),
+            dcc.RadioItems(
+                id=ids.CMD_COLOUR,
+                options=[
+                    {"label": t("colour_situation", lang), "value": "situation"},
+                    {"label": t("colour_phase", lang), "value": "phase"},
+                ],
+                value="situation",
+                inline=True,
+                className="radio",
+                persistence=True,
+                persistence_type="session",
+            ),
+        ),
+    ]
+
+
+def _sidebar(lang: Lang) -> html.Aside:
+    """The left column: search, filters, the officer layer and the legends."""
+    return html.Aside(
         className="sidebar",
         children=[
-            html.Div(
-                className="search",
-                children=[
-                    dcc.Input(
-                        id=ids.CMD_SEARCH,
-                        type="search",
-                        placeholder=t("f_search", lang),
-                        debounce=True,
-                        className="search-input",
-                    ),
-                    html.Button(t("f_go", lang), id=ids.CMD_SEARCH_GO, className="button"),
-                    html.Div(id=ids.CMD_SEARCH_MSG, className="search-msg"),
-                ],
-            ),
-            html.H2(t("f_filters", lang), className="panel-title"),
-            _filter(
-                t("f_kecamatan", lang),
-                dcc.Dropdown(
-                    id=ids.CMD_KECAMATAN,
-                    multi=True,
-                    placeholder=t("f_all", lang),
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
-            _filter(
-                t("f_desa", lang),
-                dcc.Dropdown(
-                    id=ids.CMD_DESA,
-                    multi=True,
-                    placeholder=t("f_all", lang),
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
-            _filter(
-                t("f_phase", lang),
-                dcc.Dropdown(
-                    id=ids.CMD_PHASE,
-                    options=_choices(
-                        phases, lambda v, lg: phase_name(None if v == "belum" else v, lg), lang
-                    ),
-                    multi=True,
-                    placeholder=t("f_all", lang),
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
-            _filter(
-                t("f_situation", lang),
-                dcc.Dropdown(
-                    id=ids.CMD_SITUATION,
-                    options=_choices(
-                        situations,
-                        lambda v, lg: situation_name(None if v == "belum" else v, lg),
-                        lang,
-                    ),
-                    multi=True,
-                    placeholder=t("f_all", lang),
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
-            _filter(
-                t("f_risk", lang),
-                dcc.Dropdown(
-                    id=ids.CMD_RISK,
-                    options=_choices([r.value for r in RiskRating], risk_name, lang),
-                    multi=True,
-                    placeholder=t("f_all", lang),
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
-            _filter(
-                t("f_colour", lang),
-                dcc.RadioItems(
-                    id=ids.CMD_COLOUR,
-                    options=[
-                        {"label": t("colour_situation", lang), "value": "situation"},
-                        {"label": t("colour_phase", lang), "value": "phase"},
-                    ],
-                    value="situation",
-                    inline=True,
-                    className="radio",
-                    persistence=True,
-                    persistence_type="session",
-                ),
-            ),
+            _search(lang),
+            *_filters(lang),
             html.Div(id=ids.CMD_MATCHES, className="matches"),
             commander_controls(lang),
             map_legend(lang),
             phase_legend(lang),
         ],
     )
-    lang_switch = html.Nav(
+
+
+def _lang_switch(lang: Lang, area: str | None) -> html.Nav:
+    """ID / EN links that keep the page's area."""
+
+    def link(cid: str, to: Lang) -> dcc.Link:
+        query = urlencode({"lang": to} | ({"area": area} if area else {}))
+        return dcc.Link(to.upper(), id=cid, href="/?" + query, className="on" if lang == to else "")
+
+    return html.Nav(
         className="lang",
         title=t("language", lang),
-        children=[
-            dcc.Link(
-                "ID",
-                id=ids.CMD_LANG_ID,
-                href="/?" + urlencode({"lang": "id"} | ({"area": area} if area else {})),
-                className="on" if lang == "id" else "",
-            ),
-            dcc.Link(
-                "EN",
-                id=ids.CMD_LANG_EN,
-                href="/?" + urlencode({"lang": "en"} | ({"area": area} if area else {})),
-                className="on" if lang == "en" else "",
-            ),
-        ],
+        children=[link(ids.CMD_LANG_ID, "id"), link(ids.CMD_LANG_EN, "en")],
     )
-    account = html.Nav(
+
+
+def _account(lang: Lang) -> html.Nav:
+    """The admin link (shown by the browser script to who may use it) and sign-out."""
+    return html.Nav(
         className="account",
         children=[
             # Plain links, not dcc.Link: /admin is not a Dash page.
@@ -228,7 +207,11 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             ),
         ],
     )
-    side = html.Aside(
+
+
+def _side_panels(lang: Lang) -> html.Aside:
+    """The right column: the selected TPS, alerts, incidents, silent officers, the log."""
+    return html.Aside(
         className="side",
         children=[
             panel(
@@ -261,6 +244,19 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             ),
         ],
     )
+
+
+def _graph_panel(title: str, cid: str, kind: str, cls: str) -> html.Section:
+    """A panel holding one interactive figure."""
+    return panel(
+        title,
+        html.Div(className="graph-box", children=graph(cid, kind, interactive=True)),
+        cls=cls,
+    )
+
+
+def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
+    """The commander's laptop: the same live picture with filters, search and drill-down."""
     return html.Div(
         id=C.root,
         className="posko commander",
@@ -271,12 +267,12 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             dcc.Store(id=ids.CMD_PANELS_TICK, data=0),
             dcc.Store(id=ids.CMD_MINUTE, data=0),
             banner(C),
-            header(C, lang, lang_switch, account),
+            header(C, lang, _lang_switch(lang, area), _account(lang)),
             counters(C, lang),
             html.Main(
                 className="cmd-body picture",
                 children=[
-                    sidebar,
+                    _sidebar(lang),
                     panel(
                         t("map", lang),
                         html.Div(
@@ -284,31 +280,10 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
                         ),
                         cls="map-panel",
                     ),
-                    side,
-                    panel(
-                        t("timeline", lang),
-                        html.Div(
-                            className="graph-box",
-                            children=graph(C.timeline, "timeline", interactive=True),
-                        ),
-                        cls="timeline-panel",
-                    ),
-                    panel(
-                        t("day", lang),
-                        html.Div(
-                            className="graph-box",
-                            children=graph(ids.CMD_DAY, "day", interactive=True),
-                        ),
-                        cls="day-panel",
-                    ),
-                    panel(
-                        t("progress", lang),
-                        html.Div(
-                            className="graph-box",
-                            children=graph(C.progress, "progress", interactive=True),
-                        ),
-                        cls="progress-panel",
-                    ),
+                    _side_panels(lang),
+                    _graph_panel(t("timeline", lang), C.timeline, "timeline", "timeline-panel"),
+                    _graph_panel(t("day", lang), ids.CMD_DAY, "day", "day-panel"),
+                    _graph_panel(t("progress", lang), C.progress, "progress", "progress-panel"),
                 ],
             ),
         ],

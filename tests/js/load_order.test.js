@@ -92,7 +92,8 @@ test("a module loaded before one it needs says which", () => {
 test("the clientside functions the callbacks name are registered", () => {
   const ctx = browser();
   for (const file of dashOrder()) load(ctx, file);
-  const names = wanted(/ClientsideFunction\("posko", "(\w+)"\)/g, ["dashboard/callbacks.py"]);
+  // Declared beside each page as `callbacks.browser("name", ...)` (dashboard/serving.py).
+  const names = wanted(/\.browser\(\s*"(\w+)"/g, sources("dashboard", ".py"));
   assert.ok(names.length >= 4);
   for (const name of names) assert.equal(typeof ctx.dash_clientside.posko[name], "function", name);
 });

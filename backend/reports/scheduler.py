@@ -1,0 +1,114 @@
+"""Draft situation reports on the server's clock: every `report_every_min`, and each day's close.
+
+Periods are aligned to midnight WIB (with the default hour: 07:00-08:00, 08:00-09:00 …), so
+every node and every restart agrees on them, and a period already drafted is never drafted
+again by the schedule (the check is by area, kind and period). One node does it at a time:
+the cluster lease "reports" (backend/cluster.py), as the sweeper; a second drafter would only
+find the report there already (the unique version index refuses a twin).
+"""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from backend.audit.service import SYSTEM
+from backend.clock import Clock
+from backend.cluster import LeasedTask, LeaseGrant
+from backend.config import WIB, Settings
+from backend.reports.service import create_draft, exists, kabupaten_codes
+from schemas.reports import ReportKind
+
+log = logging.getLogger("posko.reports")
+LEASE_NAME = "reports"
+
+
+def day_start(at: datetime) -> datetime:
+    """Midnight WIB of the day holding `at`."""
+    local = at.astimezone(WIB)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def due_period(at: datetime, every_min: float) -> tuple[datetime, datetime]:
+    """The last whole period of `every_min` minutes (from midnight WIB) that ended by `at`."""
+    midnight = day_start(at)
+    step = timedelta(minutes=every_min)
+    end = midnight + step * int((at - midnight) / step)
+    return end - step, end
+
+
+def previous_day(at: datetime) -> tuple[datetime, datetime]:
+    """The whole WIB day before the one holding `at`."""
+    end = day_start(at)
+    return end - timedelta(days=1), end
+
+
+class ReportScheduler:
+    """Drafts what is due at the clock's moment; `task()` runs it under the cluster lease."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        listening_since: datetime | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.listening_since = listening_since
+        self.drafted = 0
+
+    def run_once(self, now: datetime | None = None) -> list[int]:
+        """Draft every report due at `now` (default: the clock's) that is not there yet."""
+        now = now or self.clock.now()
+        due = [
+            (ReportKind.HOURLY, *due_period(now, self.settings.report_every_min)),
+            (ReportKind.DAILY, *previous_day(now)),
+        ]
+        made: list[int] = []
+        with Session(self.engine) as session:
+            for area in kabupaten_codes(session=session):
+                for kind, start, end in due:
+                    if exists(
+                        session=session, area=area, kind=kind, period_start=start, period_end=end
+                    ):
+                        continue
+                    try:
+                        r = create_draft(
+                            session=session,
+                            area=area,
+                            kind=kind,
+                            period_start=start,
+                            period_end=end,
+                            now=now,
+                            settings=self.settings,
+                            actor=SYSTEM,
+                            listening_since=self.listening_since,
+                        )
+                    except IntegrityError:
+                        session.rollback()  # another drafter got there first: it is there
+                        continue
+                    assert r.id is not None
+                    made.append(r.id)
+        self.drafted += len(made)
+        if made:
+            log.info("drafted %d situation report(s) at %s", len(made), now.isoformat())
+        return made
+
+    def task(self) -> LeasedTask:
+        """The periodic job, once across the cluster."""
+
+        async def work(_grant: LeaseGrant) -> None:
+            await asyncio.to_thread(self.run_once)
+
+        return LeasedTask(
+            engine=self.engine,
+            name=LEASE_NAME,
+            interval_s=self.settings.report_tick_s,
+            work=work,
+        )

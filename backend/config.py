@@ -201,6 +201,7 @@ class Settings(BaseSettings):
     # the "reports" lease, which looks every report_tick_s real seconds. A signed report goes
     # to each of report_recipients: "webhook" (the alert webhook's URL and secret) and chat
     # addresses "telegram:<chat id>", "whatsapp:<number>", "smsgate:<number>".
+    report_schedule: bool = True
     report_every_min: float = Field(default=60.0, gt=0, le=24 * 60)
     report_tick_s: float = Field(default=30.0, gt=0)
     report_recipients: list[str] = Field(default_factory=lambda: ["webhook"])

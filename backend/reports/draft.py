@@ -99,12 +99,10 @@ class _Acc:
 def _names(session: Session, area: str) -> tuple[str, dict[str, str]]:
     """The kabupaten's name and its kecamatan's, by code."""
     kab = session.get(Region, area)
-    kecs = {
-        code: name
-        for code, name in session.execute(
-            sa_select(col(Region.code), col(Region.name)).where(col(Region.parent_code) == area)
-        )
-    }
+    rows = session.execute(
+        sa_select(col(Region.code), col(Region.name)).where(col(Region.parent_code) == area)
+    )
+    kecs = {str(code): str(name) for code, name in rows}
     return (kab.name if kab is not None else area), kecs
 
 

@@ -19,8 +19,8 @@ from backend.audit.service import SYSTEM
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import WIB, Settings
-from backend.reports.service import create_draft, exists, kabupaten_codes
-from schemas.reports import ReportKind
+from backend.reports.service import content_of, create_draft, kabupaten_codes, latest
+from schemas.reports import ReportKind, ReportStatus
 
 log = logging.getLogger("posko.reports")
 LEASE_NAME = "reports"
@@ -74,9 +74,7 @@ class ReportScheduler:
         with Session(self.engine) as session:
             for area in kabupaten_codes(session=session):
                 for kind, start, end in due:
-                    if exists(
-                        session=session, area=area, kind=kind, period_start=start, period_end=end
-                    ):
+                    if not self._due(session, area, kind, start, end):
                         continue
                     try:
                         r = create_draft(
@@ -99,6 +97,15 @@ class ReportScheduler:
         if made:
             log.info("drafted %d situation report(s) at %s", len(made), now.isoformat())
         return made
+
+    @staticmethod
+    def _due(session: Session, area: str, kind: ReportKind, start: datetime, end: datetime) -> bool:
+        """Not drafted yet, or a draft made before its period ended (a day's report drafted
+        on demand during the day is drafted again when the day closes)."""
+        r = latest(session=session, area=area, kind=kind, period_start=start, period_end=end)
+        if r is None:
+            return True
+        return r.status is ReportStatus.DRAFT and content_of(r).drafted_at < end
 
     def task(self) -> LeasedTask:
         """The periodic job, once across the cluster."""

@@ -141,6 +141,13 @@ def kabupaten_codes(*, session: Session, area_code: str | None = None) -> list[s
     return sorted(str(c) for (c,) in session.execute(q))
 
 
+def latest(
+    *, session: Session, area: str, kind: ReportKind, period_start: datetime, period_end: datetime
+) -> SituationReport | None:
+    """The newest version of a report, if any."""
+    return _latest(session, area, kind, period_start, period_end)
+
+
 def _latest(
     session: Session, area: str, kind: ReportKind, start: datetime, end: datetime
 ) -> SituationReport | None:
@@ -155,13 +162,6 @@ def _latest(
         .order_by(col(SituationReport.version).desc())
         .limit(1)
     ).first()
-
-
-def exists(
-    *, session: Session, area: str, kind: ReportKind, period_start: datetime, period_end: datetime
-) -> bool:
-    """Whether any version of this report exists."""
-    return _latest(session, area, kind, period_start, period_end) is not None
 
 
 def last_period_end(*, session: Session, area: str) -> datetime | None:
@@ -370,7 +370,8 @@ def chat_text(r: SituationReport) -> str:
     return (
         f"LAPSIT {c.area_name} {start}-{end} WIB v{r.version}: "
         f"TPS {k.tps_total}, terlambat {k.behind_schedule}, "
-        f"insiden baru {k.incidents.new}/ditangani {k.incidents.handled}/terbuka {k.incidents.open}, "
+        f"insiden baru {k.incidents.new}/ditangani {k.incidents.handled}"
+        f"/terbuka {k.incidents.open}, "
         f"TPS senyap {len(k.silent_tps)}, petugas senyap {len(k.silent_officers)}, "
         f"kotak disegel {k.boxes.sealed}/di jalan {k.boxes.on_road}/diterima {k.boxes.received}. "
         f"Ditandatangani {r.signer_rank} {r.signer_name} NRP {r.signer_nrp}. "

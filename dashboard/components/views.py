@@ -221,6 +221,12 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
         children=[
             # Plain links, not dcc.Link: /admin is not a Dash page.
             html.A(t("admin", lang), id=ids.CMD_ADMIN_LINK, href="/admin", className="hidden"),
+            html.A(
+                t("r_link", lang),
+                id=ids.CMD_REPORTS_LINK,
+                href="/laporan?" + urlencode({"lang": lang} | ({"area": area} if area else {})),
+                className="button",
+            ),
             html.Form(
                 action="/logout",
                 method="post",

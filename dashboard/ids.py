@@ -129,6 +129,7 @@ def counter_id(view: str, key: str) -> dict[str, str]:
     """The id of one counter of a view."""
     return {"type": COUNTER, "view": view, "key": key}
 
+
 # /laporan: the commander's situation reports (dashboard/pages/laporan.py).
 CMD_REPORTS_LINK = "cmd-reports-link"
 LAP_PAGE = "lap-page"  # Store: language and area from the query string

@@ -17,6 +17,7 @@ stands beside a baseline measured in the same run on the same machine:
 import argparse
 import random
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from backend.registry.build import build_registry
 from backend.registry.service import write_registry
 from backend.reports import render
 from backend.reports.draft import draft
-from backend.reports.service import create_draft
+from backend.reports.service import create_draft, edit, sign
 from backend.tps.models import Tps
 from backend.tps.service import list_views
 from bench.figures import Figure
@@ -51,6 +52,19 @@ SUITE = "reports"
 AREA = "16.08"
 NOW = wib(27, "12:00")
 PHASES = ("persiapan", "pemungutan", "pemungutan", "pemungutan", "penghitungan")
+
+
+def _settings(tmp: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp / 'posko.db'}",
+        secret_key=TEST_SECRET,
+        max_age_s=10 * 365 * 24 * 3600.0,
+        max_future_s=10 * 365 * 24 * 3600.0,
+        clock_skew_tolerance_s=10 * 365 * 24 * 3600.0,
+        late_after_s=10 * 365 * 24 * 3600.0,
+        report_recipients=[],
+    )
 
 
 def _median_ms(fn: Callable[[], object], n: int) -> tuple[float, list[float]]:
@@ -79,7 +93,8 @@ def _seed(field: Field, settings: Settings, n_incidents: int) -> int:
         by_tps.setdefault(code, nrp)
     events = []
     for i, (code, nrp) in enumerate(by_tps.items()):
-        at = wib(27, "07:00") + timedelta(seconds=(i * 17) % 17_000)
+        # The last report of each TPS between 11:20 and 11:58: at noon a few are overdue.
+        at = wib(27, "11:20") + timedelta(seconds=(i * 17) % 2_280)
         events.append((nrp, ping(code, rng.choice(PHASES), at=at)))
     codes = list(by_tps)
     for i in range(n_incidents):
@@ -108,15 +123,7 @@ def _seed(field: Field, settings: Settings, n_incidents: int) -> int:
 def measure(quick: bool) -> dict[str, Any]:
     """Build the day, then time drafting, the snapshot read, the PDF and a blank PDF."""
     with tempfile.TemporaryDirectory(prefix="posko-bench-reports-") as tmp:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=f"sqlite:///{Path(tmp) / 'posko.db'}",
-            secret_key=TEST_SECRET,
-            max_age_s=10 * 365 * 24 * 3600.0,
-            max_future_s=10 * 365 * 24 * 3600.0,
-            clock_skew_tolerance_s=10 * 365 * 24 * 3600.0,
-            late_after_s=10 * 365 * 24 * 3600.0,
-        )
+        settings = _settings(Path(tmp))
         engine = make_engine(settings)
         upgrade(engine)
         with Session(engine) as s:
@@ -204,6 +211,70 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
     return figs
 
 
+def screenshot(png: Path) -> None:
+    """Render page 1 of a signed report of the seeded day to PNG (docs/reports.md)."""
+    with tempfile.TemporaryDirectory(prefix="posko-report-png-") as tmp:
+        settings = _settings(Path(tmp))
+        engine = make_engine(settings)
+        upgrade(engine)
+        with Session(engine) as s:
+            write_registry(session=s, registry=build_registry(seed=2024))
+        field = Field(engine, settings)
+        _seed(field, settings, 40)
+        field.close()
+        with Session(engine) as s:
+            r = create_draft(
+                session=s,
+                area=AREA,
+                kind=ReportKind.HOURLY,
+                period_start=NOW - timedelta(hours=1),
+                period_end=NOW,
+                now=NOW,
+                settings=settings,
+                actor="docs",
+            )
+            assert r.id is not None
+            edit(
+                session=s,
+                report_id=r.id,
+                remarks="Pemungutan suara berjalan aman dan lancar; insiden ditangani Polsek.",
+                plan_next="Pengawalan kotak suara ke PPK mulai pukul 16.00 WIB.",
+                now=NOW,
+                actor="docs",
+            )
+            r = sign(
+                session=s,
+                report_id=r.id,
+                name="Contoh Kapolres",
+                rank="AKBP",
+                nrp="76050123",
+                now=NOW + timedelta(minutes=5),
+                actor="docs",
+                settings=settings,
+            )
+            page = render.html(r, settings)
+        engine.dispose()
+        pdf = Path(tmp) / "l.pdf"
+        pdf.write_bytes(render.pdf(page, settings))
+        out = png.with_suffix("")
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "70",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(out),
+            ],
+            check=True,
+        )
+
+
 def run(quick: bool) -> list[Figure]:
     """The suite's entry point for bench/run.py."""
     return figures_from(measure(quick))
@@ -213,7 +284,11 @@ def main() -> None:
     """Print the figures."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--png", type=Path, help="only write page 1 of a signed report as PNG")
     args = ap.parse_args()
+    if args.png:
+        screenshot(args.png)
+        return
     for f in run(args.quick):
         ratio = f.value / f.baseline_value if f.baseline_value else float("nan")
         print(

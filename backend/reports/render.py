@@ -25,6 +25,8 @@ from schemas.reports import AreaSection, ReportKind, ReportStatus
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = ("tabel", "kode_wilayah", "wilayah", "baris", "kolom", "nilai")
+# Silent TPS and officers named per kecamatan, at most this many each (the CSV has them all).
+LIST_MAX = 40
 
 PHASES: tuple[tuple[str, str], ...] = (
     ("belum", "Belum lapor"),
@@ -153,6 +155,7 @@ def html(r: SituationReport, settings: Settings) -> str:
             signed_at=wib_text(r.signed_at) if r.signed_at else "",
             signed_date=f"{local.day} {MONTHS[local.month - 1]} {local.year}",
             sections=[c.kabupaten, *c.kecamatan],
+        list_max=LIST_MAX,
             phases=[{"key": k, "label": v} for k, v in PHASES],
             category=lambda k: CATEGORIES.get(k, k),
             status=lambda k: STATUSES.get(k, k),

@@ -138,7 +138,11 @@ async def draft_now(
 
 
 # The documents come before /reports/{id}: "/reports/5.pdf" must not be read as id "5.pdf".
-@router.get("/reports/{report_id}.html", response_class=Response)
+@router.get(
+    "/reports/{report_id}.html",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}},
+)
 def read_html(
     report_id: RowId, principal: ReaderDep, session: SessionDep, rt: RuntimeDep
 ) -> Response:
@@ -147,7 +151,11 @@ def read_html(
     return Response(page, media_type="text/html; charset=utf-8")
 
 
-@router.get("/reports/{report_id}.pdf", response_class=Response)
+@router.get(
+    "/reports/{report_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **problem_responses(503)},
+)
 async def read_pdf(
     report_id: RowId, principal: ReaderDep, session: SessionDep, rt: RuntimeDep
 ) -> Response:
@@ -168,7 +176,11 @@ async def read_pdf(
     )
 
 
-@router.get("/reports/{report_id}.csv", response_class=Response)
+@router.get(
+    "/reports/{report_id}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def read_csv(report_id: RowId, principal: ReaderDep, session: SessionDep) -> Response:
     """The report's tables as CSV, one value per line."""
     r = _load(session, principal, report_id)

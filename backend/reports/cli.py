@@ -16,8 +16,8 @@ from backend.audit.service import cli_actor
 from backend.config import now_utc
 from backend.db import command_engine
 from backend.reports import render
+from backend.reports.scheduler import default_period
 from backend.reports.service import ReportConflictError, create_draft, get, sign
-from backend.reports.views import default_period
 from schemas.reports import ReportKind
 
 report_app = typer.Typer(help="Situation reports: draft, sign, print.", no_args_is_help=True)

@@ -155,7 +155,7 @@ def html(r: SituationReport, settings: Settings) -> str:
             signed_at=wib_text(r.signed_at) if r.signed_at else "",
             signed_date=f"{local.day} {MONTHS[local.month - 1]} {local.year}",
             sections=[c.kabupaten, *c.kecamatan],
-        list_max=LIST_MAX,
+            list_max=LIST_MAX,
             phases=[{"key": k, "label": v} for k, v in PHASES],
             category=lambda k: CATEGORIES.get(k, k),
             status=lambda k: STATUSES.get(k, k),

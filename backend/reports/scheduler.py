@@ -46,6 +46,17 @@ def previous_day(at: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(days=1), end
 
 
+def default_period(kind: ReportKind, now: datetime, every_min: float) -> tuple[datetime, datetime]:
+    """A daily report covers the WIB day holding `now`; any other, since the last schedule."""
+    if kind is ReportKind.DAILY:
+        start = day_start(now)
+        return start, start + timedelta(days=1)
+    if kind is ReportKind.HOURLY:
+        return due_period(now, every_min)
+    start = due_period(now, every_min)[1]
+    return (start, now) if now > start else (start - timedelta(minutes=every_min), now)
+
+
 class ReportScheduler:
     """Drafts what is due at the clock's moment; `task()` runs it under the cluster lease."""
 

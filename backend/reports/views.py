@@ -7,7 +7,7 @@ and are audited by the service; a signature then wakes the outboxes that carry i
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -19,7 +19,7 @@ from backend.auth.service import Principal
 from backend.deps import ReaderDep, RowId, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.reports import render
 from backend.reports.models import SituationReport
-from backend.reports.scheduler import day_start, due_period
+from backend.reports.scheduler import default_period
 from backend.reports.service import (
     ReportConflictError,
     create_draft,
@@ -67,17 +67,6 @@ def _load(session: Session, principal: Principal, report_id: int) -> SituationRe
     if r is None or not contains(principal.area_code, r.area_code):
         raise _not_found()
     return r
-
-
-def default_period(kind: ReportKind, now: datetime, every_min: float) -> tuple[datetime, datetime]:
-    """A daily report covers the WIB day holding `now`; any other, since the last schedule."""
-    if kind is ReportKind.DAILY:
-        start = day_start(now)
-        return start, start + timedelta(days=1)
-    if kind is ReportKind.HOURLY:
-        return due_period(now, every_min)
-    start = due_period(now, every_min)[1]
-    return (start, now) if now > start else (start - timedelta(minutes=every_min), now)
 
 
 @router.get("/reports", response_model=ReportsPublic)

@@ -22,6 +22,7 @@ from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import SESSION_COOKIE
 from backend.reports.models import SituationReport
+from backend.reports.scheduler import default_period
 from backend.reports.service import (
     ReportConflictError,
     create_draft,
@@ -30,7 +31,7 @@ from backend.reports.service import (
     list_reports,
     sign,
 )
-from backend.reports.views import default_period, wake_senders
+from backend.reports.views import wake_senders
 from backend.runtime import Runtime
 from dashboard import ids
 from dashboard.data import principal_of

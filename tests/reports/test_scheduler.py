@@ -1,8 +1,11 @@
 """Reports drafted on the schedule: aligned periods, once each, on an exercise clock, one node."""
 
 import asyncio
-from datetime import timedelta
+import itertools
+import time
+from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -11,8 +14,11 @@ from backend.config import Settings
 from backend.reports.models import SituationReport
 from backend.reports.scheduler import ReportScheduler, due_period, previous_day
 from backend.reports.service import create_draft, edit
+from schemas.enums import Role
 from schemas.reports import ReportKind, ReportStatus
-from tests.factories import MiniRegistry
+from tests.conftest import start_server
+from tests.factories import MiniRegistry, person_token
+from tests.ops.conftest import auth
 from tests.ops.harness import wib
 
 
@@ -79,13 +85,14 @@ def test_each_period_is_drafted_once_and_a_days_draft_again_when_it_closes(
 async def test_the_leased_task_drafts_hourly_on_an_exercise_clock(
     engine: Engine, settings: Settings, mini: MiniRegistry
 ) -> None:
-    # One real second is one hour of the exercise; two nodes share the lease.
+    # Two real seconds are one hour of the exercise; two nodes share the lease. (A tick late by
+    # more than an hour of the exercise would skip that period: the schedule does not backfill.)
     fast = settings.model_copy(update={"report_tick_s": 0.1})
-    clock = Clock(wib(27, "08:00") + timedelta(seconds=30), speed=3600)
+    clock = Clock(wib(27, "08:00") + timedelta(seconds=30), speed=1800)
     nodes = [ReportScheduler(engine=engine, settings=fast, clock=clock).task() for _ in range(2)]
     for n in nodes:
         await n.start()
-    await asyncio.sleep(2.6)
+    await asyncio.sleep(5.0)
     for n in nodes:
         await n.stop()
     # Each tick runs on whichever node holds the lease (it may pass over on a busy machine).
@@ -97,3 +104,34 @@ async def test_the_leased_task_drafts_hourly_on_an_exercise_clock(
     ]
     assert len(hourly) == len(set(hourly))  # never twice
     assert all(r[3] == 1 for r in _reports(engine))
+
+
+def test_the_server_drafts_on_its_exercise_clock(
+    settings: Settings, mini: MiniRegistry, engine: Engine
+) -> None:
+    # A server started at 08:00:30 on voting day, one exercise hour per two real seconds.
+    srv = start_server(
+        settings.model_copy(
+            update={
+                "report_schedule": True,
+                "report_tick_s": 0.2,
+                "clock_start": wib(27, "08:00") + timedelta(seconds=30),
+                "clock_speed": 1800.0,
+            }
+        )
+    )
+    try:
+        token = person_token(engine, Role.VIEWER)
+        deadline = time.monotonic() + 60
+        hourly: list[dict[str, object]] = []
+        while time.monotonic() < deadline and len(hourly) < 3:
+            time.sleep(0.3)
+            r = httpx.get(f"{srv.url}/api/v1/reports?kind=hourly", headers=auth(token))
+            hourly = r.json()["data"]
+        daily = httpx.get(f"{srv.url}/api/v1/reports?kind=daily", headers=auth(token)).json()
+    finally:
+        srv.stop()
+    ends = sorted(datetime.fromisoformat(str(h["period_end"])) for h in hourly)
+    assert len(ends) >= 3 and ends[0] >= wib(27, "08:00")  # the first tick follows the start
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(ends))
+    assert [d["period_start"] for d in daily["data"]][-1].startswith("2024-11-25T17:00:00")

@@ -2,9 +2,11 @@
 
 Periods are aligned to midnight WIB (with the default hour: 07:00-08:00, 08:00-09:00 …), so
 every node and every restart agrees on them, and a period already drafted is never drafted
-again by the schedule (the check is by area, kind and period). One node does it at a time:
-the cluster lease "reports" (backend/cluster.py), as the sweeper; a second drafter would only
-find the report there already (the unique version index refuses a twin).
+again by the schedule (the check is by area, kind and period). Periods missed while no node
+looked (a restart, a late tick) are drafted when it looks again, up to `CATCH_UP` of them.
+One node does it at a time: the cluster lease "reports" (backend/cluster.py), as the sweeper;
+a second drafter would only find the report there already (the unique version index refuses
+a twin).
 """
 
 import asyncio
@@ -19,11 +21,18 @@ from backend.audit.service import SYSTEM
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import WIB, Settings
-from backend.reports.service import content_of, create_draft, kabupaten_codes, latest
+from backend.reports.service import (
+    content_of,
+    create_draft,
+    kabupaten_codes,
+    last_period_end,
+    latest,
+)
 from schemas.reports import ReportKind, ReportStatus
 
 log = logging.getLogger("posko.reports")
 LEASE_NAME = "reports"
+CATCH_UP = 24  # missed periods drafted at most, newest first
 
 
 def day_start(at: datetime) -> datetime:
@@ -77,13 +86,13 @@ class ReportScheduler:
     def run_once(self, now: datetime | None = None) -> list[int]:
         """Draft every report due at `now` (default: the clock's) that is not there yet."""
         now = now or self.clock.now()
-        due = [
-            (ReportKind.HOURLY, *due_period(now, self.settings.report_every_min)),
-            (ReportKind.DAILY, *previous_day(now)),
-        ]
         made: list[int] = []
         with Session(self.engine) as session:
             for area in kabupaten_codes(session=session):
+                due = [
+                    *self._missed(session, area, now),
+                    (ReportKind.DAILY, *previous_day(now)),
+                ]
                 for kind, start, end in due:
                     if not self._due(session, area, kind, start, end):
                         continue
@@ -108,6 +117,21 @@ class ReportScheduler:
         if made:
             log.info("drafted %d situation report(s) at %s", len(made), now.isoformat())
         return made
+
+    def _missed(
+        self, session: Session, area: str, now: datetime
+    ) -> list[tuple[ReportKind, datetime, datetime]]:
+        """The periods due now, back to the area's last one (a node was down, or a tick late),
+        at most `CATCH_UP` of them; with none yet, the last period only."""
+        every = self.settings.report_every_min
+        start, end = due_period(now, every)
+        periods = [(ReportKind.HOURLY, start, end)]
+        last = last_period_end(session=session, area=area, kind=ReportKind.HOURLY)
+        step = timedelta(minutes=every)
+        while last is not None and last < start and len(periods) < CATCH_UP:
+            start, end = start - step, start
+            periods.append((ReportKind.HOURLY, start, end))
+        return periods[::-1]
 
     @staticmethod
     def _due(session: Session, area: str, kind: ReportKind, start: datetime, end: datetime) -> bool:

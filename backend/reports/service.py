@@ -164,13 +164,16 @@ def _latest(
     ).first()
 
 
-def last_period_end(*, session: Session, area: str) -> datetime | None:
-    """The end of the newest period reported for an area (any kind)."""
-    end: datetime | None = session.execute(
-        sa_select(func.max(SituationReport.period_end)).where(
-            col(SituationReport.area_code) == area
-        )
-    ).scalar()
+def last_period_end(
+    *, session: Session, area: str, kind: ReportKind | None = None
+) -> datetime | None:
+    """The end of the newest period reported for an area (of one kind, or any)."""
+    q = sa_select(func.max(SituationReport.period_end)).where(
+        col(SituationReport.area_code) == area
+    )
+    if kind is not None:
+        q = q.where(col(SituationReport.kind) == kind)
+    end: datetime | None = session.execute(q).scalar()
     return end
 
 

@@ -46,10 +46,11 @@ def test_each_period_is_drafted_once_and_a_days_draft_again_when_it_closes(
     assert len(sched.run_once(wib(27, "08:20"))) == 2  # 07-08, and the day of the 26th
     assert sched.run_once(wib(27, "08:40")) == []  # nothing new is due
     assert len(sched.run_once(wib(27, "09:01"))) == 1  # 08-09
+    assert len(sched.run_once(wib(27, "12:10"))) == 3  # missed while nobody looked: 09-10 … 11-12
     hourly = [r for r in _reports(engine) if r[0] == "hourly"]
     assert [(r[1], r[2]) for r in hourly] == [
-        (wib(27, "07:00").isoformat(), wib(27, "08:00").isoformat()),
-        (wib(27, "08:00").isoformat(), wib(27, "09:00").isoformat()),
+        (wib(27, f"{h:02d}:00").isoformat(), wib(27, f"{h + 1:02d}:00").isoformat())
+        for h in range(7, 12)
     ]
     # A day's report drafted by hand during the day is drafted again when the day closes,
     # keeping the commander's words; a signed one would be left alone.
@@ -85,8 +86,7 @@ def test_each_period_is_drafted_once_and_a_days_draft_again_when_it_closes(
 async def test_the_leased_task_drafts_hourly_on_an_exercise_clock(
     engine: Engine, settings: Settings, mini: MiniRegistry
 ) -> None:
-    # Two real seconds are one hour of the exercise; two nodes share the lease. (A tick late by
-    # more than an hour of the exercise would skip that period: the schedule does not backfill.)
+    # Two real seconds are one hour of the exercise; two nodes share the lease.
     fast = settings.model_copy(update={"report_tick_s": 0.1})
     clock = Clock(wib(27, "08:00") + timedelta(seconds=30), speed=1800)
     nodes = [ReportScheduler(engine=engine, settings=fast, clock=clock).task() for _ in range(2)]

@@ -121,8 +121,8 @@ class ReportScheduler:
     def _missed(
         self, session: Session, area: str, now: datetime
     ) -> list[tuple[ReportKind, datetime, datetime]]:
-        """The periods due now, back to the area's last one (a node was down, or a tick late),
-        at most `CATCH_UP` of them; with none yet, the last period only."""
+        """The periods due now, back to the area's last one, at most `CATCH_UP` of them."""
+        # A node was down or a tick late; with no report yet, only the last period is due.
         every = self.settings.report_every_min
         start, end = due_period(now, every)
         periods = [(ReportKind.HOURLY, start, end)]
@@ -135,8 +135,8 @@ class ReportScheduler:
 
     @staticmethod
     def _due(session: Session, area: str, kind: ReportKind, start: datetime, end: datetime) -> bool:
-        """Not drafted yet, or a draft made before its period ended (a day's report drafted
-        on demand during the day is drafted again when the day closes)."""
+        """Not drafted yet, or a draft made before its period ended."""
+        # A day's report drafted on demand during the day is drafted again when the day closes.
         r = latest(session=session, area=area, kind=kind, period_start=start, period_end=end)
         if r is None:
             return True

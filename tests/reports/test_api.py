@@ -109,6 +109,15 @@ def test_bad_input_is_a_4xx_naming_the_field(
     )
     assert r.status_code == 422 and "nrp" in r.text
     assert httpx.get(f"{url}/api/v1/reports/999999", headers=auth(cmd)).status_code == 404
+    r = httpx.patch(f"{url}/api/v1/reports/{rid}", json={"remarks": "y" * 4001}, headers=auth(cmd))
+    assert r.status_code == 422 and "remarks" in r.text
+    # The commander's words are text in the document, never markup.
+    words = '<script>alert(1)</script> "aman" & terkendali'
+    r = httpx.patch(f"{url}/api/v1/reports/{rid}", json={"remarks": words}, headers=auth(cmd))
+    assert r.status_code == 200
+    page = httpx.get(f"{url}/api/v1/reports/{rid}.html", headers=auth(cmd)).text
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;aman&#34; &amp; terkendali" in page
 
 
 def test_reports_are_cut_to_the_callers_area(

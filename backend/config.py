@@ -214,6 +214,7 @@ class Settings(BaseSettings):
         ]
     )
     report_place: str = "Martapura"  # where the commander signs, above the signature
+    report_signer_title: str = "KEPALA KEPOLISIAN RESOR OKU TIMUR"  # the office that signs
     # The PDF is printed by headless Chromium.
     chromium_path: Path = Path("/usr/bin/chromium")
     report_pdf_timeout_s: float = Field(default=60.0, gt=0)

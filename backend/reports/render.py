@@ -150,7 +150,7 @@ def html(r: SituationReport, settings: Settings) -> str:
             r=view,
             heading=settings.report_heading,
             place=settings.report_place,
-        signer_title=settings.report_signer_title,
+            signer_title=settings.report_signer_title,
             period=period_text(r.period_start, r.period_end),
             drafted=wib_text(c.drafted_at),
             signed_at=wib_text(r.signed_at) if r.signed_at else "",

@@ -47,8 +47,8 @@ class IncidentCounts(BaseModel):
 
     new: int = 0
     handled: int = 0
-    open: int = 0
-    by_category: dict[str, dict[str, int]] = Field(default_factory=dict)  # cat -> new/handled/open
+    still_open: int = 0  # at the end of the period
+    by_category: dict[str, dict[str, int]] = Field(default_factory=dict)  # cat -> new/handled/open counts
     by_severity: dict[str, dict[str, int]] = Field(default_factory=dict)  # "1".."4" -> same
 
 

@@ -183,7 +183,8 @@ def _status_at_end(
 
 
 def _bump(counts: IncidentCounts, category: str, severity: int, what: str) -> None:
-    setattr(counts, what, getattr(counts, what) + 1)
+    attr = "still_open" if what == "open" else what
+    setattr(counts, attr, getattr(counts, attr) + 1)
     for table, key in ((counts.by_category, category), (counts.by_severity, str(severity))):
         row = table.setdefault(key, {"new": 0, "handled": 0, "open": 0})
         row[what] += 1

@@ -212,7 +212,7 @@ def _rows(s: AreaSection) -> list[tuple[str, str, str, str]]:
         out += [("personel", u.unit_code, "melapor", str(u.heard))]
     for what, n in (("baru", s.incidents.new), ("ditangani", s.incidents.handled)):
         out.append(("insiden", "jumlah", what, str(n)))
-    out.append(("insiden", "jumlah", "terbuka", str(s.incidents.open)))
+    out.append(("insiden", "jumlah", "terbuka", str(s.incidents.still_open)))
     words = {"new": "baru", "handled": "ditangani", "open": "terbuka"}
     for table, rows in (
         ("insiden_kategori", s.incidents.by_category),

@@ -374,7 +374,7 @@ def chat_text(r: SituationReport) -> str:
         f"LAPSIT {c.area_name} {start}-{end} WIB v{r.version}: "
         f"TPS {k.tps_total}, terlambat {k.behind_schedule}, "
         f"insiden baru {k.incidents.new}/ditangani {k.incidents.handled}"
-        f"/terbuka {k.incidents.open}, "
+        f"/terbuka {k.incidents.still_open}, "
         f"TPS senyap {len(k.silent_tps)}, petugas senyap {len(k.silent_officers)}, "
         f"kotak disegel {k.boxes.sealed}/di jalan {k.boxes.on_road}/diterima {k.boxes.received}. "
         f"Ditandatangani {r.signer_rank} {r.signer_name} NRP {r.signer_nrp}. "

@@ -39,7 +39,7 @@ def test_the_draft_counts_what_the_field_sent(
     assert [(u.unit_code, u.deployed) for u in bel.personnel] == [("polsek-belitang", 2)]
     # Incidents: two new in the period, one of them handled; the 06:30 one is still open.
     inc = kab.incidents
-    assert (inc.new, inc.handled, inc.open) == (2, 1, 2)
+    assert (inc.new, inc.handled, inc.still_open) == (2, 1, 2)
     assert inc.by_category == {
         "kericuhan": {"new": 1, "handled": 0, "open": 1},
         "logistik": {"new": 0, "handled": 0, "open": 1},
@@ -53,8 +53,8 @@ def test_the_draft_counts_what_the_field_sent(
         f"TPS {tps[6]}: massa berkumpul di depan TPS; ditangani polsek-belitang"
     )
     assert [i.severity for i in kab.incident_lines] == [3, 2, 1]  # most severe first
-    assert (mart.incidents.new, mart.incidents.open) == (1, 1)
-    assert (bel.incidents.new, bel.incidents.handled, bel.incidents.open) == (1, 1, 1)
+    assert (mart.incidents.new, mart.incidents.still_open) == (1, 1)
+    assert (bel.incidents.new, bel.incidents.handled, bel.incidents.still_open) == (1, 1, 1)
     # Silence, judged by the alert rules: officer 3 and his TPS 9 (unseen since 06:30).
     assert kab.silent_tps == [tps[9]] and bel.silent_tps == [tps[9]] and mart.silent_tps == []
     assert kab.silent_officers == [nrp[3]] and bel.silent_officers == [nrp[3]]
@@ -71,7 +71,7 @@ def test_an_earlier_period_counts_only_its_own_incidents(
             s, "16.08", wib(27, "06:00"), wib(27, "07:00"), wib(27, "08:00"), settings=settings
         )
     inc = c.kabupaten.incidents
-    assert (inc.new, inc.handled, inc.open) == (1, 0, 1)  # only the 06:30 logistics report
+    assert (inc.new, inc.handled, inc.still_open) == (1, 0, 1)  # only the 06:30 logistics report
     assert [i.id for i in c.kabupaten.incident_lines] == [morning.logistik_id]
 
 

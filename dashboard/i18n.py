@@ -378,6 +378,12 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Isi nama, pangkat dan NRP (8-18 angka).",
         "Fill in name, rank and NRP (8-18 digits).",
     ),
+    "r_changed": (
+        "Laporan berubah sejak ditampilkan (disusun ulang atau diubah orang lain): "
+        "periksa, lalu ulangi.",
+        "The report changed since it was shown (re-drafted or edited by someone else): "
+        "check it, then try again.",
+    ),
     "r_frozen": (
         "Laporan sudah ditandatangani dan terkunci.",
         "The report is signed and frozen.",

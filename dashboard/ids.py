@@ -135,6 +135,7 @@ CMD_REPORTS_LINK = "cmd-reports-link"
 LAP_PAGE = "lap-page"  # Store: language and area from the query string
 LAP_ROOT = "lap-root"
 LAP_PICK = "lap-pick"  # RadioItems: the reports, newest period first
+LAP_SHOWN = "lap-shown"  # Store: the report shown and the row_version the form was filled from
 LAP_DRAFT = "lap-draft"  # button: draft one now
 LAP_STATUS = "lap-status"
 LAP_PREVIEW = "lap-preview"  # iframe of the report's HTML

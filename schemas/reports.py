@@ -48,7 +48,9 @@ class IncidentCounts(BaseModel):
     new: int = 0
     handled: int = 0
     still_open: int = 0  # at the end of the period
-    by_category: dict[str, dict[str, int]] = Field(default_factory=dict)  # cat -> new/handled/open counts
+    by_category: dict[str, dict[str, int]] = Field(
+        default_factory=dict
+    )  # cat -> new/handled/open counts
     by_severity: dict[str, dict[str, int]] = Field(default_factory=dict)  # "1".."4" -> same
 
 
@@ -110,6 +112,7 @@ class ReportPublic(BaseModel):
     content_sha256: str | None = None
     created_at: datetime
     updated_at: datetime
+    row_version: int  # send it back with an edit or a signature: 409 if it changed meanwhile
 
 
 class ReportSummary(BaseModel):
@@ -151,6 +154,7 @@ class ReportEdit(BaseModel):
 
     remarks: str | None = Field(default=None, max_length=4000)
     plan_next: str | None = Field(default=None, max_length=4000)
+    row_version: int | None = Field(default=None, ge=0, le=2**31, description="as read")
 
 
 class ReportSign(BaseModel):
@@ -161,3 +165,4 @@ class ReportSign(BaseModel):
     name: str = Field(min_length=2, max_length=120)
     rank: str = Field(min_length=2, max_length=40)
     nrp: str = Field(pattern=r"^[0-9]{8,18}$")
+    row_version: int | None = Field(default=None, ge=0, le=2**31, description="as read")

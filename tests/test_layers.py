@@ -11,8 +11,13 @@ ABOVE_STATE = ("backend.intake", "backend.alerts")
 # tps/rollup.py's area_rows counts open TPS alerts for /nasional; dashboard/data.py imports it
 # from there, so it moves out of tps together with that import (issue 13, still to do).
 KNOWN = {("backend/tps/rollup.py", "backend.alerts.models")}
-# What runs after a commit gets its collaborators, never the whole runtime.
-NARROW = ("backend/aftercommit.py", "backend/alerts/sweeper.py", "backend/realtime/deltas.py")
+# What runs after a commit, or on a schedule, gets its collaborators, never the whole runtime.
+NARROW = (
+    "backend/aftercommit.py",
+    "backend/alerts/sweeper.py",
+    "backend/realtime/deltas.py",
+    "backend/reports/scheduler.py",
+)
 
 
 def _imports(path: Path) -> set[str]:

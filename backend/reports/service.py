@@ -75,6 +75,7 @@ def to_public(r: SituationReport) -> ReportPublic:
         content_sha256=r.content_sha256,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        row_version=r.row_version,
     )
 
 
@@ -267,13 +268,20 @@ def _record(
     )
 
 
-def _editable(session: Session, report_id: int) -> SituationReport:
+def _editable(session: Session, report_id: int, expected: int | None) -> SituationReport:
     r = session.get(SituationReport, report_id)
     if r is None:
         raise LookupError(report_id)
     if r.status is ReportStatus.SIGNED:
         raise ReportConflictError(
             "status", "the report is signed and frozen; draft a new version to change it"
+        )
+    # The caller says which state it saw: a commander never signs a draft that was re-drafted
+    # (the day's close) or edited by someone else after his screen showed it.
+    if expected is not None and expected != r.row_version:
+        raise ReportConflictError(
+            "row_version",
+            f"the report changed since you read it (now {r.row_version}, you read {expected})",
         )
     return r
 
@@ -286,9 +294,10 @@ def edit(
     plan_next: str | None,
     now: datetime,
     actor: str,
+    expected_row_version: int | None = None,
 ) -> SituationReport:
     """Change a draft's remarks and plan for the next period; 409 once it is signed."""
-    r = _editable(session, report_id)
+    r = _editable(session, report_id, expected_row_version)
     values: dict[str, Any] = {"updated_at": now, "row_version": r.row_version + 1}
     changed: dict[str, str] = {}
     if remarks is not None:
@@ -329,9 +338,10 @@ def sign(
     now: datetime,
     actor: str,
     settings: Settings,
+    expected_row_version: int | None = None,
 ) -> SituationReport:
     """Sign a draft: freeze it, hash it into the audit chain, queue it for the Polda; commit."""
-    r = _editable(session, report_id)
+    r = _editable(session, report_id, expected_row_version)
     r.signer_name, r.signer_rank, r.signer_nrp, r.signed_at = name, rank, nrp, now
     digest = signed_sha256(r)
     values = {

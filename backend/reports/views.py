@@ -202,6 +202,7 @@ async def edit_report(
             plan_next=body.plan_next,
             now=rt.clock.now(),
             actor=actor_of(principal),
+            expected_row_version=body.row_version,
         )
 
     return await _act(work)
@@ -224,6 +225,7 @@ async def sign_report(
             now=rt.clock.now(),
             actor=actor_of(principal),
             settings=rt.settings,
+            expected_row_version=body.row_version,
         )
 
     public = await _act(work)

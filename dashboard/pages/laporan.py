@@ -58,6 +58,7 @@ def layout(lang: str | None = None, area: str | None = None, **_: object) -> htm
         lang=lg,
         children=[
             dcc.Store(id=ids.LAP_PAGE, data={"lang": lg, "area": area or None}),
+            dcc.Store(id=ids.LAP_SHOWN),
             html.Header(
                 className="head",
                 children=[
@@ -168,6 +169,7 @@ def _act(
     trigger: str | None,
     picked: int | None,
     form: _Form,
+    seen: int | None,
 ) -> tuple[int | None, str | None]:
     """Do what the button asked; the report to show afterwards and a message key."""
     now = rt.clock.now()
@@ -204,6 +206,7 @@ def _act(
                 plan_next=form.plan,
                 now=now,
                 actor=actor,
+                expected_row_version=seen,
             )
             return r.id, "r_saved"
         if trigger == ids.LAP_SIGN:
@@ -215,19 +218,21 @@ def _act(
                 or not (nrp.isascii() and nrp.isdigit() and 8 <= len(nrp) <= 18)
             ):
                 raise _Refused("r_sign_missing")
-            # What is signed is what the commander sees in the form: saved in the same step.
+            # What is signed is what the commander sees in the form: saved in the same step,
+            # and only if the report is still the one his screen showed (`seen`).
             if r.status is ReportStatus.DRAFT and (r.remarks, r.plan_next) != (
                 form.remarks,
                 form.plan,
             ):
-                edit(
+                seen = edit(
                     session=s,
                     report_id=r.id,
                     remarks=form.remarks,
                     plan_next=form.plan,
                     now=now,
                     actor=actor,
-                )
+                    expected_row_version=seen,
+                ).row_version
             sign(
                 session=s,
                 report_id=r.id,
@@ -237,6 +242,7 @@ def _act(
                 now=now,
                 actor=actor,
                 settings=rt.settings,
+                expected_row_version=seen,
             )
             wake_senders(rt)
             return r.id, None
@@ -274,7 +280,7 @@ def _view(
         if r is None and rows:
             r = rows[0]
     if r is None:
-        return options, None, "", "", True, True, True, True, t("r_none", lang), [], None
+        return options, None, "", "", True, True, True, True, t("r_none", lang), [], None, None
     frozen = r.status is ReportStatus.SIGNED
     can_edit = principal.kind is not CredentialKind.KIOSK and principal.has_role(Role.COMMANDER)
     if frozen:
@@ -312,6 +318,7 @@ def _view(
         status,
         links,
         f"{base}.html?v={r.row_version}",
+        {"id": r.id, "row_version": r.row_version},
     )
 
 
@@ -327,6 +334,7 @@ def _view(
     Output(ids.LAP_STATUS, "children"),
     Output(ids.LAP_LINKS, "children"),
     Output(ids.LAP_PREVIEW, "src"),
+    Output(ids.LAP_SHOWN, "data"),
     Output(ids.LAP_MSG, "children"),
     Input(ids.LAP_PAGE, "data"),
     Input(ids.LAP_PICK, "value"),
@@ -339,6 +347,7 @@ def _view(
     State(ids.LAP_NAME, "value"),
     State(ids.LAP_RANK, "value"),
     State(ids.LAP_NRP, "value"),
+    State(ids.LAP_SHOWN, "data"),
     prevent_initial_call=False,
 )
 async def render_laporan(
@@ -353,6 +362,7 @@ async def render_laporan(
     name: str | None,
     rank: str | None,
     nrp: str | None,
+    shown_data: dict[str, Any] | None,
 ) -> tuple[Any, ...]:
     """List the reports, act on the button pressed, show one report."""
     lang = lang_of((page or {}).get("lang"))
@@ -362,6 +372,10 @@ async def render_laporan(
     rt: Runtime = dash.get_app().server.state.runtime
     form = _Form(remarks or "", plan or "", name or "", rank or "", nrp or "")
     shown = picked if isinstance(picked, int) else None
+    seen = None
+    if isinstance(shown_data, dict) and shown_data.get("id") == shown:
+        version = shown_data.get("row_version")
+        seen = version if isinstance(version, int) else None
 
     def job() -> tuple[Any, ...]:
         principal = principal_of(rt, token)
@@ -373,12 +387,12 @@ async def render_laporan(
         message = ""
         show = shown
         try:
-            show, key = _act(rt, principal, area, trigger, shown, form)
+            show, key = _act(rt, principal, area, trigger, shown, form, seen)
             message = t(key, lang, id=show) if key else ""
         except _Refused as err:
             message = t(str(err), lang)
-        except ReportConflictError:
-            message = t("r_frozen", lang)
+        except ReportConflictError as err:
+            message = t("r_changed" if err.field == "row_version" else "r_frozen", lang)
         return (*_view(rt, principal, area, show, lang), message)
 
     result: tuple[Any, ...] = await asyncio.to_thread(job)

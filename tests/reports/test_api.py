@@ -216,3 +216,25 @@ def test_audit_verify_catches_an_edit_of_a_stored_signed_report(
     bad = runner.invoke(audit_cli, args, env=env)
     assert bad.exit_code == 1
     assert f"signed report {rid} differs from what was signed" in bad.output
+
+
+def test_a_signature_on_a_report_changed_since_it_was_read_is_a_409(
+    ops_server: LiveServer, tokens: dict[str, str], morning: Morning
+) -> None:
+    url, cmd = ops_server.url, tokens["commander"]
+    read = _draft(ops_server, cmd)
+    # Someone re-drafts it (the same period again) after the commander read it.
+    again = _draft(ops_server, tokens["operator"])
+    assert again["id"] == read["id"] and again["row_version"] == read["row_version"] + 1
+    stale = {**SIGNER, "row_version": read["row_version"]}
+    r = httpx.post(f"{url}/api/v1/reports/{read['id']}/sign", json=stale, headers=auth(cmd))
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "row_version"
+    r = httpx.patch(
+        f"{url}/api/v1/reports/{read['id']}",
+        json={"remarks": "x", "row_version": read["row_version"]},
+        headers=auth(cmd),
+    )
+    assert r.status_code == 409
+    fresh = {**SIGNER, "row_version": again["row_version"]}
+    r = httpx.post(f"{url}/api/v1/reports/{read['id']}/sign", json=fresh, headers=auth(cmd))
+    assert r.status_code == 200 and r.json()["status"] == "signed"

@@ -116,6 +116,48 @@ def test_report001_commander_edits_remarks_and_signs_then_the_report_is_frozen(
 
 @pytest.mark.browser
 @pytest.mark.skipif(not has_chromium(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_report003_a_report_redrafted_after_the_screen_showed_it_is_not_signed(
+    ops_server: LiveServer, tokens: dict[str, str], morning: Morning, browser: Any
+) -> None:
+    url, cmd = ops_server.url, tokens["commander"]
+    body = {
+        "area": "16.08",
+        "kind": "daily",
+        "period_start": wib(27, "00:00").isoformat(),
+        "period_end": wib(28, "00:00").isoformat(),
+    }
+    rid = httpx.post(f"{url}/api/v1/reports", json=body, headers=auth(cmd), timeout=30).json()["id"]
+    page, errors = _open(browser, ops_server, cmd, "/laporan?area=16.08")
+    page.wait_for_function(
+        "([sel, rid]) => (document.querySelector(sel)?.getAttribute('src') || '')"
+        ".includes('/api/v1/reports/' + rid + '.html')",
+        arg=[f"#{ids.LAP_PREVIEW}", rid],
+        timeout=WAIT,
+    )
+    # The day's close (or another operator) re-drafts it while the commander reads.
+    r = httpx.post(f"{url}/api/v1/reports", json=body, headers=auth(tokens["operator"]), timeout=30)
+    assert r.json()["id"] == rid
+    page.fill(f"#{ids.LAP_NAME}", "Kapolres Contoh")
+    page.fill(f"#{ids.LAP_RANK}", "AKBP")
+    page.fill(f"#{ids.LAP_NRP}", "76050123")
+    page.click(f"#{ids.LAP_SIGN}")
+    page.wait_for_function(
+        f"() => document.querySelector('#{ids.LAP_MSG}').innerText.includes('berubah')",
+        timeout=WAIT,
+    )
+    assert httpx.get(f"{url}/api/v1/reports/{rid}", headers=auth(cmd)).json()["status"] == "draft"
+    # Now the screen shows the new draft: signing it works.
+    page.click(f"#{ids.LAP_SIGN}")
+    page.wait_for_function(
+        f"() => document.querySelector('#{ids.LAP_STATUS}').innerText.includes('Ditandatangani')",
+        timeout=WAIT,
+    )
+    assert httpx.get(f"{url}/api/v1/reports/{rid}", headers=auth(cmd)).json()["status"] == "signed"
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not has_chromium(), reason="needs Debian chromium at /usr/bin/chromium")
 def test_report002_a_viewer_sees_reports_in_english_but_cannot_sign(
     ops_server: LiveServer, tokens: dict[str, str], morning: Morning, browser: Any
 ) -> None:

@@ -136,3 +136,21 @@ def test_nothing_is_queued_without_recipients(
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM alert_outbox")).scalar() == 0
         assert c.execute(text("SELECT count(*) FROM channel_outbox")).scalar() == 0
+
+
+def test_erasing_the_election_data_erases_its_reports_and_the_chain_still_verifies(
+    engine: Engine, settings: Settings, morning: Morning
+) -> None:
+    from sqlalchemy import text
+
+    from backend.audit.service import verify
+    from backend.registry.build import build_registry
+    from backend.registry.service import write_registry
+
+    _sign(engine, settings.model_copy(update={"report_recipients": []}))
+    with Session(engine) as s:
+        write_registry(session=s, registry=build_registry(seed=7), erase_election_data=True)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM situation_report")).scalar() == 0
+    with Session(engine) as s:
+        assert verify(session=s).ok

@@ -61,6 +61,8 @@ from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
 from backend.realtime.deltas import LivePublisher
 from backend.realtime.hub import LiveHub
+from backend.reports import views as report_views
+from backend.reports.scheduler import ReportScheduler
 from backend.runtime import Runtime
 from backend.tps import views as tps_views
 from backend.tps.index import RegistryIndex
@@ -265,6 +267,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     checkpoints = _audit_checkpoints(engine, settings)
     if checkpoints is not None:
         await checkpoints[0].start()
+    reports = (
+        ReportScheduler(
+            engine=engine, settings=settings, clock=clock, listening_since=started_at
+        ).task()
+        if settings.report_schedule
+        else None
+    )
+    if reports is not None:
+        await reports.start()
     # Everything built so far lives as long as the process: keep it out of the collector's
     # scans, and collect the young generation less often. Intake allocates a few objects per
     # event, and full scans of a heap of long-lived objects were showing up in its profile.
@@ -278,6 +289,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if reports is not None:
+            await reports.stop()
         await rollup_check.stop()
         if telegram_poll is not None:
             await telegram_poll.stop()
@@ -360,6 +373,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sms_channel,
         channel_views,
         position_views,
+        report_views,
         health,
     ):
         app.include_router(module.router)

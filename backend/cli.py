@@ -1,4 +1,5 @@
-"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer."""
+"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer,
+report."""
 
 import copy
 import logging
@@ -18,6 +19,7 @@ from backend.migrate import upgrade
 from backend.officers.cli import officer_app
 from backend.positions.cli import tracker
 from backend.registry.cli import app as registry_app
+from backend.reports.cli import report_app
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
 
@@ -33,6 +35,7 @@ app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(audit_app, name="audit")
 app.add_typer(officer_app, name="officer")
 app.add_typer(channels_app, name="channels")
+app.add_typer(report_app, name="report")
 officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
 
 

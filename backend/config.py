@@ -196,6 +196,29 @@ class Settings(BaseSettings):
     audit_anchor_path: Path | None = None
     audit_checkpoint_s: float = Field(default=60.0, gt=0)
 
+    # Situation reports (backend/reports, docs/reports.md): drafted every report_every_min
+    # minutes of the server's clock (and when a day ends, the daily report) by the node holding
+    # the "reports" lease, which looks every report_tick_s real seconds. A signed report goes
+    # to each of report_recipients: "webhook" (the alert webhook's URL and secret) and chat
+    # addresses "telegram:<chat id>", "whatsapp:<number>", "smsgate:<number>".
+    report_schedule: bool = True
+    report_every_min: float = Field(default=60.0, gt=0, le=24 * 60)
+    report_tick_s: float = Field(default=30.0, gt=0)
+    report_recipients: list[str] = Field(default_factory=lambda: ["webhook"])
+    # The heading of the printed report, one line each (the Polres's own).
+    report_heading: list[str] = Field(
+        default_factory=lambda: [
+            "KEPOLISIAN NEGARA REPUBLIK INDONESIA",
+            "DAERAH SUMATERA SELATAN",
+            "RESOR OKU TIMUR",
+        ]
+    )
+    report_place: str = "Martapura"  # where the commander signs, above the signature
+    report_signer_title: str = "KEPALA KEPOLISIAN RESOR OKU TIMUR"  # the office that signs
+    # The PDF is printed by headless Chromium.
+    chromium_path: Path = Path("/usr/bin/chromium")
+    report_pdf_timeout_s: float = Field(default=60.0, gt=0)
+
     @field_validator("audit_anchor_path", "ssl_certfile", "ssl_keyfile", mode="before")
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:

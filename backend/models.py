@@ -13,6 +13,7 @@ from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
 from backend.photos.models import IncidentPhoto
 from backend.positions.models import OfficerLastFix, OfficerPosition, TrackerKey
 from backend.regions.models import Boundary, Region
+from backend.reports.models import SituationReport
 from backend.tps.models import Tps, TpsRollup, TpsState, TpsTransition
 from backend.users.models import User
 
@@ -42,6 +43,7 @@ __all__ = [
     "Ping",
     "PingByTps",
     "Region",
+    "SituationReport",
     "Tps",
     "TpsRollup",
     "TpsState",

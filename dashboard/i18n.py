@@ -342,6 +342,52 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Wilayah ini memuat {n} TPS — terlalu banyak untuk satu peta langsung. Buka rekap.",
         "This area holds {n} TPS — too many for one live map. Open the rollup.",
     ),
+    # /laporan: situation reports.
+    "r_title": ("Laporan situasi", "Situation reports"),
+    "r_link": ("Laporan situasi", "Situation reports"),
+    "r_back": ("Kembali ke peta", "Back to the map"),
+    "r_list": ("Laporan", "Reports"),
+    "r_none": ("Belum ada laporan.", "No reports yet."),
+    "r_draft_now": ("Susun laporan sekarang", "Draft a report now"),
+    "r_kind_hourly": ("per jam", "hourly"),
+    "r_kind_on_demand": ("atas permintaan", "on demand"),
+    "r_kind_daily": ("harian", "daily"),
+    "r_status_draft": ("konsep", "draft"),
+    "r_status_signed": ("ditandatangani", "signed"),
+    "r_remarks": ("Catatan komandan", "Commander's remarks"),
+    "r_plan": ("Rencana periode berikutnya", "Plan for the next period"),
+    "r_save": ("Simpan", "Save"),
+    "r_saved": ("Tersimpan.", "Saved."),
+    "r_sign_title": ("Tanda tangan", "Sign-off"),
+    "r_name": ("Nama", "Name"),
+    "r_rank": ("Pangkat", "Rank"),
+    "r_nrp": ("NRP", "NRP"),
+    "r_sign": ("Tanda tangani", "Sign"),
+    "r_signed_by": (
+        "Ditandatangani {rank} {name} (NRP {nrp}) pukul {time} WIB — terkunci. SHA-256 {sha}",
+        "Signed by {rank} {name} (NRP {nrp}) at {time} WIB — frozen. SHA-256 {sha}",
+    ),
+    "r_revise": ("Buat versi baru", "Make a new version"),
+    "r_drafted": ("Laporan {id} disusun.", "Report {id} drafted."),
+    "r_need_area": (
+        "Pilih kabupaten (?area=16.08) untuk menyusun laporan.",
+        "Choose a kabupaten (?area=16.08) to draft a report.",
+    ),
+    "r_forbidden": ("Peran Anda tidak boleh melakukan ini.", "Your role may not do this."),
+    "r_sign_missing": (
+        "Isi nama, pangkat dan NRP (8-18 angka).",
+        "Fill in name, rank and NRP (8-18 digits).",
+    ),
+    "r_changed": (
+        "Laporan berubah sejak ditampilkan (disusun ulang atau diubah orang lain): "
+        "periksa, lalu ulangi.",
+        "The report changed since it was shown (re-drafted or edited by someone else): "
+        "check it, then try again.",
+    ),
+    "r_frozen": (
+        "Laporan sudah ditandatangani dan terkunci.",
+        "The report is signed and frozen.",
+    ),
 }
 
 PHASE_WORDS: dict[str, tuple[str, str]] = {

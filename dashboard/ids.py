@@ -128,3 +128,24 @@ NAT_LANG_EN = "nat-lang-en"
 def counter_id(view: str, key: str) -> dict[str, str]:
     """The id of one counter of a view."""
     return {"type": COUNTER, "view": view, "key": key}
+
+
+# /laporan: the commander's situation reports (dashboard/pages/laporan.py).
+CMD_REPORTS_LINK = "cmd-reports-link"
+LAP_PAGE = "lap-page"  # Store: language and area from the query string
+LAP_ROOT = "lap-root"
+LAP_PICK = "lap-pick"  # RadioItems: the reports, newest period first
+LAP_SHOWN = "lap-shown"  # Store: the report shown and the row_version the form was filled from
+LAP_DRAFT = "lap-draft"  # button: draft one now
+LAP_STATUS = "lap-status"
+LAP_PREVIEW = "lap-preview"  # iframe of the report's HTML
+LAP_LINKS = "lap-links"  # HTML / PDF / CSV
+LAP_REMARKS = "lap-remarks"
+LAP_PLAN = "lap-plan"
+LAP_SAVE = "lap-save"
+LAP_NAME = "lap-name"
+LAP_RANK = "lap-rank"
+LAP_NRP = "lap-nrp"
+LAP_SIGN = "lap-sign"
+LAP_REVISE = "lap-revise"
+LAP_MSG = "lap-msg"

@@ -170,6 +170,9 @@ def settings(database_url: str) -> Settings:
         max_future_s=10 * 365 * 24 * 3600.0,
         clock_skew_tolerance_s=10 * 365 * 24 * 3600.0,
         late_after_s=10 * 365 * 24 * 3600.0,
+        # Drafting situation reports on a schedule adds audit entries to every test server;
+        # tests/reports turns it on where it is what is tested.
+        report_schedule=False,
     )
 
 

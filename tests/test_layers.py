@@ -11,8 +11,13 @@ ABOVE_STATE = ("backend.intake", "backend.alerts")
 # No exception: the rows that count open alerts with TPS (/nasional, /api/v1/rollup) are
 # backend/overview.py's, above the state domains.
 KNOWN: set[tuple[str, str]] = set()
-# What runs after a commit gets its collaborators, never the whole runtime.
-NARROW = ("backend/aftercommit.py", "backend/alerts/sweeper.py", "backend/realtime/deltas.py")
+# What runs after a commit, or on a schedule, gets its collaborators, never the whole runtime.
+NARROW = (
+    "backend/aftercommit.py",
+    "backend/alerts/sweeper.py",
+    "backend/realtime/deltas.py",
+    "backend/reports/scheduler.py",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, text, update
+from sqlalchemy import Engine, Table, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -78,22 +78,37 @@ def to_public(a: Alert) -> AlertPublic:
 
 
 def load_facts(
-    *, session: Session, now: datetime, listening_since: datetime, intake_stalled: bool
+    *,
+    session: Session,
+    now: datetime,
+    listening_since: datetime,
+    intake_stalled: bool,
+    area_code: str | None = None,
 ) -> Facts:
-    """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement."""
+    """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement.
+
+    With `area_code`, only that area's (the situation reports read one kabupaten's liveness;
+    outages are judged per kabupaten, so the rules give the same answer inside it).
+    """
+
+    def inside(column: Any) -> Any:
+        return kabupaten_in(column, area_code) if area_code is not None else true()
+
     heard: dict[int, datetime] = {}
     kecs: dict[int, set[str]] = defaultdict(set)
     officer_heard: dict[int, datetime | None] = {}
     nrp_of: dict[int, str] = {}
     for oid, nrp, received in session.execute(
-        sa_select(col(Officer.id), col(Officer.nrp), col(Officer.last_received_at))
+        sa_select(col(Officer.id), col(Officer.nrp), col(Officer.last_received_at)).where(
+            inside(col(Officer.kabupaten_code))
+        )
     ):
         officer_heard[oid] = received
         nrp_of[oid] = nrp
     for oid, tps_id, kec in session.execute(
-        sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code)).join(
-            Tps, col(Tps.id) == col(Assignment.tps_id)
-        )
+        sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code))
+        .join(Tps, col(Tps.id) == col(Assignment.tps_id))
+        .where(inside(col(Tps.kabupaten_code)))
     ):
         kecs[oid].add(kec)
         at = officer_heard.get(oid)
@@ -127,7 +142,9 @@ def load_facts(
             col(TpsState.claimed_rank),
             col(TpsState.claimed_at),
             col(TpsState.claimed_officer_id),
-        ).join(TpsState, col(TpsState.tps_id) == col(Tps.id))
+        )
+        .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
+        .where(inside(col(Tps.kabupaten_code)))
     ):
         by_officer = heard.get(tps_id)
         claimed = claimed_rank > rank  # ahead of the phase: waits for a commander
@@ -160,7 +177,7 @@ def load_facts(
                 col(Officer.nrp),
                 col(Officer.kabupaten_code),
                 col(Officer.last_received_at),
-            )
+            ).where(inside(col(Officer.kabupaten_code)))
         )
     ]
     rows = [
@@ -168,7 +185,7 @@ def load_facts(
         for i, code in session.execute(
             sa_select(Incident, col(Tps.code))
             .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
-            .where(col(Incident.status).in_(OPEN_STATUSES))
+            .where(col(Incident.status).in_(OPEN_STATUSES), inside(col(Incident.kabupaten_code)))
         )
         if i.id is not None
     ]

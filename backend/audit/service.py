@@ -18,7 +18,9 @@ a process with another key refuses to append without a query more.
 
 Intake batches are chained as one entry per committed batch that changed a TPS or stored an
 incident report; the entry carries a digest of the batch's `tps_transition` rows, which
-`verify` recomputes from the rows themselves.
+`verify` recomputes from the rows themselves. A signed situation report's entry carries the
+sha256 of what was signed, which `verify` recomputes from the stored report
+(backend/reports/seal.py).
 """
 
 import hashlib
@@ -41,6 +43,8 @@ from backend.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from backend.auth.service import Principal
 from backend.db import RawDb
 from backend.incidents.models import IncidentReport
+from backend.reports.seal import SIGN_ACTION as REPORT_SIGN_ACTION
+from backend.reports.seal import check_signed
 from backend.tps.models import TpsTransition
 from schemas.ops import AuditEntryPublic
 
@@ -483,6 +487,13 @@ def verify(
                 return bad(expected - 1, e.seq, "hash does not match the entry (edited?)")
             if e.action == BATCH_ACTION:
                 problem = _check_batch(session, orjson.loads(e.data))
+                if problem:
+                    return bad(expected - 1, e.seq, problem)
+            elif e.action == REPORT_SIGN_ACTION and e.subject is not None:
+                # A signed report's stored copy must still hash to what its signature recorded.
+                problem = check_signed(
+                    session=session, report_id=int(e.subject), sha256=orjson.loads(e.data)["sha256"]
+                )
                 if problem:
                     return bad(expected - 1, e.seq, problem)
             for cp in by_seq.get(e.seq, ()):

@@ -45,6 +45,7 @@ from backend.registry.records import (
     TpsRecord,
     UnitRecord,
 )
+from backend.reports.models import SituationReport
 from backend.tps.models import Tps, TpsState, TpsTransition
 from backend.tps.rollup import rebuild as rebuild_rollup
 from schemas.enums import RegionLevel, RiskRating, UnitKind
@@ -255,6 +256,8 @@ def _delete_registry(*, session: Session, erase_election_data: bool) -> int:
         # transitions are what the pings made.
         for event_model in (IncidentReport, Ping, Incident, PingByTps, TpsTransition):
             session.exec(delete(event_model))
+        # Reports of that data go with it: their signatures' audit entries end with the chain.
+        session.exec(delete(SituationReport))
     session.exec(
         update(DeadLetter).where(col(DeadLetter.officer_id).is_not(None)).values(officer_id=None)
     )

@@ -200,6 +200,12 @@ def _account(lang: Lang) -> html.Nav:
         children=[
             # Plain links, not dcc.Link: /admin is not a Dash page.
             html.A(t("admin", lang), id=ids.CMD_ADMIN_LINK, href="/admin", className="hidden"),
+            html.A(
+                t("r_link", lang),
+                id=ids.CMD_REPORTS_LINK,
+                href="/laporan?" + urlencode({"lang": lang} | ({"area": area} if area else {})),
+                className="button",
+            ),
             html.Form(
                 action="/logout",
                 method="post",

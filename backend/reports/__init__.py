@@ -1,0 +1,1 @@
+"""Laporan situasi: drafted, edited, signed, rendered and sent situation reports."""

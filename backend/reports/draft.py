@@ -1,0 +1,313 @@
+"""Draft a laporan situasi from what is stored: one read per fact, no writes, no clock.
+
+`draft` takes the moment it is drafted at (the server's clock, or an exercise's) and the
+period it covers, and returns `ReportContent`: the kabupaten as a whole, then each kecamatan.
+TPS phases, silence and boxes are as of `now` (the state tables hold the present, not the
+past); incidents are counted over the period from their steps, so a report drafted late for an
+earlier period still counts that period's incidents right.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from backend.alerts.rules import evaluate
+from backend.alerts.service import load_facts
+from backend.config import Settings
+from backend.incidents.models import Incident, IncidentStepRow
+from backend.officers.models import Assignment, Officer, Unit
+from backend.regions.models import Region
+from backend.schedule.calendar import behind_schedule
+from backend.tps.models import Tps, TpsState
+from schemas.enums import OPEN_STATUSES, IncidentStatus, Phase
+from schemas.ops import AlertKind
+from schemas.reports import (
+    AreaSection,
+    BoxCounts,
+    IncidentCounts,
+    IncidentLine,
+    ReportContent,
+    UnitPersonnel,
+)
+
+NOT_REPORTED = "belum"
+HANDLED = frozenset({IncidentStatus.SELESAI, IncidentStatus.DITUTUP})
+ACCOUNT_CHARS = 140
+
+
+def boxes_sealed(phase_counts: dict[str, int]) -> int:
+    """Boxes sealed at the TPS and not yet gone: TPS whose counting is done (`selesai_hitung`).
+
+    Stand-in until the chain of custody (backend/custody, issue 14 section 1) records the
+    `segel` step: then this counts TPS sealed and not yet departed from custody data.
+    """
+    return phase_counts.get(Phase.SELESAI_HITUNG.value, 0)
+
+
+def boxes(phase_counts: dict[str, int]) -> BoxCounts:
+    """Sealed, on the road (`kotak_dikawal`) and received by the PPK (`diterima_ppk`)."""
+    return BoxCounts(
+        sealed=boxes_sealed(phase_counts),
+        on_road=phase_counts.get(Phase.KOTAK_DIKAWAL.value, 0),
+        received=phase_counts.get(Phase.DITERIMA_PPK.value, 0),
+    )
+
+
+@dataclass(slots=True)
+class _Acc:
+    """One area's figures while they are gathered."""
+
+    code: str
+    name: str
+    phases: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    behind: int = 0
+    units: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    incidents: IncidentCounts = field(default_factory=IncidentCounts)
+    lines: list[IncidentLine] = field(default_factory=list)
+    silent_tps: list[str] = field(default_factory=list)
+    silent_officers: list[str] = field(default_factory=list)
+
+    def section(self, unit_names: dict[int, tuple[str, str]]) -> AreaSection:
+        phases = dict(sorted(self.phases.items()))
+        return AreaSection(
+            code=self.code,
+            name=self.name,
+            tps_total=sum(phases.values()),
+            tps_by_phase=phases,
+            behind_schedule=self.behind,
+            personnel=[
+                UnitPersonnel(
+                    unit_code=unit_names[uid][0],
+                    unit_name=unit_names[uid][1],
+                    deployed=n[0],
+                    heard=n[1],
+                )
+                for uid, n in sorted(self.units.items(), key=lambda kv: unit_names[kv[0]][0])
+            ],
+            incidents=self.incidents,
+            incident_lines=sorted(self.lines, key=lambda x: (-x.severity, x.opened_at, x.id)),
+            silent_tps=sorted(self.silent_tps),
+            silent_officers=sorted(set(self.silent_officers)),
+            boxes=boxes(phases),
+        )
+
+
+def _names(session: Session, area: str) -> tuple[str, dict[str, str]]:
+    """The kabupaten's name and its kecamatan's, by code."""
+    kab = session.get(Region, area)
+    rows = session.execute(
+        sa_select(col(Region.code), col(Region.name)).where(col(Region.parent_code) == area)
+    )
+    kecs = {str(code): str(name) for code, name in rows}
+    return (kab.name if kab is not None else area), kecs
+
+
+def _tps(
+    session: Session, area: str, now: datetime, settings: Settings, accs: dict[str, _Acc]
+) -> None:
+    for kec, phase in session.execute(
+        sa_select(col(Tps.kecamatan_code), col(TpsState.phase))
+        .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
+        .where(col(Tps.kabupaten_code) == area)
+    ):
+        key = phase.value if phase is not None else NOT_REPORTED
+        late = behind_schedule(settings.calendar, phase, now) is not None
+        for acc in (accs[""], accs[kec]):
+            acc.phases[key] += 1
+            acc.behind += late
+
+
+def _personnel(
+    session: Session, area: str, since: datetime, accs: dict[str, _Acc]
+) -> dict[int, tuple[str, str]]:
+    """Officers assigned to the area's TPS, by unit, and how many were heard since `since`."""
+    kecs_of: dict[int, set[str]] = defaultdict(set)
+    unit_of: dict[int, tuple[int, bool]] = {}
+    for oid, unit_id, received, kec in session.execute(
+        sa_select(
+            col(Officer.id),
+            col(Officer.unit_id),
+            col(Officer.last_received_at),
+            col(Tps.kecamatan_code),
+        )
+        .join(Assignment, col(Assignment.officer_id) == col(Officer.id))
+        .join(Tps, col(Tps.id) == col(Assignment.tps_id))
+        .where(col(Tps.kabupaten_code) == area)
+    ):
+        kecs_of[oid].add(kec)
+        unit_of[oid] = (unit_id, received is not None and received >= since)
+    for oid, (unit_id, heard) in unit_of.items():
+        for acc in (accs[""], *(accs[k] for k in kecs_of[oid])):
+            counts = acc.units[unit_id]
+            counts[0] += 1
+            counts[1] += heard
+    names: dict[int, tuple[str, str]] = {
+        uid: (code, name)
+        for uid, code, name in session.execute(
+            sa_select(col(Unit.id), col(Unit.code), col(Unit.name)).where(
+                col(Unit.id).in_({u for u, _ in unit_of.values()})
+            )
+        )
+    }
+    return names
+
+
+def _status_at_end(
+    session: Session, incident_ids: list[int], end: datetime
+) -> tuple[dict[int, IncidentStatus], dict[int, datetime]]:
+    """Each incident's status at `end` (from its steps), and when it was handled, if it was."""
+    status: dict[int, IncidentStatus] = {}
+    handled_at: dict[int, datetime] = {}
+    for i in range(0, len(incident_ids), 500):
+        for iid, to, at in session.execute(
+            sa_select(
+                col(IncidentStepRow.incident_id),
+                col(IncidentStepRow.to_status),
+                col(IncidentStepRow.at),
+            )
+            .where(
+                col(IncidentStepRow.incident_id).in_(incident_ids[i : i + 500]),
+                col(IncidentStepRow.to_status).is_not(None),
+                col(IncidentStepRow.at) < end,
+            )
+            .order_by(col(IncidentStepRow.at), col(IncidentStepRow.id))
+        ):
+            status[iid] = to
+            if to in HANDLED and iid not in handled_at:
+                handled_at[iid] = at
+    return status, handled_at
+
+
+def _bump(counts: IncidentCounts, category: str, severity: int, what: str) -> None:
+    attr = "still_open" if what == "open" else what
+    setattr(counts, attr, getattr(counts, attr) + 1)
+    for table, key in ((counts.by_category, category), (counts.by_severity, str(severity))):
+        row = table.setdefault(key, {"new": 0, "handled": 0, "open": 0})
+        row[what] += 1
+
+
+def account(inc: Incident, tps_code: str | None, kec_name: str | None) -> str:
+    """One line: where, what was reported, and who handles it."""
+    where = f"TPS {tps_code}" if tps_code else (f"Kec. {kec_name}" if kec_name else "lokasi GPS")
+    text = " ".join(inc.description.split())
+    if len(text) > ACCOUNT_CHARS:
+        text = text[: ACCOUNT_CHARS - 1] + "…"
+    who = f"; ditangani {inc.assignee.split(':', 1)[-1]}" if inc.assignee else ""
+    sos = "SOS — " if inc.is_sos else ""
+    return f"{sos}{where}: {text}{who}"
+
+
+def _incidents(
+    session: Session,
+    area: str,
+    start: datetime,
+    end: datetime,
+    kec_names: dict[str, str],
+    accs: dict[str, _Acc],
+) -> None:
+    rows = list(
+        session.execute(
+            sa_select(Incident, col(Tps.code))
+            .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
+            .where(col(Incident.kabupaten_code) == area, col(Incident.opened_at) < end)
+        )
+    )
+    status, handled_at = _status_at_end(session, [i.id for i, _ in rows if i.id is not None], end)
+    for inc, tps_code in rows:
+        assert inc.id is not None
+        at_end = status.get(inc.id, IncidentStatus.BARU)
+        counted = []
+        if inc.opened_at >= start:
+            counted.append("new")
+        if inc.id in handled_at and handled_at[inc.id] >= start:
+            counted.append("handled")
+        if at_end in OPEN_STATUSES:
+            counted.append("open")
+        if not counted:
+            continue
+        line = IncidentLine(
+            id=inc.id,
+            category=inc.category.value,
+            severity=inc.severity,
+            status=at_end.value,
+            tps=tps_code,
+            opened_at=inc.opened_at,
+            account=account(inc, tps_code, kec_names.get(inc.kecamatan_code or "")),
+        )
+        targets = [accs[""]] + ([accs[inc.kecamatan_code]] if inc.kecamatan_code else [])
+        for acc in targets:
+            for what in counted:
+                _bump(acc.incidents, inc.category.value, inc.severity, what)
+            acc.lines.append(line)
+
+
+def _silence(
+    session: Session,
+    area: str,
+    now: datetime,
+    settings: Settings,
+    listening_since: datetime,
+    accs: dict[str, _Acc],
+) -> None:
+    """TPS not visited and officers silent, by the alert rules' own judgement of the facts."""
+    facts = load_facts(
+        session=session,
+        now=now,
+        listening_since=listening_since,
+        intake_stalled=False,
+        area_code=area,
+    )
+    kec_of_tps = {t.code: t.kecamatan_code for t in facts.tps}
+    kecs_of_officer = {o.nrp: o.kecamatan_codes for o in facts.officers}
+    for kind, subject in evaluate(facts, settings):
+        if kind is AlertKind.TPS_NOT_VISITED:
+            _add(accs, [kec_of_tps.get(subject, "")], "silent_tps", subject)
+        elif kind is AlertKind.OFFICER_SILENT:
+            _add(accs, kecs_of_officer.get(subject, ()), "silent_officers", subject)
+
+
+def _add(accs: dict[str, _Acc], kecs: Iterable[str], attr: str, value: str) -> None:
+    getattr(accs[""], attr).append(value)
+    for k in kecs:
+        if k and k in accs:
+            getattr(accs[k], attr).append(value)
+
+
+def draft(
+    session: Session,
+    area: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+    *,
+    settings: Settings,
+    listening_since: datetime | None = None,
+) -> ReportContent:
+    """The content of a kabupaten's report for [period_start, period_end), drafted at `now`."""
+    kab_name, kec_names = _names(session, area)
+    accs: dict[str, _Acc] = defaultdict(lambda: _Acc("", ""))
+    accs[""] = _Acc(area, kab_name)
+    for code, name in kec_names.items():
+        accs[code] = _Acc(code, name)
+    _tps(session, area, now, settings, accs)
+    units = _personnel(session, area, period_start, accs)
+    _incidents(session, area, period_start, period_end, kec_names, accs)
+    since = listening_since if listening_since is not None else settings.calendar.setup_from
+    _silence(session, area, now, settings, since, accs)
+    for code, acc in accs.items():
+        if code and not acc.code:
+            acc.code, acc.name = code, code  # a kecamatan missing from the region table
+    kecamatan = [accs[c].section(units) for c in sorted(accs) if c]
+    return ReportContent(
+        area_code=area,
+        area_name=kab_name,
+        period_start=period_start,
+        period_end=period_end,
+        drafted_at=now,
+        kabupaten=accs[""].section(units),
+        kecamatan=kecamatan,
+    )

@@ -193,8 +193,8 @@ def _lang_switch(lang: Lang, area: str | None) -> html.Nav:
     )
 
 
-def _account(lang: Lang) -> html.Nav:
-    """The admin link (shown by the browser script to who may use it) and sign-out."""
+def _account(lang: Lang, area: str | None) -> html.Nav:
+    """The admin link (shown by the browser script to who may use it), the reports, sign-out."""
     return html.Nav(
         className="account",
         children=[
@@ -273,7 +273,7 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             dcc.Store(id=ids.CMD_PANELS_TICK, data=0),
             dcc.Store(id=ids.CMD_MINUTE, data=0),
             banner(C),
-            header(C, lang, _lang_switch(lang, area), _account(lang)),
+            header(C, lang, _lang_switch(lang, area), _account(lang, area)),
             counters(C, lang),
             html.Main(
                 className="cmd-body picture",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DOMAINS = ("tps", "incidents", "officers")
+STATE_DOMAINS = ("tps", "incidents", "officers", "custody")
 ABOVE_STATE = ("backend.intake", "backend.alerts")
 # tps/rollup.py's area_rows counts open TPS alerts for /nasional; dashboard/data.py imports it
 # from there, so it moves out of tps together with that import (issue 13, still to do).

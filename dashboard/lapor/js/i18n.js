@@ -343,7 +343,7 @@ export const REASON_RULES = [
   { match: /^larger than the limit/, key: "r_too_large" },
   { match: /^batch of \d+ events exceeds/, key: "r_too_large" },
   { match: /^malformed JSON|^empty batch|^expected a JSON object|^binary frames/, key: "r_bad_frame" },
-  { match: /must be 'ping' or 'incident'|^this endpoint takes/, key: "r_type" },
+  { match: /must be 'ping', 'incident' or 'custody'|^this endpoint takes/, key: "r_type" },
   { match: /^storage unavailable|^server is shutting down/, key: "r_storage" },
   { match: /^(missing|malformed|unknown) credential/, key: "r_cred_unknown" },
   { match: /^revoked credential/, key: "r_cred_revoked" },

@@ -394,6 +394,10 @@ ALERT_WORDS: dict[str, tuple[str, str]] = {
     AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
     AlertKind.PHASE_CLAIM.value: ("Klaim tahap perlu konfirmasi", "Phase claim to confirm"),
     AlertKind.SOS.value: ("SOS petugas", "Officer SOS"),
+    AlertKind.CUSTODY_NOT_DEPARTED.value: ("Kotak belum berangkat", "Boxes not departed"),
+    AlertKind.CUSTODY_OVERDUE.value: ("Kotak terlambat tiba di PPK", "Boxes overdue at PPK"),
+    AlertKind.CUSTODY_NO_BA.value: ("Serah terima tanpa nomor BA", "Handover without BA number"),
+    AlertKind.CUSTODY_STILL.value: ("Konvoi kotak berhenti", "Box convoy standing still"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {

@@ -12,6 +12,7 @@ from fastapi import FastAPI, HTTPException, status
 
 from backend.config import Settings
 from dashboard.callbacks import register_callbacks
+from dashboard.custody import register_custody_callbacks
 from dashboard.guard import DashboardGuard
 from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
@@ -72,6 +73,7 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     dash_app.backend.websocket_capability = False
     register_callbacks(dash_app, app, settings)
     register_position_callbacks(dash_app, app, settings)
+    register_custody_callbacks(dash_app, app)
     # Dash 4.4 on FastAPI runs its first-request setup (validation layout, page router,
     # inline clientside scripts) only for requests to "/" and "/_dash-*"; a first visit to
     # /wall would get an index page without them and a broken screen. Run it now instead.

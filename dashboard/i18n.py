@@ -146,6 +146,20 @@ _WORDS: dict[str, tuple[str, str]] = {
     "d_situation": ("Situasi", "Situation"),
     "d_unchanged": ("tetap seperti sekarang", "as it is now"),
     "d_reason": ("Alasan (wajib, masuk jejak audit)", "Reason (required, goes to the audit trail)"),
+    "adm_ppk": ("Tempat PPK per kecamatan", "PPK place per kecamatan"),
+    "adm_ppk_hint": (
+        "Tujuan kotak suara dari TPS; perkiraan tiba dihitung dari jaraknya. Tanpa isian: titik "
+        "kecamatan dari registri.",
+        "Where the boxes go from each TPS; the expected arrival is measured to it. Unset: the "
+        "kecamatan's point from the registry.",
+    ),
+    "adm_ppk_kecamatan": ("Kecamatan", "Kecamatan"),
+    "adm_ppk_name": ("Nama tempat", "Place name"),
+    "adm_ppk_lat": ("Lintang", "Latitude"),
+    "adm_ppk_lon": ("Bujur", "Longitude"),
+    "adm_ppk_default": ("bawaan registri", "registry default"),
+    "adm_ppk_set": ("diubah", "set"),
+    "adm_ppk_save": ("Simpan tempat PPK", "Save the PPK place"),
     "refused": ("Ditolak: {reason}", "Refused: {reason}"),
     # An officer's SOS (the band at the top of the wall and the commander's view).
     "sos_title": ("SOS", "SOS"),

@@ -487,12 +487,13 @@ def _kecamatan_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     )
 
 
-def custody_counts(*, session: Session, area: str | None) -> list[KecamatanCustody]:
+def custody_counts(session: Session, area: str | None) -> list[KecamatanCustody]:
     """Per kecamatan of the area: TPS sealed, on the road (arrived among them), received.
 
     Each TPS counts once, at the furthest custody step reported for it. `area` is a province
     or kabupaten code already narrowed to the caller's (None: national). Kecamatan with no
     custody step yet are listed too, with zeros, so a report shows where nothing moved.
+    Positional or keyword: the situation report calls it as `custody_counts(session, area)`.
     """
     tps_q = sa_select(col(Tps.kecamatan_code), func.count()).group_by(col(Tps.kecamatan_code))
     if area is not None:

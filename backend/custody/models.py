@@ -18,7 +18,8 @@ class CustodyEvent(SQLModel, table=True):
     """
 
     __tablename__ = "custody_event"
-    __table_args__ = (Index("ix_custody_event_tps_time", "tps_code", "device_time"),)
+    # A TPS's steps in time order: the timeline, the escorts of its departure.
+    __table_args__ = (Index("ix_custody_event_tps_time", "tps_id", "device_time"),)
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: uuid.UUID = Field(unique=True)

@@ -63,7 +63,7 @@ def upgrade() -> None:
     with op.batch_alter_table('custody_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_custody_event_kabupaten_code'), ['kabupaten_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_custody_event_kecamatan_code'), ['kecamatan_code'], unique=False)
-        batch_op.create_index('ix_custody_event_tps_time', ['tps_code', 'device_time'], unique=False)
+        batch_op.create_index('ix_custody_event_tps_time', ['tps_id', 'device_time'], unique=False)
 
 
 

@@ -30,7 +30,8 @@ from schemas.custody import BoxOnRoad, CustodyStepPublic, CustodyTimeline, Kecam
 C = ids.COMMANDER
 W = ids.WALL
 BOX_COLOUR = "#a855f7"  # violet: no TPS state or officer uses it
-OVERDUE_COLOUR = "#ef4444"
+# Overdue stays violet (red is gangguan on this map), deeper and larger; its alert says why.
+OVERDUE_COLOUR = "#7c3aed"
 POLL_MS = 10_000
 
 
@@ -43,7 +44,16 @@ def wall_custody(lang: Lang) -> html.Div:
     return html.Div(
         className="tracked custody",
         children=[
-            html.H3(t("custody", lang), className="tracked-title"),
+            html.H3(
+                [
+                    t("custody", lang),
+                    html.Span(
+                        [html.Span("●", style={"color": BOX_COLOUR}), " " + t("custody_map", lang)],
+                        className="custody-legend",
+                    ),
+                ],
+                className="tracked-title",
+            ),
             html.Div(id=ids.WALL_CUSTODY, className="custody-list"),
             dcc.Interval(id=ids.WALL_CUSTODY_TICK, interval=POLL_MS),
         ],
@@ -95,7 +105,7 @@ def count_rows(rows: list[KecamatanCustody], lang: Lang) -> list[Any] | str:
 
 
 def boxes_trace(boxes: list[BoxOnRoad], lang: Lang) -> dict[str, Any]:
-    """The boxes on the road as one marker trace (overdue red), `ids` = TPS codes."""
+    """The boxes on the road as one marker trace (overdue deeper and larger), `ids` = TPS codes."""
     return {
         "type": "scattermap",
         "name": "boxes",
@@ -105,7 +115,7 @@ def boxes_trace(boxes: list[BoxOnRoad], lang: Lang) -> dict[str, Any]:
         "mode": "markers",
         "marker": {
             "color": [OVERDUE_COLOUR if b.overdue else BOX_COLOUR for b in boxes],
-            "size": 14,
+            "size": [20 if b.overdue else 14 for b in boxes],
             "opacity": 0.95,
         },
         "hovertext": [

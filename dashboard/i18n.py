@@ -323,6 +323,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     # The chain of custody of the ballot boxes (dashboard/custody.py).
     "custody": ("Kotak suara ke PPK", "Ballot boxes to the PPK"),
+    "custody_map": ("kotak di jalan (peta)", "boxes on the road (map)"),
     "custody_none": ("Belum ada kotak disegel.", "No boxes sealed yet."),
     "custody_sealed": ("disegel", "sealed"),
     "custody_on_road": ("di jalan", "on the road"),

@@ -4,9 +4,10 @@ import httpx
 import orjson
 from sqlalchemy import Engine, text
 
+from schemas.enums import Role
 from tests.conftest import LiveServer
 from tests.custody.builders import custody
-from tests.factories import MiniRegistry, device_token
+from tests.factories import MiniRegistry, device_token, person_token
 from tests.helpers import count, field_socket, ping, send, state_of
 
 
@@ -100,3 +101,31 @@ def test_custody_from_an_officer_not_assigned_is_only_a_claim(
     state = state_of(engine, code)
     assert state["phase"] is None
     assert state["claimed_rank"] == 6  # diterima_ppk, waiting for a commander
+
+
+def test_a_step_older_than_a_commanders_correction_is_stored_flagged_and_moves_nothing(
+    server: LiveServer, device: str, engine: Engine, mini: MiniRegistry
+) -> None:
+    code = mini.tps_codes[0]
+    with field_socket(server.ws_url, device) as ws:
+        assert send(ws, custody(code, "segel"))["result"] == "stored"
+    commander = person_token(engine, Role.COMMANDER)
+    r = httpx.post(
+        f"{server.url}/api/v1/tps/{code}/correction",
+        headers={"authorization": f"Bearer {commander}"},
+        json={"phase": "penghitungan", "reason": "segel dilaporkan terlalu cepat"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    with field_socket(server.ws_url, device) as ws:
+        # Sent now, written on the phone before the correction (the server's clock is later).
+        late = send(ws, custody(code, "berangkat", minutes=10))
+    assert late["result"] == "stored" and late["flags"] == ["before_correction"]
+    assert state_of(engine, code)["phase"] == "penghitungan"
+    assert count(engine, "custody_event", "step = 'berangkat' AND flags > 0") == 1
+    timeline = httpx.get(
+        f"{server.url}/api/v1/tps/{code}/custody",
+        headers={"authorization": f"Bearer {commander}"},
+        timeout=10,
+    ).json()
+    assert [s["flags"] for s in timeline["steps"]] == [[], ["before_correction"]]

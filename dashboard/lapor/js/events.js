@@ -67,6 +67,20 @@ export function custodyEvent({ id, time, tps, step, seals, vehicle, escorts, baN
   return where(ev, fix);
 }
 
+// The phase each step proves the TPS has reached (schemas/enums.py: CUSTODY_PHASE).
+export const CUSTODY_PHASE = {
+  segel: "selesai_hitung",
+  berangkat: "kotak_dikawal",
+  tiba: "kotak_dikawal",
+  serah_terima: "diterima_ppk",
+};
+
+/** The phase a report of this phone says its TPS reached: a ping's, or its custody step's. */
+export function phaseOf(record) {
+  const e = record.event;
+  return record.kind === "custody" ? CUSTODY_PHASE[e.step] || null : e.phase;
+}
+
 /** The custody step that comes after the ones a TPS's boxes went through (null when done). */
 export function nextCustodyStep(done = []) {
   const last = Math.max(-1, ...done.map((s) => CUSTODY_STEPS.indexOf(s)));

@@ -15,7 +15,7 @@ import {
   PHASES,
   CATEGORY_WORDS,
 } from "./i18n.js";
-import { nextPhase, foldPhase, CUSTODY_STEPS, nextCustodyStep } from "./events.js";
+import { nextPhase, foldPhase, phaseOf, CUSTODY_STEPS, nextCustodyStep } from "./events.js";
 import { MENUNGGU, TERKIRIM, DITERIMA, DITOLAK } from "./outbox.js";
 import { durationWords, clockIsOff } from "./clock.js";
 
@@ -228,9 +228,9 @@ export function createUi({ doc, actions }) {
   function myLaterPhases(v, code) {
     const since = v.home ? v.home.fetchedAt : 0;
     return v.records
-      .filter((r) => r.kind === "ping" && r.event.tps === code && r.state !== DITOLAK)
+      .filter((r) => (r.kind === "ping" || r.kind === "custody") && r.event.tps === code && r.state !== DITOLAK)
       .filter((r) => r.state === MENUNGGU || r.state === TERKIRIM || r.created_at > since)
-      .map((r) => r.event.phase);
+      .map(phaseOf);
   }
 
   function queuedPhase(v, code) {

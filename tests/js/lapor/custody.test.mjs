@@ -74,3 +74,13 @@ test("the next step follows the ones done, in any order they were sent", () => {
   assert.equal(nextCustodyStep(["tiba", "segel"]), "serah_terima");
   assert.equal(nextCustodyStep(["serah_terima"]), null);
 });
+
+test("a custody step tells the home screen the phase it proves, as the server's merge does", async () => {
+  const { phaseOf, foldPhase } = await import("../../../dashboard/lapor/js/events.js");
+  const seal = { kind: "custody", event: { step: "segel" } };
+  const handed = { kind: "custody", event: { step: "serah_terima" } };
+  const ping = { kind: "ping", event: { phase: "penghitungan" } };
+  assert.equal(phaseOf(seal), "selesai_hitung");
+  assert.equal(foldPhase("penghitungan", [seal, ping].map(phaseOf)), "selesai_hitung");
+  assert.equal(foldPhase("selesai_hitung", [handed, seal].map(phaseOf)), "diterima_ppk");
+});

@@ -419,11 +419,13 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def standing_still(
     fixes: list[tuple[datetime, float, float]], now: datetime, settings: Settings
 ) -> tuple[datetime, float, float] | None:
-    """Where and since when an officer's fixes stay within the radius, if for long enough.
+    """Where and since when an officer has stayed within the radius, if for long enough.
 
-    Walk back from the newest fix while the fixes stay near it; still when that span covers
-    `custody_still_min`. Only where fixes arrive: the newest must be recent (a phone that went
-    quiet says nothing about the road, its silence has its own alert).
+    Walk back from the newest fix while the fixes stay near it: the officer has been there
+    since the oldest of those. A stop when that is at least `custody_still_min` ago. Only where
+    fixes arrive: the newest must be within that time too (a phone that went quiet says nothing
+    about the road; its silence has its own alert). The sweeper hands over the fixes reduced
+    to what gives the same answer (`custody/service.py: convoy_fixes`).
     """
     if len(fixes) < 2:
         return None
@@ -436,7 +438,7 @@ def standing_still(
         if _metres(lat, lon, la, lo) > settings.custody_still_radius_m:
             break
         since = t
-    return (since, lat, lon) if at - since >= window else None
+    return (since, lat, lon) if now - since >= window else None
 
 
 def _custody_alerts(

@@ -36,11 +36,11 @@ from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
 from backend.custody.service import (
     Escorts,
+    convoy_fixes,
     distance_km,
     escorts_of,
     list_boxes,
     ppk_places,
-    recent_fixes,
 )
 from backend.incidents.models import Incident, IncidentReport
 from backend.incidents.service import situations_of
@@ -86,7 +86,9 @@ def to_public(a: Alert) -> AlertPublic:
 # --- facts ---------------------------------------------------------------------------------
 
 
-def _custody_facts(session: Session, now: datetime, fix_window: timedelta) -> list[CustodyFacts]:
+def _custody_facts(
+    session: Session, now: datetime, still: timedelta, radius_m: float
+) -> list[CustodyFacts]:
     """Boxes not yet handed over with a BA: their steps, the road's length, escorts' fixes."""
     boxes = list_boxes(session=session, unfinished=True)
     if not boxes:
@@ -94,10 +96,12 @@ def _custody_facts(session: Session, now: datetime, fix_window: timedelta) -> li
     ppk = ppk_places(session=session, kecamatan_codes={b.kecamatan_code for b in boxes})
     moving = [b for b in boxes if b.on_the_road]
     escorts = escorts_of(session=session, tps_ids=[b.tps_id for b in moving])
-    fixes = recent_fixes(
+    fixes = convoy_fixes(
         session=session,
         officer_ids={o for e in escorts.values() for o in e.officer_ids},
-        since=now - fix_window,
+        now=now,
+        window=still,
+        radius_m=radius_m,
     )
     nrp_of = (
         dict(
@@ -144,7 +148,8 @@ def load_facts(
     now: datetime,
     listening_since: datetime,
     intake_stalled: bool,
-    custody_fix_window: timedelta = timedelta(minutes=30),
+    custody_still: timedelta = timedelta(minutes=15),
+    custody_radius_m: float = 100.0,
 ) -> Facts:
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement."""
     heard: dict[int, datetime] = {}
@@ -264,7 +269,7 @@ def load_facts(
         incidents=incidents,
         listening_since=listening_since,
         intake_stalled=intake_stalled,
-        custody=_custody_facts(session, now, custody_fix_window),
+        custody=_custody_facts(session, now, custody_still, custody_radius_m),
     )
 
 
@@ -697,8 +702,8 @@ def sweep(
             now=now,
             listening_since=listening_since,
             intake_stalled=intake_stalled,
-            # Twice the convoy rule's span: a stop is seen whole, and the read stays small.
-            custody_fix_window=timedelta(minutes=2 * settings.custody_still_min),
+            custody_still=timedelta(minutes=settings.custody_still_min),
+            custody_radius_m=settings.custody_still_radius_m,
         )
         desired = evaluate(facts, settings)
         frozen = FIELD_KINDS if intake_stalled else frozenset()

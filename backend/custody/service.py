@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import case, func, or_, type_coerce
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from backend.areas import contains, kabupaten_in
@@ -454,26 +455,77 @@ def escorts_of(*, session: Session, tps_ids: Iterable[int]) -> dict[int, Escorts
     return dict(out)
 
 
-def recent_fixes(
-    *, session: Session, officer_ids: Iterable[int], since: datetime
+def convoy_fixes(
+    *,
+    session: Session,
+    officer_ids: Iterable[int],
+    now: datetime,
+    window: timedelta,
+    radius_m: float,
 ) -> dict[int, list[tuple[datetime, float, float]]]:
-    """Each officer's position fixes since `since`, oldest first (the convoy rule's input)."""
+    """What the convoy rule needs of each officer's fixes, reduced in the database.
+
+    The rule (`alerts/rules.py: standing_still`) walks back from the newest fix while the fixes
+    stay within the radius, and calls it a stop when that reaches back past `now - window`.
+    So per officer only three facts matter: the newest fix (`officer_last_fix`), whether any
+    fix since `now - window` lies outside the radius around it (a box of that half-side: the
+    corners let a stop be up to 1.4x the radius wide), and the last fix before `now - window`.
+    Returned as the fixes that give the rule the same answer: [newest] when something in the
+    window lies outside, else [the last before the window, newest]. A phone sending every
+    10 s would otherwise hand the sweeper 180 rows per escort every 2 s.
+    """
     ids = sorted(set(officer_ids))
-    out: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
     if not ids:
         return {}
-    for oid, at, lat, lon in session.execute(
-        sa_select(
-            col(OfficerPosition.officer_id),
-            col(OfficerPosition.device_time),
-            col(OfficerPosition.lat),
-            col(OfficerPosition.lon),
+    start = now - window
+    dlat = radius_m / 110_540.0
+    p = aliased(OfficerPosition)
+    far = (
+        sa_select(func.count())
+        .where(
+            col(p.officer_id) == col(OfficerLastFix.officer_id),
+            col(p.device_time) >= start,
+            or_(
+                col(p.lat) < col(OfficerLastFix.lat) - dlat,
+                col(p.lat) > col(OfficerLastFix.lat) + dlat,
+                col(p.lon) < col(OfficerLastFix.lon) - _dlon(radius_m),
+                col(p.lon) > col(OfficerLastFix.lon) + _dlon(radius_m),
+            ),
         )
-        .where(col(OfficerPosition.officer_id).in_(ids), col(OfficerPosition.device_time) >= since)
-        .order_by(col(OfficerPosition.officer_id), col(OfficerPosition.device_time))
+        .scalar_subquery()
+    )
+
+    def before(column: Any) -> Any:
+        return (
+            sa_select(column)
+            .where(col(p.officer_id) == col(OfficerLastFix.officer_id), col(p.device_time) < start)
+            .order_by(col(p.device_time).desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    out: dict[int, list[tuple[datetime, float, float]]] = {}
+    for oid, at, lat, lon, n_far, b_at, b_lat, b_lon in session.execute(
+        sa_select(
+            col(OfficerLastFix.officer_id),
+            col(OfficerLastFix.device_time),
+            col(OfficerLastFix.lat),
+            col(OfficerLastFix.lon),
+            far,
+            type_coerce(before(col(p.device_time)), UtcDateTime()),
+            before(col(p.lat)),
+            before(col(p.lon)),
+        ).where(col(OfficerLastFix.officer_id).in_(ids), col(OfficerLastFix.device_time) >= start)
     ):
-        out[oid].append((at, lat, lon))
-    return dict(out)
+        newest = (at, lat, lon)
+        out[oid] = [newest] if n_far or b_at is None else [(b_at, b_lat, b_lon), newest]
+    return out
+
+
+def _dlon(radius_m: float) -> float:
+    # Degrees of longitude the radius spans at 11 degrees of latitude, Indonesia's widest: a
+    # little generous nearer the equator, never too strict.
+    return radius_m / (111_320.0 * math.cos(math.radians(11.0)))
 
 
 def _kecamatan_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -18,6 +18,9 @@ the seed, so changing one does not shift the numbers of the others):
    first to see; incident reports; a phone back from the dead reports all its TPS at once; about
    1 % of events sent twice with the same event id. Event ids are UUIDv7 carrying the planned
    millisecond, their random bits drawn from the officer's generator.
+4. The boxes' custody steps (docs/custody.md), by the officer who sees each phase: sealed 3-15
+   min after the count, left when escorted, arrived 5-20 min before the PPK receives them,
+   handed over then; one handover in twenty without its berita acara number.
 
 `DayPlan.steps()` merges the officers' streams with `heapq.merge`, so a whole day never sits in
 memory: only the TPS schedules and the incidents do (a few hundred bytes per TPS).

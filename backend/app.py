@@ -39,6 +39,7 @@ from backend.channels.recorder import Recorder
 from backend.clock import Clock
 from backend.cluster import LeasedTask, LeaseGrant
 from backend.config import PLACEHOLDER_SECRET, Settings
+from backend.custody import views as custody_views
 from backend.db import make_engine
 from backend.deps import remote_of
 from backend.enrolment import views as enrolment_views
@@ -374,6 +375,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         channel_views,
         position_views,
         report_views,
+        custody_views,
         health,
     ):
         app.include_router(module.router)

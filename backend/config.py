@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=2.0, gt=0)
     sweep_lease_s: float = Field(default=10.0, gt=0)
     intake_stall_s: float = Field(default=15.0, gt=0)  # queued events but no commit this long
+    # Chain of custody of the ballot boxes (backend/custody, docs/custody.md): the road from a
+    # TPS to its PPK is the straight distance x custody_road_factor at custody_road_kmh; alerts
+    # when sealed boxes have not left within custody_depart_within_min, have not arrived by the
+    # expected time + custody_arrival_margin_min, or the escorts' positions stay within
+    # custody_still_radius_m for custody_still_min on the way.
+    custody_road_kmh: float = Field(default=30.0, gt=0)
+    custody_road_factor: float = Field(default=1.3, ge=1)
+    custody_depart_within_min: float = Field(default=60.0, gt=0)
+    custody_arrival_margin_min: float = Field(default=30.0, ge=0)
+    custody_still_radius_m: float = Field(default=100.0, gt=0)
+    custody_still_min: float = Field(default=15.0, gt=0)
     # Outgoing alert webhook: JSON body, X-Posko-Signature = sha256=HMAC(secret, ts + "." + body).
     alert_webhook_url: str | None = None
     alert_webhook_secret: str | None = None

@@ -5,6 +5,7 @@ from backend.audit.models import AuditEntry, AuditHead
 from backend.auth.models import AuthFailure, Credential
 from backend.channels.models import ChannelMessage, ChannelOutbox, ChannelSender
 from backend.cluster import Lease
+from backend.custody.models import CustodyEvent, PpkPlace
 from backend.enrolment.models import Enrolment
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
@@ -29,6 +30,7 @@ __all__ = [
     "ChannelOutbox",
     "ChannelSender",
     "Credential",
+    "CustodyEvent",
     "DeadLetter",
     "Enrolment",
     "Incident",
@@ -42,6 +44,7 @@ __all__ = [
     "OfficerPosition",
     "Ping",
     "PingByTps",
+    "PpkPlace",
     "Region",
     "SituationReport",
     "Tps",

@@ -1,7 +1,8 @@
 """Run the benchmark suites and write bench/results.md and bench/results.json.
 
     python -m bench.run [--quick] [--out DIR]
-        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports]
+        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports,
+                custody]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -30,6 +31,7 @@ SUITES = {
     "positions": "bench.positions",
     "lapor": "bench.lapor",
     "reports": "bench.reports",
+    "custody": "bench.custody",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -37,6 +37,8 @@ MAP_TPS, MAP_RING, MAP_CORE, MAP_SELECTED = 0, 1, 2, 3
 # Officers' latest fixes and one officer's trail: after the TPS traces, so the live client's
 # patches by index never move; drawn empty and patched by dashboard/positions.py.
 MAP_OFFICERS, MAP_TRAIL = 4, 5
+# Ballot boxes on the road to their PPK: patched by dashboard/custody.py.
+MAP_BOXES = 6
 # Timeline traces: the phase barcode, then the problem marks.
 TL_PHASE, TL_WASPADA, TL_GANGGUAN, TL_STALE = 0, 1, 2, 3
 TIMELINE_BIN_S = 300
@@ -250,6 +252,7 @@ def map_figure(
         },
         {"type": "scattermap", "name": "officers", "lat": [], "lon": [], "mode": "markers"},
         {"type": "scattermap", "name": "trail", "lat": [], "lon": [], "mode": "markers"},
+        {"type": "scattermap", "name": "boxes", "lat": [], "lon": [], "mode": "markers"},
     ]
     layout = {
         "map": {

@@ -146,6 +146,20 @@ _WORDS: dict[str, tuple[str, str]] = {
     "d_situation": ("Situasi", "Situation"),
     "d_unchanged": ("tetap seperti sekarang", "as it is now"),
     "d_reason": ("Alasan (wajib, masuk jejak audit)", "Reason (required, goes to the audit trail)"),
+    "adm_ppk": ("Tempat PPK per kecamatan", "PPK place per kecamatan"),
+    "adm_ppk_hint": (
+        "Tujuan kotak suara dari TPS; perkiraan tiba dihitung dari jaraknya. Tanpa isian: titik "
+        "kecamatan dari registri.",
+        "Where the boxes go from each TPS; the expected arrival is measured to it. Unset: the "
+        "kecamatan's point from the registry.",
+    ),
+    "adm_ppk_kecamatan": ("Kecamatan", "Kecamatan"),
+    "adm_ppk_name": ("Nama tempat", "Place name"),
+    "adm_ppk_lat": ("Lintang", "Latitude"),
+    "adm_ppk_lon": ("Bujur", "Longitude"),
+    "adm_ppk_default": ("bawaan registri", "registry default"),
+    "adm_ppk_set": ("diubah", "set"),
+    "adm_ppk_save": ("Simpan tempat PPK", "Save the PPK place"),
     "refused": ("Ditolak: {reason}", "Refused: {reason}"),
     # An officer's SOS (the band at the top of the wall and the commander's view).
     "sos_title": ("SOS", "SOS"),
@@ -307,6 +321,31 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Semua petugas melapor dalam 30 menit terakhir.",
         "Every officer reported in the last 30 minutes.",
     ),
+    # The chain of custody of the ballot boxes (dashboard/custody.py).
+    "custody": ("Kotak suara ke PPK", "Ballot boxes to the PPK"),
+    "custody_map": ("kotak di jalan (peta)", "boxes on the road (map)"),
+    "custody_none": ("Belum ada kotak disegel.", "No boxes sealed yet."),
+    "custody_sealed": ("disegel", "sealed"),
+    "custody_on_road": ("di jalan", "on the road"),
+    "custody_received": ("diterima PPK", "received"),
+    "custody_timeline": ("Kotak suara", "Ballot boxes"),
+    "custody_no_steps": ("Belum ada langkah pengawalan kotak.", "No custody steps yet."),
+    "custody_expected": ("Perkiraan tiba di {ppk}: {at} WIB", "Expected at {ppk}: {at} WIB"),
+    "custody_seals": ("Segel: {v}", "Seals: {v}"),
+    "custody_vehicle": ("Kendaraan: {v}", "Vehicle: {v}"),
+    "custody_escorts": ("Pengawal: {v}", "Escorts: {v}"),
+    "custody_ba": ("BA {ba}, penerima {name}", "BA {ba}, received by {name}"),
+    "custody_no_ba": ("TANPA nomor BA, penerima {name}", "NO BA number, received by {name}"),
+    "custody_where": ("di {lat}, {lon}", "at {lat}, {lon}"),
+    "custody_box_hover": (
+        "Kotak {tps}<br>berangkat {dep} WIB, perkiraan tiba {due} WIB",
+        "Boxes {tps}<br>left {dep} WIB, expected {due} WIB",
+    ),
+    "custody_overdue": ("TERLAMBAT", "OVERDUE"),
+    "step_segel": ("Disegel", "Sealed"),
+    "step_berangkat": ("Berangkat ke PPK", "Left for the PPK"),
+    "step_tiba": ("Tiba di PPK", "Arrived at the PPK"),
+    "step_serah_terima": ("Serah terima", "Handed over"),
     "language": ("Bahasa", "Language"),
     "colour_situation": ("Situasi", "Situation"),
     "colour_phase": ("Fase", "Phase"),
@@ -440,6 +479,10 @@ ALERT_WORDS: dict[str, tuple[str, str]] = {
     AlertKind.INTAKE_STALLED.value: ("Penerimaan data macet", "Intake stalled"),
     AlertKind.PHASE_CLAIM.value: ("Klaim tahap perlu konfirmasi", "Phase claim to confirm"),
     AlertKind.SOS.value: ("SOS petugas", "Officer SOS"),
+    AlertKind.CUSTODY_NOT_DEPARTED.value: ("Kotak belum berangkat", "Boxes not departed"),
+    AlertKind.CUSTODY_OVERDUE.value: ("Kotak terlambat tiba di PPK", "Boxes overdue at PPK"),
+    AlertKind.CUSTODY_NO_BA.value: ("Serah terima tanpa nomor BA", "Handover without BA number"),
+    AlertKind.CUSTODY_STILL.value: ("Konvoi kotak berhenti", "Box convoy standing still"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {

@@ -110,6 +110,11 @@ CMD_OFFICERS_INFO = "cmd-officers-info"
 CMD_TRAIL_OFFICER = "cmd-trail-officer"
 WALL_TRACKED = "wall-tracked"
 WALL_TRACKED_TICK = "wall-tracked-tick"
+# The chain of custody of the boxes (dashboard/custody.py).
+CMD_CUSTODY = "cmd-custody"  # the selected TPS's custody timeline
+CMD_CUSTODY_TICK = "cmd-custody-tick"
+WALL_CUSTODY = "wall-custody"  # sealed / on the road / received per kecamatan
+WALL_CUSTODY_TICK = "wall-custody-tick"
 
 # The national rollup page (/nasional).
 NAT_PAGE = "nat-page"  # Store: language and the area asked for (from the query string)

@@ -198,6 +198,15 @@ ADMIN_WORDS = (
     "adm_state_used",
     "adm_state_expired",
     "adm_state_revoked",
+    "adm_ppk",
+    "adm_ppk_hint",
+    "adm_ppk_kecamatan",
+    "adm_ppk_name",
+    "adm_ppk_lat",
+    "adm_ppk_lon",
+    "adm_ppk_default",
+    "adm_ppk_set",
+    "adm_ppk_save",
     "refused",
 )
 
@@ -222,6 +231,7 @@ def _admin(lang: Lang, who: str, area: str | None, enrol_hours: float) -> str:
 <section class="panel" id="adm-kiosks"></section>
 <section class="panel" id="adm-enrol"></section>
 <section class="panel" id="adm-senders"></section>
+<section class="panel" id="adm-ppk"></section>
 </div>{_json_script("admin-words", words)}<script>{ADMIN_JS.read_text()}</script>"""
     return _shell(t("adm_title", lang), lang, body, head=head)
 

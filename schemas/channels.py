@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from schemas.enums import IncidentCategory, Phase, Situation
-from schemas.events import NO_NUL, TpsCode
+from schemas.enums import CustodyStep, IncidentCategory, Phase, Situation
+from schemas.events import NO_NUL, ShortText, TpsCode
 
 NOTE_MAX = 500  # PingIn.note
 TEXT_MAX = 2000  # IncidentIn.description
@@ -53,6 +53,21 @@ class IncidentReport(_Frozen):
     category: IncidentCategory
     severity: Annotated[int, Field(ge=1, le=4)]
     text: Annotated[Text, StringConstraints(min_length=1)]
+    is_tps_implied: bool = False
+
+
+class CustodyReport(_Frozen):
+    """`SEGEL 3 <seal…>`, `BERANGKAT 3 <vehicle>`, `TIBA 3 PPK`, `SERAH 3 <BA number> <name>`."""
+
+    kind: Literal["custody_report"] = "custody_report"
+    tps: TpsCode
+    step: CustodyStep
+    seal_numbers: tuple[ShortText, ...] = Field(default=(), max_length=50)
+    vehicle: ShortText | None = None
+    ba_number: ShortText | None = None
+    receiver_name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)] | None
+    ) = None
     is_tps_implied: bool = False
 
 
@@ -107,6 +122,7 @@ class RefusalReason(StrEnum):
     INCIDENT_SEVERITY = "incident_severity"
     INCIDENT_TEXT = "incident_text"
     ENROL_CODE = "enrol_code"  # DAFTAR without six digits
+    CUSTODY_FIELDS = "custody_fields"  # SEGEL without seal numbers, SERAH without a name
     # Decided by the channel, not by the grammar; their replies live beside the others.
     UNKNOWN_SENDER = "unknown_sender"
     ENROL_REJECTED = "enrol_rejected"
@@ -126,7 +142,9 @@ class Refusal(_Frozen):
     example: str = Field(description="a message that would be understood, for this sender")
 
 
-Command = PhaseReport | IncidentReport | Sos | StatusQuery | Help | Enrol | TallyRefused
+Command = (
+    PhaseReport | IncidentReport | CustodyReport | Sos | StatusQuery | Help | Enrol | TallyRefused
+)
 ParseResult = Annotated[Command | Refusal, Field(discriminator="kind")]
 PARSE_RESULT_ADAPTER: TypeAdapter[Command | Refusal] = TypeAdapter(ParseResult)
 

@@ -29,6 +29,25 @@ PHASE_ORDER: tuple[Phase, ...] = (
 PHASE_RANK: dict[Phase, int] = {p: i for i, p in enumerate(PHASE_ORDER)}
 
 
+class CustodyStep(StrEnum):
+    """A step in the chain of custody of a TPS's ballot boxes, TPS to PPK, in order."""
+
+    SEGEL = "segel"  # sealed at the TPS
+    BERANGKAT = "berangkat"  # left for the PPK under escort
+    TIBA = "tiba"  # arrived at the PPK
+    SERAH_TERIMA = "serah_terima"  # handed over to the PPK (berita acara penerimaan)
+
+
+CUSTODY_RANK: dict[CustodyStep, int] = {s: i for i, s in enumerate(CustodyStep)}
+# The phase each custody step proves a TPS has reached (at least).
+CUSTODY_PHASE: dict[CustodyStep, Phase] = {
+    CustodyStep.SEGEL: Phase.SELESAI_HITUNG,
+    CustodyStep.BERANGKAT: Phase.KOTAK_DIKAWAL,
+    CustodyStep.TIBA: Phase.KOTAK_DIKAWAL,
+    CustodyStep.SERAH_TERIMA: Phase.DITERIMA_PPK,
+}
+
+
 class Situation(StrEnum):
     """Kamtibmas situation reported for a TPS."""
 

@@ -16,7 +16,14 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.enums import AckResult, EventFlag, IncidentCategory, Phase, Situation
+from schemas.enums import (
+    AckResult,
+    CustodyStep,
+    EventFlag,
+    IncidentCategory,
+    Phase,
+    Situation,
+)
 
 TPS_CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}-\d{3}$"
 TPS_CODE_RE = re.compile(TPS_CODE_PATTERN)
@@ -93,8 +100,63 @@ class IncidentIn(_FieldEvent):
         return self
 
 
-FieldEvent = Annotated[PingIn | IncidentIn, Field(discriminator="type")]
-FIELD_EVENT_ADAPTER: TypeAdapter[PingIn | IncidentIn] = TypeAdapter(FieldEvent)
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=NO_NUL)]
+Nrp = Annotated[str, StringConstraints(pattern=r"^[0-9]{8,18}$")]
+
+
+class CustodyIn(_FieldEvent):
+    """A step in the chain of custody of one TPS's ballot boxes (docs/custody.md)."""
+
+    type: Literal["custody"]
+    tps: TpsCode
+    # Declared before the step's own fields, whose checks read it.
+    step: CustodyStep
+    seal_numbers: list[ShortText] = Field(
+        default_factory=list,
+        max_length=50,
+        validate_default=True,
+        description="the seals' numbers; required for segel",
+    )
+    escort_nrps: list[Nrp] = Field(
+        default_factory=list, max_length=20, description="berangkat: the escorting officers"
+    )
+    vehicle: ShortText | None = Field(default=None, description="berangkat: e.g. a plate number")
+    ba_number: ShortText | None = Field(
+        default=None,
+        description="serah_terima: the PPK's berita acara penerimaan (missing raises an alert)",
+    )
+    receiver_name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)] | None
+    ) = Field(default=None, validate_default=True, description="serah_terima: required")
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    note: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
+
+    @field_validator("seal_numbers")
+    @classmethod
+    def _sealed_with_numbers(cls, seals: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("step") is CustodyStep.SEGEL and not seals:
+            raise ValueError("segel needs at least one seal number")
+        return seals
+
+    @field_validator("receiver_name")
+    @classmethod
+    def _handed_to_someone(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("step") is CustodyStep.SERAH_TERIMA and not (name and name.strip()):
+            raise ValueError("serah_terima needs the receiving official's name")
+        return name
+
+    @model_validator(mode="after")
+    def _lat_lon_together(self) -> "CustodyIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        return self
+
+
+AnyFieldEvent = PingIn | IncidentIn | CustodyIn
+FieldEvent = Annotated[AnyFieldEvent, Field(discriminator="type")]
+FIELD_EVENT_ADAPTER: TypeAdapter[AnyFieldEvent] = TypeAdapter(FieldEvent)
+EVENT_TYPES = ("ping", "incident", "custody")
 
 
 class AckError(BaseModel):

@@ -23,6 +23,11 @@ class AlertKind(StrEnum):
     INTAKE_STALLED = "intake_stalled"  # system: our own intake is not committing
     PHASE_CLAIM = "phase_claim"  # TPS: an unassigned officer reported a later phase: confirm?
     SOS = "sos"  # incident: an officer's SOS, until someone at the post acknowledges it
+    # The chain of custody of a TPS's ballot boxes (backend/custody):
+    CUSTODY_NOT_DEPARTED = "custody_not_departed"  # TPS: sealed, not left for the PPK in time
+    CUSTODY_OVERDUE = "custody_overdue"  # TPS: on the road past the expected arrival + margin
+    CUSTODY_NO_BA = "custody_no_ba"  # TPS: handed over without a berita acara number
+    CUSTODY_STILL = "custody_still"  # TPS: its convoy stands still on the way
 
 
 class AlertSubjectKind(StrEnum):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DOMAINS = ("tps", "incidents", "officers")
+STATE_DOMAINS = ("tps", "incidents", "officers", "custody")
 ABOVE_STATE = ("backend.intake", "backend.alerts")
 # No exception: the rows that count open alerts with TPS (/nasional, /api/v1/rollup) are
 # backend/overview.py's, above the state domains.

@@ -12,6 +12,7 @@ inside it is held under it (suppressed, linked by parent). If the kabupaten as a
 silent, "elsewhere" is not healthy: one outage for the whole kabupaten holds everything instead.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ FIELD_KINDS: frozenset[AlertKind] = frozenset(
         AlertKind.TPS_NOT_VISITED,
         AlertKind.OFFICER_SILENT,
         AlertKind.NETWORK_OUTAGE,
+        AlertKind.CUSTODY_NOT_DEPARTED,
+        AlertKind.CUSTODY_OVERDUE,
+        AlertKind.CUSTODY_STILL,
     }
 )
 INTAKE_SUBJECT = "intake"
@@ -99,6 +103,26 @@ class IncidentFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CustodyFacts:
+    """A TPS's boxes on their way to the PPK as the rules see them (backend/custody).
+
+    Each time is the first report of that step; `fixes` are the escorts' positions since the
+    departure (NRP, device time, lat, lon), only where their phones or trackers send them.
+    """
+
+    code: str
+    kecamatan_code: str
+    kabupaten_code: str
+    sealed_at: datetime | None = None
+    departed_at: datetime | None = None
+    arrived_at: datetime | None = None
+    handed_at: datetime | None = None
+    has_ba: bool = False
+    distance_km: float | None = None  # straight TPS → PPK; None: the PPK's place is unknown
+    fixes: tuple[tuple[str, datetime, float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """An alert that should be open now."""
 
@@ -131,6 +155,7 @@ class Facts:
     # Silence before this moment is not the field's fault: we were not listening.
     listening_since: datetime
     intake_stalled: bool = False
+    custody: list[CustodyFacts] = field(default_factory=list)
 
 
 def _iso(v: datetime | None) -> str | None:
@@ -225,6 +250,8 @@ def evaluate(facts: Facts, settings: Settings) -> dict[Key, Desired]:
     found.extend(_silent_officers(facts, settings, held))
     for i in facts.incidents:
         found.extend(_incident_alerts(i, facts.now, settings))
+    for c in facts.custody:
+        found.extend(_custody_alerts(c, facts, settings, held(c.kecamatan_code)))
     return {d.key: d for d in found}
 
 
@@ -371,5 +398,117 @@ def _incident_alerts(i: IncidentFacts, now: datetime, settings: Settings) -> Ite
             kind=AlertKind.INCIDENT_UNACKNOWLEDGED,
             severity=AlertSeverity.CRITICAL,
             detail={**info, "after_min": settings.escalate_after_min},
+            **common,  # type: ignore[arg-type]
+        )
+
+
+def expected_arrival(c: CustodyFacts, settings: Settings) -> datetime | None:
+    """Departure + the road's length (straight x road factor) at the road speed."""
+    if c.departed_at is None or c.distance_km is None:
+        return None
+    hours = c.distance_km * settings.custody_road_factor / settings.custody_road_kmh
+    return c.departed_at + timedelta(hours=hours)
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Equirectangular: exact enough within a few hundred metres, and no trigonometry per pair.
+    kx = 111_320.0 * math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lon2 - lon1) * kx, (lat2 - lat1) * 110_540.0)
+
+
+def standing_still(
+    fixes: list[tuple[datetime, float, float]], now: datetime, settings: Settings
+) -> tuple[datetime, float, float] | None:
+    """Where and since when an officer has stayed within the radius, if for long enough.
+
+    Walk back from the newest fix while the fixes stay near it: the officer has been there
+    since the oldest of those. A stop when that is at least `custody_still_min` ago. Only where
+    fixes arrive: the newest must be within that time too (a phone that went quiet says nothing
+    about the road; its silence has its own alert). The sweeper hands over the fixes reduced
+    to what gives the same answer (`custody/service.py: convoy_fixes`).
+    """
+    if len(fixes) < 2:
+        return None
+    window = timedelta(minutes=settings.custody_still_min)
+    at, lat, lon = max(fixes)
+    if now - at > window:
+        return None
+    since = at
+    for t, la, lo in sorted(fixes, reverse=True):
+        if _metres(lat, lon, la, lo) > settings.custody_still_radius_m:
+            break
+        since = t
+    return (since, lat, lon) if now - since >= window else None
+
+
+def _custody_alerts(
+    c: CustodyFacts, facts: Facts, settings: Settings, parent: Key | None
+) -> Iterator[Desired]:
+    """Boxes sealed but not gone, late to the PPK, handed over without a BA, or standing still.
+
+    Every input is a first report or a set of fixes, so arrival order changes nothing. The
+    time rules are about hearing from the field: held under an outage like the TPS's own.
+    """
+    now = facts.now
+    common = {
+        "subject_kind": AlertSubjectKind.TPS,
+        "subject": c.code,
+        "kabupaten_code": c.kabupaten_code,
+        "kecamatan_code": c.kecamatan_code,
+    }
+    moved = c.departed_at or c.arrived_at or c.handed_at
+    if c.sealed_at is not None and moved is None:
+        bound = timedelta(minutes=settings.custody_depart_within_min)
+        if now - _since(c.sealed_at, facts.listening_since) >= bound:
+            yield Desired(
+                kind=AlertKind.CUSTODY_NOT_DEPARTED,
+                severity=AlertSeverity.WARNING,
+                detail={"sealed_at": _iso(c.sealed_at), "bound_min": bound.total_seconds() / 60},
+                parent=parent,
+                **common,  # type: ignore[arg-type]
+            )
+    on_road = c.departed_at is not None and c.arrived_at is None and c.handed_at is None
+    due = expected_arrival(c, settings)
+    if on_road and due is not None:
+        margin = timedelta(minutes=settings.custody_arrival_margin_min)
+        if now >= _since(due, facts.listening_since) + margin:
+            yield Desired(
+                kind=AlertKind.CUSTODY_OVERDUE,
+                severity=AlertSeverity.CRITICAL,
+                detail={
+                    "departed_at": _iso(c.departed_at),
+                    "expected_at": _iso(due),
+                    "margin_min": margin.total_seconds() / 60,
+                },
+                parent=parent,
+                **common,  # type: ignore[arg-type]
+            )
+    if on_road and c.fixes:
+        by_officer: dict[str, list[tuple[datetime, float, float]]] = defaultdict(list)
+        for nrp, at, lat, lon in c.fixes:
+            by_officer[nrp].append((at, lat, lon))
+        for nrp in sorted(by_officer):
+            still = standing_still(by_officer[nrp], now, settings)
+            if still is not None:
+                yield Desired(
+                    kind=AlertKind.CUSTODY_STILL,
+                    severity=AlertSeverity.CRITICAL,
+                    detail={
+                        "nrp": nrp,
+                        "since": _iso(still[0]),
+                        "lat": still[1],
+                        "lon": still[2],
+                        "still_min": settings.custody_still_min,
+                    },
+                    parent=parent,
+                    **common,  # type: ignore[arg-type]
+                )
+                break  # one alert per convoy
+    if c.handed_at is not None and not c.has_ba:
+        # Not about silence: a paper missing, never held under an outage.
+        yield Desired(
+            kind=AlertKind.CUSTODY_NO_BA,
+            severity=AlertSeverity.WARNING,
+            detail={"handed_at": _iso(c.handed_at)},
             **common,  # type: ignore[arg-type]
         )

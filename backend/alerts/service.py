@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from backend.alerts.models import Alert, AlertOutbox
 from backend.alerts.rules import (
     FIELD_KINDS,
+    CustodyFacts,
     Desired,
     Facts,
     IncidentFacts,
@@ -33,6 +34,14 @@ from backend.alerts.rules import (
 from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
+from backend.custody.service import (
+    Escorts,
+    convoy_fixes,
+    distance_km,
+    escorts_of,
+    list_boxes,
+    ppk_places,
+)
 from backend.incidents.models import Incident, IncidentReport
 from backend.incidents.service import situations_of
 from backend.officers.models import Assignment, Officer, Unit
@@ -77,6 +86,62 @@ def to_public(a: Alert) -> AlertPublic:
 # --- facts ---------------------------------------------------------------------------------
 
 
+def _custody_facts(
+    session: Session, now: datetime, still: timedelta, radius_m: float
+) -> list[CustodyFacts]:
+    """Boxes not yet handed over with a BA: their steps, the road's length, escorts' fixes."""
+    boxes = list_boxes(session=session, unfinished=True)
+    if not boxes:
+        return []
+    ppk = ppk_places(session=session, kecamatan_codes={b.kecamatan_code for b in boxes})
+    moving = [b for b in boxes if b.on_the_road]
+    escorts = escorts_of(session=session, tps_ids=[b.tps_id for b in moving])
+    fixes = convoy_fixes(
+        session=session,
+        officer_ids={o for e in escorts.values() for o in e.officer_ids},
+        now=now,
+        window=still,
+        radius_m=radius_m,
+    )
+    nrp_of = (
+        dict(
+            session.execute(
+                sa_select(col(Officer.id), col(Officer.nrp)).where(col(Officer.id).in_(list(fixes)))
+            ).all()
+        )
+        if fixes
+        else {}
+    )
+    out = []
+    for b in boxes:
+        place = ppk.get(b.kecamatan_code)
+        mine: list[tuple[str, datetime, float, float]] = []
+        if b.on_the_road and b.departed_at is not None:
+            for oid in sorted(escorts.get(b.tps_id, Escorts()).officer_ids):
+                mine.extend(
+                    (nrp_of.get(oid, str(oid)), at, lat, lon)
+                    for at, lat, lon in fixes.get(oid, ())
+                    if at >= b.departed_at
+                )
+        out.append(
+            CustodyFacts(
+                code=b.tps,
+                kecamatan_code=b.kecamatan_code,
+                kabupaten_code=b.kabupaten_code,
+                sealed_at=b.sealed_at,
+                departed_at=b.departed_at,
+                arrived_at=b.arrived_at,
+                handed_at=b.handed_at,
+                has_ba=b.has_ba,
+                distance_km=distance_km(b.tps_lat, b.tps_lon, place.lat, place.lon)
+                if place is not None
+                else None,
+                fixes=tuple(mine),
+            )
+        )
+    return out
+
+
 def load_facts(
     *,
     session: Session,
@@ -84,6 +149,8 @@ def load_facts(
     listening_since: datetime,
     intake_stalled: bool,
     area_code: str | None = None,
+    custody_still: timedelta = timedelta(minutes=15),
+    custody_radius_m: float = 100.0,
 ) -> Facts:
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement.
 
@@ -215,6 +282,7 @@ def load_facts(
         incidents=incidents,
         listening_since=listening_since,
         intake_stalled=intake_stalled,
+        custody=_custody_facts(session, now, custody_still, custody_radius_m),
     )
 
 
@@ -647,6 +715,8 @@ def sweep(
             now=now,
             listening_since=listening_since,
             intake_stalled=intake_stalled,
+            custody_still=timedelta(minutes=settings.custody_still_min),
+            custody_radius_m=settings.custody_still_radius_m,
         )
         desired = evaluate(facts, settings)
         frozen = FIELD_KINDS if intake_stalled else frozenset()

@@ -23,6 +23,7 @@ from schemas.channels import (
     NOTE_MAX,
     TEXT_MAX,
     Command,
+    CustodyReport,
     Enrol,
     Help,
     IncidentReport,
@@ -34,7 +35,14 @@ from schemas.channels import (
     TallyRefused,
     TpsRef,
 )
-from schemas.enums import PHASE_RANK, SITUATION_RANK, IncidentCategory, Phase, Situation
+from schemas.enums import (
+    PHASE_RANK,
+    SITUATION_RANK,
+    CustodyStep,
+    IncidentCategory,
+    Phase,
+    Situation,
+)
 
 MAX_INPUT = 4000  # characters read: a concatenated SMS is at most ~1,530, a chat message longer
 DETAIL_MAX = 40  # characters of the officer's words quoted back in a refusal
@@ -1210,6 +1218,105 @@ def _status(msg: _Message, toks: list[_Tok], sender: _Sender) -> StatusQuery | R
     return StatusQuery(tps=resolved[0])
 
 
+# --- the chain of custody of the ballot boxes -------------------------------------------------
+
+# The custody commands lead the message, exactly (no typo: "tiba" is also LOGISTIK TIBA, and
+# "serah" a phase cue). TIBA and SERAH are custody only in their full shape (`_custody`); any
+# other message starting with them reads as before ("tiba 3": logistics arrived).
+CUSTODY_WORDS: dict[str, CustodyStep] = _table(
+    {
+        CustodyStep.SEGEL: "segel disegel",
+        CustodyStep.BERANGKAT: "berangkat brangkat brkt",
+        CustodyStep.TIBA: "tiba",
+        CustodyStep.SERAH_TERIMA: "serah",
+    }
+)
+_AT_PPK = _words("di ke ppk")
+_SEPARATORS_RE = re.compile(r"[\s,;]+")
+_CUSTODY_EXAMPLE = {
+    CustodyStep.SEGEL: "SEGEL {tps} 0012345 0012346",
+    CustodyStep.BERANGKAT: "BERANGKAT {tps} BG 1234 XY",
+    CustodyStep.TIBA: "TIBA {tps} PPK",
+    CustodyStep.SERAH_TERIMA: "SERAH {tps} BA-017 Siti Aminah",
+}
+
+
+def _tps_words_at(toks: Sequence[_Tok], i: int, sender: _Sender) -> tuple[int, _TpsWords]:
+    """The TPS named at token `i` (code, number, `TPS n`, desa [n]): tokens used and what."""
+    said = _TpsWords()
+    if i >= len(toks):
+        return 0, said
+    t = toks[i]
+    if t.kind == "code":
+        said.code = t.norm
+        return 1, said
+    if t.kind == "num":
+        said.number, said.number_text = int(t.norm), t.norm
+        return 1, said
+    if t.norm in TPS_MARKERS and i + 1 < len(toks) and toks[i + 1].kind == "num":
+        said.number, said.number_text = int(toks[i + 1].norm), toks[i + 1].norm
+        return 2, said
+    desa = sender.desa_at(toks, i)
+    if desa is not None:
+        n, names = desa
+        said.desa, said.desa_text = names, " ".join(x.norm for x in toks[i : i + n])
+        if i + n < len(toks) and toks[i + n].kind == "num":
+            said.number, said.number_text = int(toks[i + n].norm), toks[i + n].norm
+            n += 1
+        return n, said
+    return 0, said
+
+
+def _custody(msg: _Message, toks: list[_Tok], sender: _Sender) -> CustodyReport | Refusal | None:
+    """A custody step of the sender's boxes, or None when the message is not one."""
+    first = toks[0]
+    step = CUSTODY_WORDS.get(first.norm) if first.kind == "word" else None
+    if step is None:
+        return None
+    i = 1
+    saw_ppk = False
+    if step is CustodyStep.TIBA:  # "TIBA PPK 3" as well as "TIBA 3 PPK"
+        while i < len(toks) and toks[i].norm in _AT_PPK:
+            saw_ppk, i = saw_ppk or toks[i].norm == "ppk", i + 1
+    used, said = _tps_words_at(toks, i, sender)
+    i += used
+    rest = toks[i:]
+    example = _CUSTODY_EXAMPLE[step].format(tps=sender.example_tps())
+    if step is CustodyStep.TIBA:
+        saw_ppk = saw_ppk or any(t.norm == "ppk" for t in rest)
+        if not saw_ppk or any(t.norm not in _AT_PPK | FILLERS for t in rest):
+            return None  # "tiba 3": logistics arrived, read as before
+    if step is CustodyStep.SERAH_TERIMA and all(
+        t.kind == "time" or (t.kind != "num" and t.norm in KNOWN) for t in rest
+    ):
+        return None  # "serah terima ppk tps 3", "serah 3 ke ppk": a phase report
+    resolved = _resolve(said, sender, example)
+    if isinstance(resolved, Refusal):
+        return resolved
+    code, implied = resolved
+    tail = msg.text[rest[0].start :] if rest else ""
+    words = [w for w in _SEPARATORS_RE.split(tail.strip(" ,.;:!-/#")) if w]
+    match step:
+        case CustodyStep.SEGEL:
+            seals = tuple(w[:80] for w in words[:50])
+            if not seals:
+                return _refusal(RefusalReason.CUSTODY_FIELDS, msg.quote(first.start), (), example)
+            return CustodyReport(tps=code, step=step, seal_numbers=seals, is_tps_implied=implied)
+        case CustodyStep.BERANGKAT:
+            vehicle = " ".join(words)[:80].strip() or None
+            return CustodyReport(tps=code, step=step, vehicle=vehicle, is_tps_implied=implied)
+        case CustodyStep.TIBA:
+            return CustodyReport(tps=code, step=step, is_tps_implied=implied)
+    # SERAH <tps> [<BA number>] <receiver's name>: the BA number is the word with a digit.
+    ba = words[0][:80] if words and any(c.isdigit() for c in words[0]) else None
+    name = " ".join(words[1:] if ba else words)[:120].strip()
+    if not name:
+        return _refusal(RefusalReason.CUSTODY_FIELDS, msg.quote(first.start), (), example)
+    return CustodyReport(
+        tps=code, step=step, ba_number=ba, receiver_name=name, is_tps_implied=implied
+    )
+
+
 # --- the grammar -----------------------------------------------------------------------------
 
 
@@ -1225,6 +1332,9 @@ def parse(text: str, *, assignments: Sequence[TpsRef] = ()) -> Command | Refusal
         return _refusal(RefusalReason.EMPTY, said, (), f"{sender.example_tps()} AMAN")
     if _calls_sos(toks):
         return _sos(msg, toks, sender)
+    custody = _custody(msg, toks, sender)
+    if custody is not None:
+        return custody
     command = _command(toks)
     if isinstance(command, Refusal):
         return command

@@ -12,6 +12,7 @@ from typing import Literal
 
 from schemas.channels import (
     Command,
+    CustodyReport,
     Enrol,
     Help,
     IncidentReport,
@@ -22,7 +23,7 @@ from schemas.channels import (
     StatusQuery,
     TallyRefused,
 )
-from schemas.enums import IncidentCategory, Phase, Situation
+from schemas.enums import CustodyStep, IncidentCategory, Phase, Situation
 
 Lang = Literal["id", "en"]
 SMS_PART = 160  # septets in one SMS that is not concatenated
@@ -145,6 +146,13 @@ CATEGORY_NAMES: dict[IncidentCategory, tuple[str, str]] = {
     IncidentCategory.LAINNYA: ("LAINNYA", "other"),
 }
 
+CUSTODY_NAMES: dict[CustodyStep, tuple[str, str]] = {
+    CustodyStep.SEGEL: ("kotak DISEGEL", "boxes SEALED"),
+    CustodyStep.BERANGKAT: ("kotak BERANGKAT ke PPK", "boxes LEFT for the PPK"),
+    CustodyStep.TIBA: ("kotak TIBA di PPK", "boxes ARRIVED at the PPK"),
+    CustodyStep.SERAH_TERIMA: ("kotak DISERAHKAN ke PPK", "boxes HANDED OVER to the PPK"),
+}
+
 HELP_TEXT: dict[Lang, tuple[str, str]] = {
     "id": (
         "POSKO 1/2 Lapor: TPS 3 COBLOS AMAN catatan. Fase: LOGISTIK SIAP BUKA HITUNG SELESAI "
@@ -172,6 +180,14 @@ _T: dict[str, tuple[str, str]] = {
     "incident": (
         "Insiden tercatat {tps}: {cat} tingkat {sev}. {flex}",
         "Incident stored {tps}: {cat} level {sev}. {flex}",
+    ),
+    "custody": ("Tercatat {tps}: {what}. {flex}", "Stored {tps}: {what}. {flex}"),
+    "seals": ("Segel: ", "Seals: "),
+    "vehicle": ("Kendaraan: ", "Vehicle: "),
+    "handover": ("BA {ba}, penerima ", "BA {ba}, received by "),
+    "no_ba": (
+        "TANPA nomor BA (Posko diberi tahu), penerima ",
+        "NO BA number (flagged), received by ",
     ),
     "sos": (
         "SOS DITERIMA{tps}. Posko segera menghubungi Anda; kirim lokasi bila bisa. {flex}",
@@ -279,6 +295,10 @@ _R: dict[tuple[RefusalReason, bool], tuple[str, str]] = {
         "Enrolment code not readable: '{flex}'. Write the 6 digits from the sheet. "
         "Example: {example}",
     ),
+    (RefusalReason.CUSTODY_FIELDS, True): (
+        "'{flex}' kurang lengkap. Contoh: {example}",
+        "'{flex}' is incomplete. Example: {example}",
+    ),
     (RefusalReason.UNKNOWN_SENDER, False): (
         "Nomor ini belum terdaftar di Posko. Kirim DAFTAR dan 6 angka kode dari lembar "
         "pendaftaran, contoh: DAFTAR 482913",
@@ -326,6 +346,16 @@ def reply(
             return [_fill(_t("stored_summary", lang), stored_summary)]
         case PhaseReport():
             return [_fill(_t("stored", lang), _what(result, lang), tps=f"TPS {result.tps}")]
+        case CustodyReport():
+            what = CUSTODY_NAMES[result.step][en]
+            return [
+                _fill(
+                    _t("custody", lang),
+                    _custody_detail(result, lang),
+                    tps=f"TPS {result.tps}",
+                    what=what,
+                ).rstrip(" .")
+            ]
         case IncidentReport():
             tps = f"TPS {result.tps}" if result.tps else "-"
             cat = CATEGORY_NAMES[result.category][en]
@@ -338,6 +368,18 @@ def reply(
             who = f": {stored_summary}" if stored_summary else ""
             return [_fill(_t("enrol", lang), who)]
     raise TypeError(f"no reply for {type(result).__name__}")  # pragma: no cover
+
+
+def _custody_detail(report: CustodyReport, lang: Lang) -> str:
+    if report.seal_numbers:
+        return _t("seals", lang) + " ".join(report.seal_numbers)
+    if report.vehicle:
+        return _t("vehicle", lang) + report.vehicle
+    if report.receiver_name:
+        if report.ba_number:
+            return _t("handover", lang).format(ba=report.ba_number) + report.receiver_name
+        return _t("no_ba", lang) + report.receiver_name
+    return ""
 
 
 def _what(report: PhaseReport, lang: Lang) -> str:

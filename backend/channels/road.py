@@ -48,6 +48,7 @@ from backend.positions.service import FixRefused, record_fix
 from backend.runtime import Runtime
 from schemas.channels import (
     Command,
+    CustodyReport,
     Enrol,
     Help,
     IncidentReport,
@@ -185,6 +186,14 @@ def _event(inbound: Inbound, sender: SenderFacts, cmd: Command) -> dict[str, Any
         if cmd.note:
             ev["note"] = cmd.note
         return ev
+    if isinstance(cmd, CustodyReport):
+        ev = {**base, "type": "custody", "tps": cmd.tps, "step": cmd.step}
+        if cmd.seal_numbers:
+            ev["seal_numbers"] = list(cmd.seal_numbers)
+        for name in ("vehicle", "ba_number", "receiver_name"):
+            if getattr(cmd, name) is not None:
+                ev[name] = getattr(cmd, name)
+        return ev
     if isinstance(cmd, IncidentReport):
         return {
             **base,
@@ -235,7 +244,7 @@ async def _store(
     # "duplicate": stored by an earlier delivery whose record was lost (a crash between the two
     # commits); it is stored all the same, and this is the delivery that gets the answer.
     handled.outcome = "stored"
-    if "unassigned" in ack.get("flags", ()) and isinstance(cmd, PhaseReport):
+    if "unassigned" in ack.get("flags", ()) and isinstance(cmd, PhaseReport | CustodyReport):
         return cmd, CLAIM_TEXT[rt.settings.channel_lang].format(tps=cmd.tps)
     return cmd, None
 
@@ -303,7 +312,7 @@ async def handle(rt: Runtime, inbound: Inbound) -> str:
         if told:  # told within the hour already: an SMS flood must not cost a reply each
             handled.kind = "unknown_sender_again"
             return await _record(rt, handled)
-    elif isinstance(result, PhaseReport | IncidentReport | Sos):
+    elif isinstance(result, PhaseReport | IncidentReport | CustodyReport | Sos):
         handled.kind = result.kind
         result, summary = await _store(rt, inbound, sender, result, handled)
     elif isinstance(result, StatusQuery):

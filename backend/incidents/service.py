@@ -24,7 +24,7 @@ from backend.tps.index import TpsRef
 from backend.tps.models import Tps
 from schemas.detail import IncidentDetail
 from schemas.enums import OPEN_STATUSES, IncidentStatus, Situation
-from schemas.events import IncidentIn, PingIn
+from schemas.events import AnyFieldEvent, IncidentIn
 from schemas.live import IncidentPublic
 from schemas.ops import IncidentReportPublic, IncidentStep, IncidentStepKind
 
@@ -50,7 +50,7 @@ class Report(Protocol):
     """An incident report as intake checked it (`intake.validate.Accepted` is one)."""
 
     @property
-    def event(self) -> PingIn | IncidentIn:
+    def event(self) -> AnyFieldEvent:
         """The event as the device sent it."""
 
     @property

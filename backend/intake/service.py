@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
+from backend.custody.service import insert_events as insert_custody
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
 from backend.intake.validate import Accepted, Item, Rejected
@@ -15,8 +16,16 @@ from backend.positions.service import fixes_of, store_fixes
 from backend.tps import rollup
 from backend.tps.models import PING_INDEX_KEY
 from backend.tps.state import PingFacts, StateRow, TpsChange, merge_all
-from schemas.enums import FLAG_BITS, AckResult, EventFlag, Phase, Situation, flags_to_list
-from schemas.events import IncidentIn, PingIn
+from schemas.enums import (
+    CUSTODY_PHASE,
+    FLAG_BITS,
+    AckResult,
+    EventFlag,
+    Phase,
+    Situation,
+    flags_to_list,
+)
+from schemas.events import CustodyIn, IncidentIn, PingIn
 
 # Multi-row INSERT keeps a batch to a few statements; 400 rows x 12 columns stays under every
 # driver's parameter limit.
@@ -391,8 +400,9 @@ def _flag_before_correction(
     keys: list[Any],
     inserted: set[Any],
     corrected: dict[int, datetime],
+    table: str = "ping",
 ) -> None:
-    """Flag stored pings older than their TPS's correction (rare: only corrected TPS pay)."""
+    """Flag stored events older than their TPS's correction (rare: only corrected TPS pay)."""
     rows = []
     for (_, a), k in zip(pings, keys, strict=True):
         at = corrected.get(a.tps.id) if a.tps is not None else None
@@ -401,7 +411,7 @@ def _flag_before_correction(
             rows.append((a.flags, k))
     if rows:
         cur = db.conn.cursor()
-        cur.executemany(db.sql("UPDATE ping SET flags = ? WHERE event_id = ?"), rows)
+        cur.executemany(db.sql(f"UPDATE {table} SET flags = ? WHERE event_id = ?"), rows)
         cur.close()
 
 
@@ -411,8 +421,11 @@ class _NewPings:
 
     keys: list[Any]  # each ping's event id as bound, in the batch's order
     inserted: set[Any]  # the keys stored now (the rest were duplicates)
-    facts: dict[int, list[PingFacts]]  # TPS id -> the new pings' facts
+    facts: dict[int, list[PingFacts]]  # TPS id -> the new pings' (and custody steps') facts
     kecamatan_of: dict[int, str]
+    custody: list[tuple[int, Accepted]] = field(default_factory=list)
+    custody_keys: list[Any] = field(default_factory=list)
+    custody_inserted: set[Any] = field(default_factory=set)
 
 
 def _insert_pings(
@@ -481,6 +494,42 @@ def _insert_pings(
     return new
 
 
+def _insert_custody(
+    db: RawDb,
+    steps: list[tuple[int, Accepted]],
+    results: list[AckResult],
+    stored_events: list[Accepted],
+    new: _NewPings,
+) -> None:
+    """Insert custody steps (once by event id) and fold the new ones into the TPS merge.
+
+    A step proves the phase its TPS has reached at least (`CUSTODY_PHASE`): sealed boxes mean
+    counting is over, and so on. It joins the pings' merge as a ping with that phase and no
+    situation, so the same rules hold: never back, any order, claims for the unassigned.
+    """
+    keys, inserted = insert_custody(db, [a for _, a in steps])
+    new.custody, new.custody_keys, new.custody_inserted = steps, keys, inserted
+    for (i, a), k in zip(steps, keys, strict=True):
+        if k not in inserted:
+            results[i] = AckResult.DUPLICATE
+            continue
+        e = a.event
+        assert isinstance(e, CustodyIn) and a.tps is not None
+        results[i] = AckResult.STORED
+        stored_events.append(a)
+        new.facts[a.tps.id].append(
+            PingFacts(
+                a.effective_at,
+                a.received_at,
+                CUSTODY_PHASE[e.step],
+                None,
+                a.officer_id,
+                bool(a.flags & _UNASSIGNED),
+            )
+        )
+        new.kecamatan_of[a.tps.id] = a.tps.kecamatan_code
+
+
 def _pings_to_states(
     db: RawDb,
     pings: list[tuple[int, Accepted]],
@@ -500,6 +549,10 @@ def _pings_to_states(
             outcome.tps_changes.append(TpsChange(old, merged, new.kecamatan_of[tps_id]))
     if corrected:
         _flag_before_correction(db, pings, new.keys, new.inserted, corrected)
+        if new.custody:
+            _flag_before_correction(
+                db, new.custody, new.custody_keys, new.custody_inserted, corrected, "custody_event"
+            )
     _write_states(db, outcome.tps_changes)  # and their counts in tps_rollup
     outcome.transitions = _write_transitions(db, outcome.tps_changes)
 
@@ -521,6 +574,7 @@ def store_batch(
     first_seen: dict[uuid.UUID, int] = {}
     pings: list[tuple[int, Accepted]] = []
     reports: list[tuple[int, Accepted]] = []
+    custody: list[tuple[int, Accepted]] = []
     rejected: list[Rejected] = []
     for i, item in enumerate(items):
         if isinstance(item, Rejected):
@@ -531,16 +585,20 @@ def store_batch(
             results[i] = AckResult.DUPLICATE  # repeated inside this very batch
             continue
         first_seen[eid] = i
-        (pings if isinstance(item.event, PingIn) else reports).append((i, item))
+        e = item.event
+        kind = pings if isinstance(e, PingIn) else custody if isinstance(e, CustodyIn) else reports
+        kind.append((i, item))
 
     outcome = BatchOutcome(acks=[])
     stored_events: list[Accepted] = []
 
-    if pings:
+    if pings or custody:
         new = _insert_pings(db, pings, results, stored_events)
+        if custody:  # the boxes' custody steps move the TPS in the same merge
+            _insert_custody(db, custody, results, stored_events, new)
         if new.facts:
             _pings_to_states(db, pings, new, outcome, state_cache)
-            if not db.is_sqlite:
+            if not db.is_sqlite and new.inserted:
                 # PostgreSQL maintains the per-TPS lookup in the same transaction (its index
                 # inserts are cheap); SQLite's is written in bulk by index_pings, see there.
                 _index_new_pings(db, list(new.inserted))

@@ -11,7 +11,7 @@ from backend.config import Settings
 from backend.metrics import METRICS
 from backend.tps.index import RegistryIndex, TpsRef
 from schemas.enums import FLAG_BITS, EventFlag
-from schemas.events import FIELD_EVENT_ADAPTER, IncidentIn, PingIn
+from schemas.events import EVENT_TYPES, FIELD_EVENT_ADAPTER, AnyFieldEvent, IncidentIn
 
 _EVENTS_IN = {s: METRICS.events_in.labels(s) for s in ("ws", "http")}
 PAYLOAD_KEEP = 64 * 1024  # bytes of a rejected payload kept in the dead-letter table
@@ -25,7 +25,7 @@ Source = Literal["ws", "http", "whatsapp", "telegram", "smsgate", "smssync"]
 class Accepted:
     """A valid event with everything the writer needs."""
 
-    event: PingIn | IncidentIn
+    event: AnyFieldEvent
     officer_id: int
     tps: TpsRef | None
     received_at: datetime
@@ -70,20 +70,25 @@ class FrameError(Exception):
 
 def _field_of(err: dict[str, Any]) -> str:
     loc = [str(p) for p in err.get("loc", ())]
-    # A discriminated union puts the tag ("ping"/"incident") first in the location.
-    if loc and loc[0] in ("ping", "incident"):
+    # A discriminated union puts the tag ("ping"/"incident"/"custody") first in the location.
+    if loc and loc[0] in EVENT_TYPES:
         loc = loc[1:]
     if err.get("type") in ("union_tag_not_found", "union_tag_invalid"):
         return "type"
     return ".".join(loc) if loc else "event"
 
 
+_TYPES_REASON = "must be 'ping', 'incident' or 'custody'"
+# Where each kind of event is posted on its own (all of them: /api/v1/events).
+_PATHS = {"ping": "pings", "incident": "incidents", "custody": "custody"}
+
+
 def _reason_of(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid"))
     if err.get("type") == "union_tag_invalid":
-        return "must be 'ping' or 'incident'"
+        return _TYPES_REASON
     if err.get("type") == "union_tag_not_found":
-        return "missing: must be 'ping' or 'incident'"
+        return "missing: " + _TYPES_REASON
     return msg.removeprefix("Value error, ")
 
 
@@ -122,7 +127,7 @@ def parse_frame(raw: bytes | str, settings: Settings) -> tuple[list[Any], bool]:
     raise FrameError("body", "expected a JSON object or an array of objects")
 
 
-Kind = Literal["ping", "incident"]
+Kind = Literal["ping", "incident", "custody"]
 
 
 class Checker:
@@ -201,8 +206,12 @@ class Checker:
         items: list[Item] = []
         for obj in objs:
             if only is not None and isinstance(obj, dict) and obj.get("type") not in (only, None):
-                other = "incidents" if only == "ping" else "pings"
-                reason = f"this endpoint takes {only}s; send {other} to /api/v1/{other}"
+                other = _PATHS.get(str(obj.get("type")), "events")
+                reason = (
+                    f"this endpoint takes {_PATHS[only]}; send {other} to /api/v1/{other}"
+                    if other != "events"
+                    else f"this endpoint takes {_PATHS[only]}; send others to /api/v1/events"
+                )
                 items.append(
                     self.reject(
                         obj,

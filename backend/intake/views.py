@@ -17,7 +17,7 @@ from schemas.events import Ack
 log = logging.getLogger("posko.intake")
 router = APIRouter()
 
-Kind = Literal["ping", "incident"]
+Kind = Literal["ping", "incident", "custody"]
 
 
 def _status_for(acks: list[dict[str, Any]], single: bool) -> int:
@@ -131,6 +131,18 @@ async def post_pings(request: Request, rt: RuntimeDep) -> Response:
 async def post_incidents(request: Request, rt: RuntimeDep) -> Response:
     """Store incident reports from a device; answer with the ack(s) after commit."""
     return await _webhook(request, rt, "incident")
+
+
+@router.post(
+    "/api/v1/custody",
+    tags=["intake"],
+    summary="Send custody steps of ballot boxes (one or a batch)",
+    openapi_extra=_body_schema("CustodyIn"),
+    responses=_ACK_RESPONSES,
+)
+async def post_custody(request: Request, rt: RuntimeDep) -> Response:
+    """Store custody steps from a device; answer with the ack(s) after commit."""
+    return await _webhook(request, rt, "custody")
 
 
 @router.post(

@@ -31,11 +31,14 @@ from backend.audit.epoch import start_new_chain
 from backend.audit.models import AuditEntry
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.auth.models import Credential
+from backend.channels.models import ChannelMessage, ChannelSender
 from backend.config import now_utc
+from backend.custody.models import CustodyEvent, PpkPlace
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.intake.models import DeadLetter, Ping, PingByTps
 from backend.meta import REGISTRY_STAMP, set_value
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.positions.models import OfficerLastFix, OfficerPosition, TrackerKey
 from backend.regions.models import Region
 from backend.registry.records import (
     AssignmentRecord,
@@ -132,7 +135,15 @@ def lock_for_registry_change(*, session: Session) -> None:
 
 # Tables of election-day data, in the order people think of them; incident steps go with their
 # incidents (ON DELETE CASCADE), ping_by_tps is only an index of the pings.
-ELECTION_DATA: tuple[Any, ...] = (Ping, IncidentReport, Incident, IncidentStepRow, TpsTransition)
+ELECTION_DATA: tuple[Any, ...] = (
+    Ping,
+    IncidentReport,
+    Incident,
+    IncidentStepRow,
+    TpsTransition,
+    CustodyEvent,
+    OfficerPosition,
+)
 
 
 def count_election_data(*, session: Session) -> dict[str, int]:
@@ -254,13 +265,33 @@ def _delete_registry(*, session: Session, erase_election_data: bool) -> int:
     if erase_election_data:
         # Incident steps go with their incidents (ON DELETE CASCADE); ping_by_tps and the
         # transitions are what the pings made.
-        for event_model in (IncidentReport, Ping, Incident, PingByTps, TpsTransition):
+        for event_model in (
+            IncidentReport,
+            Ping,
+            Incident,
+            PingByTps,
+            TpsTransition,
+            CustodyEvent,
+            OfficerPosition,
+            OfficerLastFix,
+        ):
             session.exec(delete(event_model))
         # Reports of that data go with it: their signatures' audit entries end with the chain.
         session.exec(delete(SituationReport))
     session.exec(
         update(DeadLetter).where(col(DeadLetter.officer_id).is_not(None)).values(officer_id=None)
     )
+    # Chat messages stay for audit, unbound; a sender's phone number and a tracker's key were
+    # bound to an officer of the old registry, so they go like the device credentials do.
+    session.exec(
+        update(ChannelMessage)
+        .where(col(ChannelMessage.officer_id).is_not(None))
+        .values(officer_id=None)
+    )
+    session.exec(delete(ChannelSender))
+    session.exec(delete(TrackerKey))
+    # A PPK place belongs to its kecamatan: write_registry puts back those still in the registry.
+    session.exec(delete(PpkPlace))
     removed_credentials = (
         session.exec(delete(Credential).where(col(Credential.officer_id).is_not(None))).rowcount
         or 0
@@ -407,8 +438,11 @@ def write_registry(
         erased = count_election_data(session=session)
         if erased and not erase_election_data:
             raise RegistryInUseError(erased, count_audit_entries(session=session))
+        places = [p.model_dump() for p in session.exec(select(PpkPlace)).all()]
         removed_credentials = _delete_registry(session=session, erase_election_data=bool(erased))
         insert_regions(session=session, regions=registry.regions)
+        codes = {r.code for r in registry.regions}
+        _insert(session, PpkPlace, [p for p in places if p["kecamatan_code"] in codes])
         units = insert_units(session=session, units=registry.units)
         tps = insert_tps(session=session, tps=registry.tps)
         officers = insert_officers(session=session, officers=registry.officers, units=units)

@@ -2,9 +2,10 @@
 
 `draft` takes the moment it is drafted at (the server's clock, or an exercise's) and the
 period it covers, and returns `ReportContent`: the kabupaten as a whole, then each kecamatan.
-TPS phases, silence and boxes are as of `now` (the state tables hold the present, not the
-past); incidents are counted over the period from their steps, so a report drafted late for an
-earlier period still counts that period's incidents right.
+TPS phases, silence and boxes (each TPS at its furthest custody step) are as of `now` (the
+state tables hold the present, not the past); incidents are counted over the period from
+their steps, so a report drafted late for an earlier period still counts that period's
+incidents right.
 """
 
 from collections import defaultdict
@@ -18,12 +19,13 @@ from sqlmodel import Session, col
 from backend.alerts.rules import evaluate
 from backend.alerts.service import load_facts
 from backend.config import Settings
+from backend.custody.service import custody_counts
 from backend.incidents.models import Incident, IncidentStepRow
 from backend.officers.models import Assignment, Officer, Unit
 from backend.regions.models import Region
 from backend.schedule.calendar import behind_schedule
 from backend.tps.models import Tps, TpsState
-from schemas.enums import OPEN_STATUSES, IncidentStatus, Phase
+from schemas.enums import OPEN_STATUSES, IncidentStatus
 from schemas.ops import AlertKind
 from schemas.reports import (
     AreaSection,
@@ -39,22 +41,13 @@ HANDLED = frozenset({IncidentStatus.SELESAI, IncidentStatus.DITUTUP})
 ACCOUNT_CHARS = 140
 
 
-def boxes_sealed(phase_counts: dict[str, int]) -> int:
-    """Boxes sealed at the TPS and not yet gone: TPS whose counting is done (`selesai_hitung`).
-
-    Stand-in until the chain of custody (backend/custody, issue 14 section 1) records the
-    `segel` step: then this counts TPS sealed and not yet departed from custody data.
-    """
-    return phase_counts.get(Phase.SELESAI_HITUNG.value, 0)
-
-
-def boxes(phase_counts: dict[str, int]) -> BoxCounts:
-    """Sealed, on the road (`kotak_dikawal`) and received by the PPK (`diterima_ppk`)."""
-    return BoxCounts(
-        sealed=boxes_sealed(phase_counts),
-        on_road=phase_counts.get(Phase.KOTAK_DIKAWAL.value, 0),
-        received=phase_counts.get(Phase.DITERIMA_PPK.value, 0),
-    )
+def _boxes(session: Session, area: str, accs: dict[str, "_Acc"]) -> None:
+    """Ballot boxes per kecamatan from the chain of custody, each TPS at its furthest step."""
+    for k in custody_counts(session, area):
+        for acc in (accs[""], accs[k.kecamatan_code]):
+            acc.boxes.sealed += k.sealed
+            acc.boxes.on_road += k.on_road
+            acc.boxes.received += k.received
 
 
 @dataclass(slots=True)
@@ -70,6 +63,7 @@ class _Acc:
     lines: list[IncidentLine] = field(default_factory=list)
     silent_tps: list[str] = field(default_factory=list)
     silent_officers: list[str] = field(default_factory=list)
+    boxes: BoxCounts = field(default_factory=BoxCounts)
 
     def section(self, unit_names: dict[int, tuple[str, str]]) -> AreaSection:
         phases = dict(sorted(self.phases.items()))
@@ -92,7 +86,7 @@ class _Acc:
             incident_lines=sorted(self.lines, key=lambda x: (-x.severity, x.opened_at, x.id)),
             silent_tps=sorted(self.silent_tps),
             silent_officers=sorted(set(self.silent_officers)),
-            boxes=boxes(phases),
+            boxes=self.boxes,
         )
 
 
@@ -298,6 +292,7 @@ def draft(
     _incidents(session, area, period_start, period_end, kec_names, accs)
     since = listening_since if listening_since is not None else settings.calendar.setup_from
     _silence(session, area, now, settings, since, accs)
+    _boxes(session, area, accs)
     for code, acc in accs.items():
         if code and not acc.code:
             acc.code, acc.name = code, code  # a kecamatan missing from the region table

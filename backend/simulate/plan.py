@@ -18,6 +18,9 @@ the seed, so changing one does not shift the numbers of the others):
    first to see; incident reports; a phone back from the dead reports all its TPS at once; about
    1 % of events sent twice with the same event id. Event ids are UUIDv7 carrying the planned
    millisecond, their random bits drawn from the officer's generator.
+4. The boxes' custody steps (docs/custody.md), by the officer who sees each phase: sealed 3-15
+   min after the count, left when escorted, arrived 5-20 min before the PPK receives them,
+   handed over then; one handover in twenty without its berita acara number.
 
 `DayPlan.steps()` merges the officers' streams with `heapq.merge`, so a whole day never sits in
 memory: only the TPS schedules and the incidents do (a few hundred bytes per TPS).
@@ -38,6 +41,7 @@ from typing import Any
 from backend.config import WIB
 from schemas.enums import (
     SITUATION_RANK,
+    CustodyStep,
     IncidentCategory,
     Phase,
     RiskRating,
@@ -150,7 +154,45 @@ class PlannedIncident:
         return body
 
 
-PlannedEvent = PlannedPing | PlannedIncident
+@dataclass(frozen=True, slots=True)
+class PlannedCustody:
+    """A custody step of a TPS's ballot boxes (docs/custody.md), sent by its officer."""
+
+    event_id: uuid.UUID
+    tps: str
+    step: CustodyStep
+    lat: float
+    lon: float
+    seal_numbers: tuple[str, ...] = ()
+    vehicle: str | None = None
+    escort_nrps: tuple[str, ...] = ()
+    ba_number: str | None = None
+    receiver_name: str | None = None
+    is_retried: bool = False
+
+    def wire(self, device_time: datetime) -> dict[str, Any]:
+        """The event as the phone sends it."""
+        body: dict[str, Any] = {
+            "type": "custody",
+            "event_id": str(self.event_id),
+            "device_time": wire_time(device_time),
+            "tps": self.tps,
+            "step": self.step.value,
+            "lat": self.lat,
+            "lon": self.lon,
+        }
+        if self.seal_numbers:
+            body["seal_numbers"] = list(self.seal_numbers)
+        if self.escort_nrps:
+            body["escort_nrps"] = list(self.escort_nrps)
+        for name in ("vehicle", "ba_number", "receiver_name"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        return body
+
+
+PlannedEvent = PlannedPing | PlannedIncident | PlannedCustody
 
 
 class Action(StrEnum):
@@ -407,6 +449,7 @@ class DayPlan:
         self._waspada(drafts)
         self.schedules = {code: self._finish(code, d) for code, d in drafts.items()}
         self._changes = self._change_pings()
+        self._custody = self._custody_steps()
 
     # --- TPS schedules -------------------------------------------------------------------------
 
@@ -649,6 +692,63 @@ class DayPlan:
             changes.sort()
         return out
 
+    def _custody_steps(self) -> dict[str, list[tuple[datetime, int, PlannedCustody]]]:
+        """The boxes' custody steps after the count, sent by the officer who sees each phase.
+
+        Sealed a few minutes after the count is done, left for the PPK when the boxes are
+        escorted, arrived a few minutes before the PPK receives them, handed over then; one
+        handover in twenty lacks its berita acara number (the post is alerted).
+        """
+        rng = _rng(self.seed, "custody")
+        out: dict[str, list[tuple[datetime, int, PlannedCustody]]] = defaultdict(list)
+        for code, s in sorted(self.schedules.items()):
+            at = {p: t for t, p in s.phases}
+            done, left, ppk = (
+                at.get(Phase.SELESAI_HITUNG),
+                at.get(Phase.KOTAK_DIKAWAL),
+                at.get(Phase.DITERIMA_PPK),
+            )
+            if done is None or left is None or ppk is None:
+                continue
+            t = self.tps[code]
+            n = rng.randint(1, 2)
+            first = rng.randint(100_000, 990_000)
+            seals = tuple(f"SG-{first + i:07d}" for i in range(n * 4))
+            plate = f"BG {rng.randint(1000, 9999)} {rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
+            escorts = tuple(self.officers_of[code][:2])
+            missing_ba = rng.random() < 0.05
+            ba = None if missing_ba else f"{rng.randint(1, 999):03d}/BA-PPK/{t.kecamatan_code[-2:]}"
+            receiver = rng.choice(("Hj. Siti Aminah", "Drs. Suparman", "Rahmat Hidayat", "Yuliana"))
+            arrived = max(left + MIN, ppk - rng.uniform(5, 20) * MIN)
+            planned = (
+                (done + rng.uniform(3, 15) * MIN, CustodyStep.SEGEL),
+                (left + rng.uniform(0, 3) * MIN, CustodyStep.BERANGKAT),
+                (arrived, CustodyStep.TIBA),
+                (ppk + rng.uniform(0, 3) * MIN, CustodyStep.SERAH_TERIMA),
+            )
+            for i, (when, step) in enumerate(planned):
+                when = when.replace(microsecond=0)
+                nrp = self._first_seer(code, when)
+                if nrp is None:
+                    continue
+                lat, lon = _jitter(rng, t.lat, t.lon, 40)
+                event = PlannedCustody(
+                    uuid7_at(when, rng),
+                    code,
+                    step,
+                    lat,
+                    lon,
+                    seal_numbers=seals if step is CustodyStep.SEGEL else (),
+                    vehicle=plate if step is CustodyStep.BERANGKAT else None,
+                    escort_nrps=escorts if step is CustodyStep.BERANGKAT else (),
+                    ba_number=ba if step is CustodyStep.SERAH_TERIMA else None,
+                    receiver_name=receiver if step is CustodyStep.SERAH_TERIMA else None,
+                )
+                out[nrp].append((when, i, event))
+        for steps in out.values():
+            steps.sort(key=lambda x: (x[0], x[2].tps, x[1]))
+        return out
+
     # --- the stream ------------------------------------------------------------------------------
 
     @property
@@ -713,6 +813,7 @@ class DayPlan:
             key=lambda x: x[0],
             reverse=True,
         )
+        boxes = list(reversed(self._custody.get(nrp, [])))
         due = {c: self.schedules[c].start + rng.uniform(5, 40) * MIN for c in officer.tps}
         back: datetime | None = self.silent[nrp][1] if nrp in self.silent else None
         sent: dict[str, Phase] = {}  # the last phase this phone reported per TPS
@@ -735,6 +836,8 @@ class DayPlan:
                 nexts.append((changes[-1][0], 1, changes[-1][1], changes[-1][2]))
             if reports:
                 nexts.append((reports[-1][0], 2, "", None))
+            if boxes:
+                nexts.append((boxes[-1][0], 4, "", None))
             live = [c for c in officer.tps if due[c] < self.schedules[c].end]
             if live:
                 code = min(live, key=lambda c: (due[c] + (arrival(c) - due[c]) / 2, c))
@@ -753,7 +856,9 @@ class DayPlan:
                         yield at, ping
                 continue
             event: PlannedEvent
-            if kind == 2:
+            if kind == 4:
+                event = boxes.pop()[2]
+            elif kind == 2:
                 event = reports.pop()[1]
             else:
                 if kind == 1:

@@ -210,7 +210,7 @@ class Frame:
     ids: list[str]
     text: str
     is_single: bool
-    kind: str  # "ping", "incident" or "mixed": picks the webhook path
+    kind: str  # "ping", "incident", "custody" or "mixed": picks the webhook path
     is_retry: bool = False
     attempts: int = 0
 
@@ -483,9 +483,11 @@ class HttpPhone(Phone):
     async def _post(self, client: httpx.AsyncClient, frames: list[Frame]) -> None:
         whole = frames[0] if len(frames) == 1 else Frame.joined(frames)
         self.batches += len(frames) > 1
-        path = {"ping": "/api/v1/pings", "incident": "/api/v1/incidents"}.get(
-            whole.kind, "/api/v1/events"
-        )
+        path = {
+            "ping": "/api/v1/pings",
+            "incident": "/api/v1/incidents",
+            "custody": "/api/v1/custody",
+        }.get(whole.kind, "/api/v1/events")
         body = whole.text.encode()
         r = await client.post(path, content=body, headers=self._headers(body))
         if not self.is_online:

@@ -17,12 +17,16 @@ from schemas.enums import PHASE_ORDER, PHASE_RANK, SITUATION_RANK, Phase, Situat
 
 @dataclass(slots=True)  # not frozen: built for every stored ping, and frozen init is slow
 class PingFacts:
-    """What one ping contributes: effective time (device time, clamped), claims, sender."""
+    """What one ping contributes: effective time (device time, clamped), claims, sender.
+
+    A custody step (`backend/custody`) contributes the same way with the phase it proves and
+    no situation (`None`: it says nothing about the TPS's kamtibmas).
+    """
 
     at: datetime
     received_at: datetime
     phase: Phase
-    situation: Situation
+    situation: Situation | None
     officer_id: int
     claim: bool = False  # sender not assigned to the TPS: its phase is only claimed
 
@@ -124,7 +128,7 @@ def merge(state: StateRow, ping: PingFacts) -> StateRow:
             s = replace(s, phase_rank=rank, phase_at=ping.at)
         elif rank == s.phase_rank and _newer(s.phase_at, ping.at):
             s = replace(s, phase_at=ping.at)
-    if (
+    if ping.situation is not None and (
         s.situation_at is None
         or ping.at > s.situation_at
         # Equal device times: the graver report wins, so the result does not depend on order.
@@ -176,7 +180,7 @@ def merge_all(state: StateRow, pings: list[PingFacts]) -> StateRow:
                 rank, phase_at = r, at
             elif r == rank and (phase_at is None or at > phase_at):
                 phase_at = at
-        if (
+        if p.situation is not None and (
             situation_at is None
             or at > situation_at
             or (

@@ -22,6 +22,7 @@ from dashboard.components.common import (
     phase_legend,
     stores,
 )
+from dashboard.custody import commander_custody, wall_custody
 from dashboard.data import phases_and_situations
 from dashboard.i18n import Lang, phase_name, risk_name, situation_name, t
 from dashboard.positions import commander_controls, wall_tracked
@@ -69,6 +70,7 @@ def wall_layout(lang: Lang, area: str | None = None) -> html.Div:
                             children=graph(W.progress, "progress", interactive=False),
                         ),
                         wall_tracked(lang),
+                        wall_custody(lang),
                         cls="progress-panel",
                     ),
                     panel(
@@ -223,6 +225,7 @@ def _side_panels(lang: Lang) -> html.Aside:
             panel(
                 t("detail", lang),
                 html.Div(id=ids.CMD_DETAIL, className="detail", children=t("detail_hint", lang)),
+                commander_custody(lang),
                 cls="detail-panel",
             ),
             panel(

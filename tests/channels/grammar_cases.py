@@ -15,6 +15,7 @@ from schemas.channels import (
     TallyRefused,
     TpsRef,
 )
+from schemas.enums import CustodyStep as CS
 from schemas.enums import IncidentCategory as Cat
 from schemas.enums import Phase as P
 from schemas.enums import Situation as S
@@ -73,6 +74,18 @@ class SOS:
 
     tps: str | None = None
     text: str = ANY
+
+
+@dataclass(frozen=True)
+class Custody:
+    """A CustodyReport is expected."""
+
+    tps: str
+    step: CS
+    seals: tuple[str, ...] = ANY
+    vehicle: str | None = ANY
+    ba: str | None = ANY
+    receiver: str | None = ANY
 
 
 @dataclass(frozen=True)
@@ -629,4 +642,30 @@ CASES: list[tuple[str, str, object]] = [
     ("SOLO", "...", Refused(R.EMPTY)),
     ("SOLO", "hi", Refused(R.EMPTY)),
     ("SOLO", "P", Refused(R.EMPTY)),
+    # --- the chain of custody of the boxes: leading keyword, TIBA and SERAH in full shape ---
+    ("SOLO", "SEGEL 3 0012345 0012346", Custody(C1, CS.SEGEL, ("0012345", "0012346"))),
+    ("SOLO", "segel tps 3 A-77, A-78;A-79", Custody(C1, CS.SEGEL, ("A-77", "A-78", "A-79"))),
+    ("SOLO", "Disegel 3 SG991", Custody(C1, CS.SEGEL, ("SG991",))),
+    ("SOLO", "segel SG1 SG2", Custody(C1, CS.SEGEL, ("SG1", "SG2"))),  # one TPS: implied
+    ("JOKO", "segel SG1", Refused(R.TPS_MISSING)),
+    ("SOLO", "segel 3", Refused(R.CUSTODY_FIELDS, "segel 3")),
+    ("SOLO", "BERANGKAT 3 BG 1234 XY", Custody(C1, CS.BERANGKAT, vehicle="BG 1234 XY")),
+    ("SOLO", "brkt tps 3", Custody(C1, CS.BERANGKAT, vehicle=None)),
+    ("JOKO", "berangkat 5 truk desa", Custody(TK5, CS.BERANGKAT, vehicle="truk desa")),
+    ("JOKO", "berangkat 9 truk", Refused(R.TPS_NOT_ASSIGNED, "9")),
+    ("SOLO", "TIBA 3 PPK", Custody(C1, CS.TIBA)),
+    ("SOLO", "tiba di ppk tps 3", Custody(C1, CS.TIBA)),
+    ("SOLO", "tiba 3 logistik", Ping(C1, P.LOGISTIK_TIBA, None)),  # not at the PPK
+    (
+        "SOLO",
+        "SERAH 3 BA-017/PPK Siti Aminah",
+        Custody(C1, CS.SERAH_TERIMA, ba="BA-017/PPK", receiver="Siti Aminah"),
+    ),
+    (
+        "SOLO",
+        "serah tps 3 Pak Darmo",  # no berita acara number: stored, and Posko is alerted
+        Custody(C1, CS.SERAH_TERIMA, ba=None, receiver="Pak Darmo"),
+    ),
+    ("SOLO", "SERAH 3 BA-17", Refused(R.CUSTODY_FIELDS)),
+    ("SOLO", "serah 3 ke ppk", Ping(C1, P.DITERIMA_PPK, None)),  # the phase, as before
 ]

@@ -26,6 +26,7 @@ from schemas.channels import (
     NOTE_MAX,
     PARSE_RESULT_ADAPTER,
     Command,
+    CustodyReport,
     Enrol,
     Help,
     IncidentReport,
@@ -47,6 +48,7 @@ from tests.channels.grammar_cases import (
     SOLO,
     SOS,
     TWIN,
+    Custody,
     Incident,
     Ping,
     Refused,
@@ -76,6 +78,17 @@ def _mismatches(result: Command | Refusal, expect: object) -> list[str]:
                 *check("category", result.category, expect.category),
                 *check("severity", result.severity, expect.severity),
                 *check("text", result.text, expect.text),
+            ]
+        case Custody():
+            if not isinstance(result, CustodyReport):
+                return [f"want a CustodyReport, got {result!r}"]
+            return [
+                *check("tps", result.tps, expect.tps),
+                *check("step", result.step, expect.step),
+                *check("seal_numbers", result.seal_numbers, expect.seals),
+                *check("vehicle", result.vehicle, expect.vehicle),
+                *check("ba_number", result.ba_number, expect.ba),
+                *check("receiver_name", result.receiver_name, expect.receiver),
             ]
         case SOS():
             if not isinstance(result, Sos):
@@ -314,7 +327,15 @@ def test_parse_never_raises_and_always_answers_with_a_command_or_a_refusal(
     result = parse(text, assignments=assignments)
     assert isinstance(
         result,
-        PhaseReport | IncidentReport | Sos | StatusQuery | Help | Enrol | TallyRefused | Refusal,
+        PhaseReport
+        | IncidentReport
+        | CustodyReport
+        | Sos
+        | StatusQuery
+        | Help
+        | Enrol
+        | TallyRefused
+        | Refusal,
     )
     if isinstance(result, PhaseReport):
         assert result.phase is not None or result.situation is not None  # something to store

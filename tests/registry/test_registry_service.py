@@ -9,10 +9,13 @@ from sqlmodel import Session, select
 
 from backend.audit.service import list_entries, verify
 from backend.auth.models import Credential
+from backend.channels.models import ChannelSender
+from backend.custody.models import CustodyEvent, PpkPlace
 from backend.incidents.models import Incident, IncidentReport
 from backend.intake.models import DeadLetter, Ping
 from backend.meta import REGISTRY_STAMP, get_value
 from backend.officers.models import Assignment, Officer, Unit, UnitKecamatan
+from backend.positions.models import OfficerLastFix, OfficerPosition, TrackerKey
 from backend.regions.models import Region
 from backend.registry.build import build_registry
 from backend.registry.records import Registry
@@ -22,7 +25,14 @@ from backend.registry.service import (
     write_registry,
 )
 from backend.tps.models import Tps, TpsState, TpsTransition
-from schemas.enums import CredentialKind, IncidentCategory, RegionLevel, RiskRating, UnitKind
+from schemas.enums import (
+    CredentialKind,
+    CustodyStep,
+    IncidentCategory,
+    RegionLevel,
+    RiskRating,
+    UnitKind,
+)
 from tests.registry.conftest import add_ping, foreign_key_violations, hold_election_day
 
 
@@ -251,3 +261,89 @@ def test_replacing_the_registry_revokes_device_credentials_of_old_officers(
     with Session(engine) as session:
         kinds = session.exec(select(Credential.kind)).all()
     assert kinds == [CredentialKind.KIOSK]
+
+
+def test_erasing_takes_custody_positions_and_chat_bindings_and_keeps_the_ppk_places(
+    engine: Engine, registry: Registry
+) -> None:
+    _write(engine, registry)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        officer = session.exec(select(Officer)).first()
+        tps = session.exec(select(Tps)).first()
+        assert officer and officer.id and tps and tps.id
+        kec = tps.kecamatan_code
+        session.add(
+            CustodyEvent(
+                event_id=uuid.uuid4(),
+                tps_id=tps.id,
+                tps_code=tps.code,
+                kecamatan_code=tps.kecamatan_code,
+                kabupaten_code="16.08",
+                step=CustodyStep.SEGEL,
+                device_time=now,
+                received_at=now,
+                officer_id=officer.id,
+                source="ws",
+            )
+        )
+        session.add(
+            OfficerPosition(
+                officer_id=officer.id,
+                device_time=now,
+                lat=-4.1,
+                lon=104.2,
+                received_at=now,
+                source="traccar",
+            )
+        )
+        session.add(
+            OfficerLastFix(
+                officer_id=officer.id,
+                device_time=now,
+                received_at=now,
+                lat=-4.1,
+                lon=104.2,
+                source="traccar",
+            )
+        )
+        session.add(
+            ChannelSender(
+                kind="phone",
+                address="6281200000001",
+                officer_id=officer.id,
+                bound_at=now,
+                bound_by="test",
+            )
+        )
+        session.add(
+            TrackerKey(officer_id=officer.id, key_hash="a" * 64, created_at=now, created_by="t")
+        )
+        for code in (tps.kecamatan_code, "16.08.99"):  # the second kecamatan leaves the registry
+            if session.get(Region, code) is None:
+                session.add(
+                    Region(code=code, name="X", level=RegionLevel.KECAMATAN, parent_code="16.08")
+                )
+                session.flush()  # no relationship tells the ORM the region goes first
+            session.add(
+                PpkPlace(
+                    kecamatan_code=code,
+                    name="Kantor Camat",
+                    lat=-4.0,
+                    lon=104.0,
+                    updated_by="admin",
+                    updated_at=now,
+                )
+            )
+        session.commit()
+    with pytest.raises(RegistryInUseError):
+        _write(engine, registry)  # custody steps and fixes are election data: not without erasing
+    with Session(engine) as session:
+        result = write_registry(session=session, registry=registry, erase_election_data=True)
+    assert result.erased == {"custody_event": 1, "officer_position": 1}
+    for model in (CustodyEvent, OfficerPosition, OfficerLastFix, ChannelSender, TrackerKey):
+        assert _count(engine, model) == 0, model
+    with Session(engine) as session:
+        kept = session.exec(select(PpkPlace.kecamatan_code)).all()
+    assert kept == [kec]  # the place of a kecamatan still in the registry stays
+    assert foreign_key_violations(engine) == []

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from backend.incidents.lifecycle import Action
 from backend.incidents.models import Incident
 from backend.incidents.service import transition
+from tests.custody.builders import custody
 from tests.factories import MiniRegistry
 from tests.helpers import incident, ping
 from tests.ops.conftest import field, ops_server, settings, tokens
@@ -58,9 +59,15 @@ def seed_morning(field: Field, mini: MiniRegistry) -> Morning:
     at = wib(27, "07:50")
     field.send(
         [
+            # The boxes: TPS 0 sealed, TPS 1 sealed and on the road, TPS 2 handed over.
             (nrp[0], ping(tps[0], "selesai_hitung", at=at)),
-            (nrp[0], ping(tps[1], "kotak_dikawal", at=at)),
-            (nrp[0], ping(tps[2], "diterima_ppk", at=at)),
+            (nrp[0], custody(tps[0], "segel", at=at)),
+            (nrp[0], custody(tps[1], "segel", at=at)),
+            (nrp[0], custody(tps[1], "berangkat", at=at, minutes=1)),
+            *[
+                (nrp[0], custody(tps[2], step, at=at, minutes=n))
+                for n, step in enumerate(("segel", "berangkat", "tiba", "serah_terima"))
+            ],
         ],
         at=at,
     )

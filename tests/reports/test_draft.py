@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from backend.config import Settings
-from backend.reports.draft import boxes_sealed, draft
+from backend.reports.draft import draft
 from tests.ops.harness import Field, wib
 from tests.reports.conftest import Morning
 
@@ -58,7 +58,7 @@ def test_the_draft_counts_what_the_field_sent(
     # Silence, judged by the alert rules: officer 3 and his TPS 9 (unseen since 06:30).
     assert kab.silent_tps == [tps[9]] and bel.silent_tps == [tps[9]] and mart.silent_tps == []
     assert kab.silent_officers == [nrp[3]] and bel.silent_officers == [nrp[3]]
-    # Boxes: sealed (selesai_hitung until custody lands), on the road, received.
+    # Boxes, from the custody steps: TPS 0 sealed, TPS 1 on the road, TPS 2 handed over.
     assert (kab.boxes.sealed, kab.boxes.on_road, kab.boxes.received) == (1, 1, 1)
     assert (bel.boxes.sealed, bel.boxes.on_road, bel.boxes.received) == (0, 0, 0)
 
@@ -73,8 +73,3 @@ def test_an_earlier_period_counts_only_its_own_incidents(
     inc = c.kabupaten.incidents
     assert (inc.new, inc.handled, inc.still_open) == (1, 0, 1)  # only the 06:30 logistics report
     assert [i.id for i in c.kabupaten.incident_lines] == [morning.logistik_id]
-
-
-def test_boxes_sealed_counts_tps_whose_count_is_done() -> None:
-    assert boxes_sealed({"selesai_hitung": 4, "kotak_dikawal": 2}) == 4
-    assert boxes_sealed({}) == 0

@@ -262,3 +262,31 @@ def test_every_tps_reports_its_whole_day_even_when_its_phone_died_for_hours(
             if s.officer == nrp and s.at == back and isinstance(s.event, PlannedPing)
         ]
         assert caught_up, nrp
+
+
+def test_officers_send_the_boxes_custody_steps_after_the_count_in_order(
+    plan: DayPlan, steps: list
+) -> None:
+    from backend.simulate.plan import PlannedCustody
+    from schemas.enums import CustodyStep
+
+    by_tps: dict[str, list[tuple[datetime, CustodyStep]]] = defaultdict(list)
+    own = {o.nrp: set(o.tps) for o in plan.officers}
+    for step in steps:
+        e = step.event
+        if step.action is Action.SEND and isinstance(e, PlannedCustody):
+            assert e.tps in own[step.officer]
+            by_tps[e.tps].append((step.at, e.step))
+            body = e.wire(step.at)
+            if e.step is CustodyStep.SEGEL:
+                assert body["seal_numbers"]
+            if e.step is CustodyStep.SERAH_TERIMA:
+                assert body["receiver_name"]
+    assert len(by_tps) >= 0.9 * len(plan.schedules)
+    order = list(CustodyStep)
+    for code, got in by_tps.items():
+        counted = {p: at for at, p in plan.schedules[code].phases}[Phase.SELESAI_HITUNG]
+        assert min(at for at, _ in got) > counted
+        got.sort()
+        ranks = [order.index(s) for _, s in got]
+        assert ranks == sorted(ranks), (code, got)

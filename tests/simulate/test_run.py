@@ -9,7 +9,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine, text
 
-from backend.config import Settings
+from backend.config import WIB, Settings
 from backend.simulate.plan import PlanOptions
 from backend.simulate.provision import Credentials
 from backend.simulate.runner import Frame, HttpPhone, RunConfig, Runner, Stats, WsPhone
@@ -38,7 +38,10 @@ def _config(url: str, creds: Credentials, lines: list[str], **kw: object) -> Run
 def _stored_ids(engine: Engine) -> list[uuid.UUID]:
     with engine.connect() as c:
         rows = c.execute(
-            text("SELECT event_id FROM ping UNION ALL SELECT event_id FROM incident_report")
+            text(
+                "SELECT event_id FROM ping UNION ALL SELECT event_id FROM incident_report "
+                "UNION ALL SELECT event_id FROM custody_event"
+            )
         ).all()
     return [uuid.UUID(hex=str(r[0])) for r in rows]
 
@@ -166,3 +169,27 @@ def test_frames_joined_for_one_webhook_request_keep_every_event_in_order() -> No
     assert joined.ids == ["a", "b", "c"]
     assert joined.kind == "mixed" and not joined.is_single
     assert Frame.joined([Frame.of([a]), Frame.of([c])]).kind == "ping"
+
+
+async def test_an_evening_of_election_day_moves_the_boxes_to_the_ppk(
+    exercise_settings: Settings, creds: Credentials, engine: Engine
+) -> None:
+    evening = exercise_settings.model_copy(
+        update={"clock_start": datetime(2024, 11, 27, 15, 0, tzinfo=WIB)}
+    )
+    server = await asyncio.to_thread(start_server, evening)
+    lines: list[str] = []
+    try:
+        stats = await Runner(_config(server.url, creds, lines, duration=10.0)).run()
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert stats.rejected == 0, stats.rejections
+    assert stats.unacked == 0
+    _assert_each_acked_event_stored_exactly_once(stats, engine)
+    with engine.connect() as c:
+        steps = dict(
+            c.execute(text("SELECT step, count(*) FROM custody_event GROUP BY step")).all()
+        )
+    assert steps.get("segel", 0) > 0 and steps.get("berangkat", 0) > 0, steps
+    phases = set(_phases(engine).values())
+    assert phases & {"kotak_dikawal", "diterima_ppk"}, phases

@@ -4,7 +4,7 @@ One row per version of a kabupaten's report for a period; a signed row is never 
 sha256 is in the audit chain). New table only.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:00:00.000000
 """
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -435,6 +435,45 @@
     el("div", { cls: "list" })
   );
 
+  // -- PPK places: where each kecamatan's boxes go (PUT /api/v1/ppk/{kecamatan}, audited)
+
+  var ppk = document.getElementById("adm-ppk");
+
+  function loadPpk() {
+    req("GET", "/api/v1/ppk").then(function (places) {
+      var rows = places.map(function (p) {
+        return el("tr", { "data-kecamatan": p.kecamatan_code }, [
+          el("td", { text: p.kecamatan_code }),
+          el("td", { text: p.name }),
+          el("td", { text: p.lat.toFixed(5) + ", " + p.lon.toFixed(5) }),
+          el("td", { text: p.is_default ? W.adm_ppk_default : W.adm_ppk_set + " " + when(p.updated_at) }),
+        ]);
+      });
+      ppk.querySelector(".list").replaceChildren(
+        table([W.adm_ppk_kecamatan, W.adm_ppk_name, W.adm_ppk_lat + ", " + W.adm_ppk_lon, ""], rows)
+      );
+    }, refused);
+  }
+
+  ppk.append(
+    el("h2", { cls: "panel-title", text: W.adm_ppk }),
+    el("p", { cls: "hint", text: W.adm_ppk_hint }),
+    form("ppk-place", [
+      field(W.adm_ppk_kecamatan, el("input", { name: "kecamatan", autocomplete: "off", required: "required", placeholder: "16.08.01" })),
+      field(W.adm_ppk_name, el("input", { name: "name", autocomplete: "off", required: "required" })),
+      field(W.adm_ppk_lat, el("input", { name: "lat", type: "number", step: "any", min: "-90", max: "90", required: "required" })),
+      field(W.adm_ppk_lon, el("input", { name: "lon", type: "number", step: "any", min: "-180", max: "180", required: "required" })),
+    ], W.adm_ppk_save, function (f) {
+      var url = "/api/v1/ppk/" + encodeURIComponent(f.kecamatan.value.trim());
+      req("PUT", url, { name: f.name.value.trim(), lat: Number(f.lat.value), lon: Number(f.lon.value) }).then(function () {
+        say(W.adm_saved, "ok");
+        loadPpk();
+      }, refused);
+    }),
+    el("div", { cls: "list" })
+  );
+
+  loadPpk();
   loadUsers();
   loadDevices();
   loadKiosks();

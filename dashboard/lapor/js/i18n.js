@@ -22,6 +22,7 @@ const WORDS = {
   nav_sos: ["SOS", "SOS"],
   nav_outbox: ["Kiriman", "Outbox"],
   nav_status: ["Status", "Status"],
+  nav_custody: ["Kotak", "Boxes"],
 
   online: ["Tersambung", "Online"],
   offline: ["Tanpa sinyal", "Offline"],
@@ -69,6 +70,29 @@ const WORDS = {
     "Gagal menyimpan di HP. Kosongkan memori HP lalu coba lagi.",
     "Could not save on the phone. Free some storage and try again.",
   ],
+
+  // Ballot boxes to the PPK (custody)
+  custody_title: ["Kotak suara ke PPK", "Ballot boxes to the PPK"],
+  custody_tps: ["TPS", "TPS"],
+  custody_step: ["Langkah", "Step"],
+  step_segel: ["1 · Kotak disegel", "1 · Boxes sealed"],
+  step_berangkat: ["2 · Berangkat ke PPK", "2 · Left for the PPK"],
+  step_tiba: ["3 · Tiba di PPK", "3 · Arrived at the PPK"],
+  step_serah_terima: ["4 · Serah terima ke PPK", "4 · Handed over to the PPK"],
+  custody_seals: ["Nomor segel (pisahkan dengan spasi atau koma)", "Seal numbers (space or comma between)"],
+  custody_vehicle: ["Kendaraan (mis. nomor polisi)", "Vehicle (e.g. plate number)"],
+  custody_escorts: ["NRP pengawal (boleh kosong)", "Escorts' NRP (may be empty)"],
+  custody_ba: ["Nomor berita acara penerimaan", "Receipt record (BA) number"],
+  custody_receiver: ["Nama petugas PPK penerima", "Receiving PPK official's name"],
+  custody_need_seals: ["Isi minimal satu nomor segel.", "Enter at least one seal number."],
+  custody_need_receiver: ["Isi nama petugas PPK penerima.", "Enter the receiving official's name."],
+  custody_no_ba: [
+    "Tanpa nomor BA, Posko akan diberi peringatan. Kirim tetap?",
+    "Without a BA number the post is alerted. Send anyway?",
+  ],
+  custody_send: ["Kirim langkah kotak", "Send the box step"],
+  custody_done: ["Sudah: {steps}", "Done: {steps}"],
+  kind_custody: ["{tps}: {step}", "{tps}: {step}"],
 
   // Incident
   incident_title: ["Lapor insiden", "Report an incident"],
@@ -320,6 +344,14 @@ const REASON_WORDS = {
     "Server menolak isian SOS.|Hubungi Posko lewat radio atau telepon segera.",
     "The server refused the SOS fields.|Call the post by radio or phone at once.",
   ],
+  r_seals: [
+    "Nomor segel tidak ada.|Buat laporan segel lagi dengan nomor segel kotak.",
+    "No seal numbers.|Report the sealing again with the boxes' seal numbers.",
+  ],
+  r_receiver: [
+    "Nama petugas PPK penerima tidak ada.|Buat laporan serah terima lagi dengan nama penerima.",
+    "No receiving official's name.|Report the handover again with the receiver's name.",
+  ],
   r_field: [
     "Isian \"{field}\" ditolak server ({reason}).|Buat laporan lagi; bila terulang, beri tahu admin Posko.",
     "The field \"{field}\" was refused ({reason}).|Report again; if it repeats, tell the post's admin.",
@@ -340,10 +372,12 @@ export const REASON_RULES = [
   { match: /^lat and lon come together/, key: "r_latlon" },
   { match: /^an incident needs tps or lat\/lon/, key: "r_where" },
   { match: /^an SOS has severity 4/, key: "r_sos" },
+  { match: /^segel needs at least one seal number/, key: "r_seals" },
+  { match: /^serah_terima needs the receiving official's name/, key: "r_receiver" },
   { match: /^larger than the limit/, key: "r_too_large" },
   { match: /^batch of \d+ events exceeds/, key: "r_too_large" },
   { match: /^malformed JSON|^empty batch|^expected a JSON object|^binary frames/, key: "r_bad_frame" },
-  { match: /must be 'ping' or 'incident'|^this endpoint takes/, key: "r_type" },
+  { match: /must be 'ping', 'incident' or 'custody'|^this endpoint takes/, key: "r_type" },
   { match: /^storage unavailable|^server is shutting down/, key: "r_storage" },
   { match: /^(missing|malformed|unknown) credential/, key: "r_cred_unknown" },
   { match: /^revoked credential/, key: "r_cred_revoked" },
@@ -385,6 +419,12 @@ export const FIELD_NAMES = {
   event: ["laporan", "report"],
   photo: ["foto", "photo"],
   code: ["kode pendaftaran", "enrolment code"],
+  step: ["langkah kotak", "box step"],
+  seal_numbers: ["nomor segel", "seal numbers"],
+  escort_nrps: ["NRP pengawal", "escorts' NRP"],
+  vehicle: ["kendaraan", "vehicle"],
+  ba_number: ["nomor berita acara", "BA number"],
+  receiver_name: ["nama penerima", "receiver's name"],
 };
 
 export const PHASES = [

@@ -7,7 +7,7 @@ import { createSender } from "./sender.js";
 import { createApi, redeemFailure } from "./api.js";
 import { uuid7 } from "./uuid7.js";
 import { readingOf, stampOf } from "./clock.js";
-import { pingEvent, incidentEvent, sosEvent } from "./events.js";
+import { pingEvent, incidentEvent, sosEvent, custodyEvent } from "./events.js";
 import { shrink } from "./photos.js";
 import { setLang, t } from "./i18n.js";
 import { createUi, ROUTES } from "./ui.js";
@@ -184,6 +184,13 @@ const actions = {
     );
     if (ok === true) ui.toast(t("queued_ok"));
     return ok;
+  },
+  async custody({ tps, step, seals, vehicle, escorts, baNumber, receiver }) {
+    const ok = await queueReport(({ id, time, fix }) =>
+      custodyEvent({ id, time, tps, step, seals, vehicle, escorts, baNumber, receiver, fix }),
+    );
+    if (ok === true) ui.toast(t("queued_ok"));
+    return ok === true;
   },
   async sos() {
     const ok = await queueReport(({ id, time, fix }) => sosEvent({ id, time, fix }), { waitMs: 2000 });

@@ -15,11 +15,11 @@ import {
   PHASES,
   CATEGORY_WORDS,
 } from "./i18n.js";
-import { nextPhase, foldPhase } from "./events.js";
+import { nextPhase, foldPhase, phaseOf, CUSTODY_STEPS, nextCustodyStep } from "./events.js";
 import { MENUNGGU, TERKIRIM, DITERIMA, DITOLAK } from "./outbox.js";
 import { durationWords, clockIsOff } from "./clock.js";
 
-export const ROUTES = ["beranda", "insiden", "sos", "kiriman", "status"];
+export const ROUTES = ["beranda", "kotak", "insiden", "sos", "kiriman", "status"];
 const SITUATIONS = ["aman", "waspada", "gangguan"];
 
 /** Make an element: h("button", {class: "x", on: {click}}, "text", child...). */
@@ -73,6 +73,9 @@ function recordTitle(r, tpsNames) {
     const name = tpsNames.get(e.tps) || e.tps;
     return t("kind_ping", { tps: name, phase: phaseName(e.phase), situation: situationName(e.situation) });
   }
+  if (r.kind === "custody") {
+    return t("kind_custody", { tps: tpsNames.get(e.tps) || e.tps, step: t("step_" + e.step) });
+  }
   return t("kind_incident", { category: categoryName(e.category), severity: e.severity });
 }
 
@@ -92,6 +95,7 @@ export function createUi({ doc, actions }) {
   let toastTimer = null;
   const drafts = { notes: new Map(), situations: new Map() };
   const incident = { category: "kericuhan", severity: 2, where: null, description: "", photos: [], busy: false };
+  const custody = { tps: null, step: null, seals: "", vehicle: "", escorts: "", ba: "", receiver: "" };
 
   const navButtons = new Map();
   for (const r of ROUTES) {
@@ -106,7 +110,7 @@ export function createUi({ doc, actions }) {
   }
 
   function navKey(r) {
-    return { beranda: "home", insiden: "incident", sos: "sos", kiriman: "outbox", status: "status" }[r];
+    return { beranda: "home", kotak: "custody", insiden: "incident", sos: "sos", kiriman: "outbox", status: "status" }[r];
   }
 
   // Re-drawing a screen while the officer types, or under a finger mid-tap, would lose the
@@ -224,9 +228,9 @@ export function createUi({ doc, actions }) {
   function myLaterPhases(v, code) {
     const since = v.home ? v.home.fetchedAt : 0;
     return v.records
-      .filter((r) => r.kind === "ping" && r.event.tps === code && r.state !== DITOLAK)
+      .filter((r) => (r.kind === "ping" || r.kind === "custody") && r.event.tps === code && r.state !== DITOLAK)
       .filter((r) => r.state === MENUNGGU || r.state === TERKIRIM || r.created_at > since)
-      .map((r) => r.event.phase);
+      .map(phaseOf);
   }
 
   function queuedPhase(v, code) {
@@ -533,6 +537,108 @@ export function createUi({ doc, actions }) {
     ];
   }
 
+  // ---- Ballot boxes to the PPK (custody) ---------------------------------------------------
+
+  function renderCustody(v) {
+    const opts = whereOptions(v).filter((o) => o.value !== "here");
+    if (!opts.length) return [h("h2", { text: t("custody_title") }), h("p", { class: "muted", text: t("home_none") })];
+    if (!custody.tps || !opts.some((o) => o.value === custody.tps)) custody.tps = opts[0].value;
+    const done = v.records.filter((r) => r.kind === "custody" && r.event.tps === custody.tps && r.state !== DITOLAK).map((r) => r.event.step);
+    if (!custody.step) custody.step = nextCustodyStep(done) || "serah_terima";
+    const error = h("p", { class: "form-error", role: "alert" });
+    const input = (key, label, extra = {}) =>
+      h(
+        "label",
+        { class: "field" },
+        h("span", { text: t(label) }),
+        h("input", { name: key, value: custody[key], autocomplete: "off", ...extra, on: { input: (e) => (custody[key] = e.target.value) } }),
+      );
+    const fields = {
+      segel: [input("seals", "custody_seals", { maxlength: "2000" })],
+      berangkat: [input("vehicle", "custody_vehicle", { maxlength: "80" }), input("escorts", "custody_escorts", { inputmode: "numeric" })],
+      tiba: [],
+      serah_terima: [input("ba", "custody_ba", { maxlength: "80" }), input("receiver", "custody_receiver", { maxlength: "120" })],
+    }[custody.step];
+    const steps = CUSTODY_STEPS.map((s) =>
+      h(
+        "label",
+        { class: `sev step step-${s}` },
+        h("input", {
+          type: "radio",
+          name: "step",
+          value: s,
+          checked: custody.step === s,
+          on: {
+            change: () => {
+              custody.step = s;
+              draw();
+            },
+          },
+        }),
+        h("span", { text: t("step_" + s) }),
+      ),
+    );
+    const submit = async (e) => {
+      e.preventDefault();
+      if (custody.step === "segel" && !custody.seals.trim()) {
+        error.textContent = t("custody_need_seals");
+        return;
+      }
+      if (custody.step === "serah_terima") {
+        if (!custody.receiver.trim()) {
+          error.textContent = t("custody_need_receiver");
+          return;
+        }
+        if (!custody.ba.trim() && !(await confirm({ title: t("step_serah_terima"), text: t("custody_no_ba"), yes: t("custody_send") }))) return;
+      }
+      error.textContent = "";
+      const ok = await actions.custody({
+        tps: custody.tps,
+        step: custody.step,
+        seals: custody.seals,
+        vehicle: custody.vehicle,
+        escorts: custody.escorts,
+        baNumber: custody.ba,
+        receiver: custody.receiver,
+      });
+      if (ok) {
+        Object.assign(custody, { step: null, seals: "", ba: "", receiver: "" });
+        actions.go("kiriman");
+      }
+    };
+    return [
+      h(
+        "form",
+        { class: "custody", on: { submit } },
+        h("h2", { text: t("custody_title") }),
+        h(
+          "label",
+          { class: "field" },
+          h("span", { text: t("custody_tps") }),
+          h(
+            "select",
+            {
+              name: "tps",
+              on: {
+                change: (e) => {
+                  custody.tps = e.target.value;
+                  custody.step = null;
+                  draw();
+                },
+              },
+            },
+            opts.map((o) => h("option", { value: o.value, selected: o.value === custody.tps, text: o.label })),
+          ),
+        ),
+        done.length ? h("p", { class: "muted custody-done", text: t("custody_done", { steps: done.map((s) => t("step_" + s)).join(", ") }) }) : null,
+        h("fieldset", { class: "field sevs steps" }, h("legend", { text: t("custody_step") }), steps),
+        fields,
+        error,
+        h("button", { type: "submit", class: "btn primary big sticky" }, t("custody_send")),
+      ),
+    ];
+  }
+
   // ---- SOS ---------------------------------------------------------------------------------
 
   function renderSos(v) {
@@ -689,7 +795,7 @@ export function createUi({ doc, actions }) {
 
   // ---- drawing -----------------------------------------------------------------------------
 
-  const RENDER = { beranda: renderHome, insiden: renderIncident, sos: renderSos, kiriman: renderOutbox, status: renderStatus, daftar: renderEnrol };
+  const RENDER = { beranda: renderHome, kotak: renderCustody, insiden: renderIncident, sos: renderSos, kiriman: renderOutbox, status: renderStatus, daftar: renderEnrol };
 
   function draw() {
     dirty = false;
@@ -714,6 +820,7 @@ export function createUi({ doc, actions }) {
       view = v;
       chrome();
       if (route === "insiden") return; // its form keeps its own state; nothing there changes
+      if (route === "kotak" && busy()) return (dirty = true);
       if (busy()) dirty = true;
       else draw();
     },

@@ -22,6 +22,7 @@ from dashboard.components.common import (
     stores,
 )
 from dashboard.data import phases_and_situations
+from dashboard.exports import export_menu
 from dashboard.i18n import Lang, phase_name, risk_name, situation_name, t
 from dashboard.positions import commander_controls, wall_tracked
 from schemas.enums import RiskRating
@@ -196,6 +197,7 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             commander_controls(lang),
             map_legend(lang),
             phase_legend(lang),
+            export_menu(lang, area),
         ],
     )
     lang_switch = html.Nav(

@@ -7,6 +7,7 @@ needs the whole sheet first) in constant memory, then streamed and deleted.
 import contextlib
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +17,13 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Send
+from starlette.types import Scope as Scope_
 
 from backend.audit.service import actor_of
+from backend.auth.service import Principal
 from backend.deps import PrincipalDep, RuntimeDep, scoped_area
-from backend.exports.datasets import Format, Scope
+from backend.exports.datasets import Dataset, Format, Scope
 from backend.exports.service import (
     MEDIA_TYPES,
     ExportError,
@@ -29,12 +33,16 @@ from backend.exports.service import (
     resolve,
 )
 from schemas.enums import CredentialKind
-from schemas.errors import problem_responses
+from schemas.errors import ProblemResponse, problem_responses
 
 router = APIRouter(
     prefix="/api/v1", tags=["exports"], responses=problem_responses(401, 403, 404, 422)
 )
 FILE_CHUNK = 256 * 1024
+# Exports running at once on this node: each holds a database connection to its end, and an
+# XLSX one of the io_threads while it writes; a fourth reader waits a minute, nobody else does.
+SLOTS = 3
+_slots = threading.BoundedSemaphore(SLOTS)
 
 
 @router.get(
@@ -44,7 +52,8 @@ FILE_CHUNK = 256 * 1024
         200: {
             "description": "the file (a download)",
             "content": {media: {} for media in MEDIA_TYPES.values()},
-        }
+        },
+        429: {"description": "too many exports running on this node", "model": ProblemResponse},
     },
 )
 def read_export(
@@ -72,6 +81,23 @@ def read_export(
             detail={"field": "authorization", "reason": f"needs role {spec.role.value}"},
         )
     scope = Scope(area=scoped_area(principal.area_code, area), since=since, until=until)
+    if not _slots.acquire(blocking=False):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail={"field": "dataset", "reason": f"{SLOTS} exports are running; try again soon"},
+            headers={"Retry-After": "60"},
+        )
+    try:
+        return _respond(rt, principal, spec, fmt, scope)
+    except BaseException:
+        _slots.release()
+        raise
+
+
+def _respond(
+    rt: RuntimeDep, principal: Principal, spec: Dataset, fmt: Format, scope: Scope
+) -> StreamingResponse:
+    """Open, count and audit the export; the body streams it, then frees the slot."""
     now = rt.clock.now()
     export = open_export(
         engine=rt.engine,
@@ -88,8 +114,9 @@ def read_export(
         "X-Export-Rows": str(export.rows),
     }
     if fmt is not Format.XLSX:
-        body = _pulled(export.chunks(), export.close)
-        return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+        return _Download(
+            _pulled(export.chunks()), (export.close, _slots.release), MEDIA_TYPES[fmt], headers
+        )
     folder = Path(tempfile.mkdtemp(prefix="posko-export-"))
     try:
         path = folder / "export.xlsx"
@@ -98,8 +125,8 @@ def read_export(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    body = _pulled(_blocks(path), lambda: shutil.rmtree(folder, ignore_errors=True))
-    return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+    done = (lambda: shutil.rmtree(folder, ignore_errors=True), _slots.release)
+    return _Download(_pulled(_blocks(path)), done, MEDIA_TYPES[fmt], headers)
 
 
 def _blocks(path: Path) -> Iterator[bytes]:
@@ -109,17 +136,42 @@ def _blocks(path: Path) -> Iterator[bytes]:
             yield block
 
 
-async def _pulled(chunks: Iterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
-    """Each chunk read in a worker thread; `done` (close the snapshot, delete the file) runs
-    whatever happens, also when the reader hangs up before the first chunk."""
+async def _pulled(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Each chunk made in a worker thread (the loop never waits for the database)."""
     try:
         while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
             yield chunk
     finally:
-        # A reader that hangs up cancels us: close the cursor now, not at garbage collection.
-        with anyio.CancelScope(shield=True):
-            close = getattr(chunks, "close", None)
-            with contextlib.suppress(Exception):
-                if close is not None:
-                    await run_in_threadpool(close)
-                await run_in_threadpool(done)
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await run_in_threadpool(close)
+
+
+class _Download(StreamingResponse):
+    """A streamed download whose clean-up (close the snapshot, delete the file, free the slot)
+    runs once whatever happens: also when the reader hangs up before the first chunk, when
+    Starlette never starts the body and so never runs its `finally`."""
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        done: tuple[Callable[[], None], ...],
+        media_type: str,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(body, media_type=media_type, headers=headers)
+        self._body = body
+        self._done = done
+
+    async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
+        """Send the file, then clean up."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                with contextlib.suppress(Exception):
+                    await self._body.aclose()  # type: ignore[attr-defined]
+                for step in self._done:
+                    with contextlib.suppress(Exception):
+                        await run_in_threadpool(step)

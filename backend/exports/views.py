@@ -5,16 +5,16 @@ needs the whole sheet first) in constant memory, then streamed and deleted.
 """
 
 import contextlib
+import pathlib
 import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Send
@@ -23,7 +23,7 @@ from starlette.types import Scope as Scope_
 from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import PrincipalDep, RuntimeDep, scoped_area
-from backend.exports.datasets import Dataset, Format, Scope
+from backend.exports.datasets import DATASETS, Dataset, Format, Scope
 from backend.exports.service import (
     MEDIA_TYPES,
     ExportError,
@@ -57,8 +57,8 @@ _slots = threading.BoundedSemaphore(SLOTS)
     },
 )
 def read_export(
-    dataset: str,
-    file_format: str,
+    dataset: Annotated[str, Path(description=f"one of: {', '.join(DATASETS)}", examples=["tps"])],
+    file_format: Annotated[str, Path(description="csv, xlsx or geojson", examples=["csv"])],
     principal: PrincipalDep,
     rt: RuntimeDep,
     area: Annotated[str | None, Query(description="narrow to an area inside yours")] = None,
@@ -117,7 +117,7 @@ def _respond(
         return _Download(
             _pulled(export.chunks()), (export.close, _slots.release), MEDIA_TYPES[fmt], headers
         )
-    folder = Path(tempfile.mkdtemp(prefix="posko-export-"))
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="posko-export-"))
     try:
         path = folder / "export.xlsx"
         export.write_xlsx(path)
@@ -129,7 +129,7 @@ def _respond(
     return _Download(_pulled(_blocks(path)), done, MEDIA_TYPES[fmt], headers)
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
+def _blocks(path: pathlib.Path) -> Iterator[bytes]:
     """A file's bytes, FILE_CHUNK at a time."""
     with path.open("rb") as f:
         while block := f.read(FILE_CHUNK):

@@ -12,6 +12,7 @@ from dash import html
 from backend.exports.datasets import DATASETS, Format
 from dashboard import ids
 from dashboard.i18n import Lang, t
+from schemas.enums import Role
 
 EXPORT_PATH = "/api/v1/exports"
 
@@ -30,7 +31,10 @@ def export_menu(lang: Lang, area: str | None = None) -> html.Details:
     """The commander's "Unduh" menu (closed until opened)."""
     rows = [
         html.Li(
-            className="export-row",
+            # Shown to everyone who may download it: a commander's dataset (the audit trail)
+            # to commanders only, as the page shows its actions (body.can-commander).
+            className="export-row"
+            + ("" if DATASETS[name].role is Role.VIEWER else " commander-only"),
             children=[
                 html.Span(t(f"exp_{name}", lang), className="export-name"),
                 *(

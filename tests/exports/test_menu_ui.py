@@ -45,6 +45,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         tokens = {
             "commander": person_token(engine, Role.COMMANDER, area="16.08"),
             "admin": person_token(engine, Role.ADMIN),
+            "viewer": person_token(engine, Role.VIEWER),
         }
         server = start_server(settings)
         try:
@@ -85,6 +86,7 @@ def test_exp030_the_commander_downloads_from_the_unduh_menu(
     link = f"#{ids.CMD_EXPORT}-tps-csv"
     assert page.page.locator(link).get_attribute("href") == "/api/v1/exports/tps.csv?area=16.08"
     assert page.page.locator(f"#{ids.CMD_EXPORT}-audit-geojson").count() == 0  # no position
+    assert page.page.locator(f"#{ids.CMD_EXPORT}-audit-csv").is_visible()  # a commander's
     path = _download(page.page, link, tmp_path)
     assert path.name.startswith("posko-tps-16.08-") and path.suffix == ".csv"
     rows, _ = parse_csv("tps", path.read_bytes())
@@ -93,6 +95,17 @@ def test_exp030_the_commander_downloads_from_the_unduh_menu(
         (entry,) = list_entries(session=s, action_prefix="export.")
     assert entry.subject == "tps.csv" and entry.area_code == "16.08"
     assert entry.actor.startswith("person:test commander#")
+    assert page.errors == []
+
+
+def test_exp032_a_viewer_is_not_offered_the_audit_trail(browser: Any, env: Env) -> None:
+    page: Page = open_page(browser, env, env.tokens["viewer"], "/", ids.COMMANDER.map)
+    page.page.locator(f"#{ids.CMD_EXPORT} summary").click()
+    assert page.page.locator(f"#{ids.CMD_EXPORT}-tps-xlsx").is_visible()
+    assert page.page.locator(f"#{ids.CMD_EXPORT}-tps-xlsx").get_attribute("href") == (
+        "/api/v1/exports/tps.xlsx"
+    )
+    assert not page.page.locator(f"#{ids.CMD_EXPORT}-audit-csv").is_visible()
     assert page.errors == []
 
 

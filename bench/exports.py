@@ -3,7 +3,7 @@
     python -m bench.exports [--quick]
 
 A fresh SQLite file (and, when it answers, a fresh PostgreSQL database) holding the mini
-registry and N officers' position fixes (200,000; --quick 50,000): the largest dataset of an
+registry and N officers' position fixes (200,000; --quick 20,000): the largest dataset of an
 election day. Each format is exported whole through `backend.exports.service` (one snapshot,
 count, audit, rows read CHUNK at a time), bytes discarded as they come (XLSX: the file
 written), best of 3 runs (--quick: 1), and divided by the rows.
@@ -120,7 +120,7 @@ def _best(runs: int, fn: Any) -> tuple[float, Any]:
 
 def measure(quick: bool) -> list[Figure]:
     """Throughput per format and database, each beside the raw read of the same rows."""
-    n = 50_000 if quick else 200_000
+    n = 20_000 if quick else 200_000
     runs = 1 if quick else 3
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-exports-") as tmp:

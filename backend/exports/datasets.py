@@ -32,7 +32,7 @@ class Kind(StrEnum):
     """How a column's values are written."""
 
     TEXT = "text"  # codes and names from the registry or the server
-    FREE = "free"  # text typed in the field or by people: guarded against spreadsheet formulas
+    FREE = "free"  # text typed in the field or by people (every text cell of a CSV is guarded)
     JSON = "json"  # a JSON object kept as text (nested as an object in GeoJSON)
     INT = "int"
     FLOAT = "float"

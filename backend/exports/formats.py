@@ -22,8 +22,9 @@ from backend.exports.datasets import Column, Dataset, Kind
 BOM = "\ufeff".encode()
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 _WIB_OFFSET = timedelta(hours=7)  # WIB has no daylight saving
-# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection):
-# text typed in the field is written with a leading apostrophe instead.
+# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection): a
+# text cell is written with a leading apostrophe instead. Every text cell, not only the field's
+# free text: names and subjects come from people too, and no code or enum starts so.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = Callable[[Any], Any]
@@ -54,10 +55,6 @@ def wib_iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(WIB).isoformat(timespec="microseconds")
 
 
-def _plain(v: Any) -> Any:
-    return "" if v is None else str(v)
-
-
 def _guarded(v: Any) -> str:
     if v is None:
         return ""
@@ -73,22 +70,18 @@ def _boolean(v: Any) -> str:
     return "" if v is None else ("true" if v else "false")
 
 
-def _cells(
-    columns: Sequence[Column], text: Cell, time_pair: tuple[Cell, Cell]
-) -> list[tuple[int, Cell]]:
+def _cells(columns: Sequence[Column], time_pair: tuple[Cell, Cell]) -> list[tuple[int, Cell]]:
     """(index in the row, converter) per output cell, in header order."""
     out: list[tuple[int, Cell]] = []
     for i, c in enumerate(columns):
         if c.kind is Kind.TIME:
             out += [(i, time_pair[0]), (i, time_pair[1])]
-        elif c.kind in (Kind.FREE, Kind.JSON):
-            out.append((i, text))
         elif c.kind is Kind.BOOL:
             out.append((i, _boolean))
         elif c.kind in (Kind.INT, Kind.FLOAT):
             out.append((i, _number))
         else:
-            out.append((i, _plain))
+            out.append((i, _guarded))
     return out
 
 
@@ -99,7 +92,7 @@ def csv_chunks(
     columns: Sequence[Column], parts: Iterable[Sequence[Sequence[Any]]]
 ) -> Iterator[bytes]:
     """UTF-8 CSV with a BOM (Excel then reads it as UTF-8), RFC 4180; one chunk per part."""
-    cells = _cells(columns, _guarded, (wib_text, utc_text))
+    cells = _cells(columns, (wib_text, utc_text))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header(columns))

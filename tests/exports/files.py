@@ -68,7 +68,7 @@ def parse_csv(name: str, body: bytes) -> tuple[Rows, list[str]]:
             elif c.kind is Kind.BOOL:
                 assert v in ("true", "false")
                 row[c.name] = v == "true"
-            elif c.kind is Kind.FREE and v.startswith("'") and v[1:].startswith(FORMULA_START):
+            elif v.startswith("'") and v[1:].startswith(FORMULA_START):
                 guarded.append(v)
                 row[c.name] = v[1:]
             else:

@@ -43,6 +43,7 @@ from backend.custody import views as custody_views
 from backend.db import make_engine
 from backend.deps import remote_of
 from backend.enrolment import views as enrolment_views
+from backend.exports import views as export_views
 from backend.field import views as field_views
 from backend.incidents import views as incident_views
 from backend.incidents.service import IncidentRules, incident_situations
@@ -367,6 +368,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alert_views,
         user_views,
         audit_views,
+        export_views,
         enrolment_views,
         field_views,
         whatsapp_channel,

@@ -15,6 +15,7 @@ from backend.audit.cli import app as audit_app
 from backend.audit.service import AuditRecord, append, cli_actor
 from backend.channels.cli import channels_app
 from backend.db import command_engine
+from backend.exports.cli import export
 from backend.migrate import upgrade
 from backend.officers.cli import officer_app
 from backend.positions.cli import tracker
@@ -37,6 +38,7 @@ app.add_typer(officer_app, name="officer")
 app.add_typer(channels_app, name="channels")
 app.add_typer(report_app, name="report")
 officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
+app.command("export")(export)  # backend/exports: CSV, XLSX, GeoJSON to a file
 
 
 def _aware(value: str, param: str) -> datetime:

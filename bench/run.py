@@ -2,7 +2,7 @@
 
     python -m bench.run [--quick] [--out DIR]
         [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports,
-                custody]
+                custody,exports]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -32,6 +32,7 @@ SUITES = {
     "lapor": "bench.lapor",
     "reports": "bench.reports",
     "custody": "bench.custody",
+    "exports": "bench.exports",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -427,6 +427,20 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Laporan sudah ditandatangani dan terkunci.",
         "The report is signed and frozen.",
     ),
+    # Exports (dashboard/exports.py): the "Unduh" menu of the commander's view and /admin.
+    "exp_menu": ("Unduh", "Download"),
+    "exp_hint": (
+        "Data wilayah Anda, waktu dalam WIB; CSV untuk olah data, XLSX untuk Excel.",
+        "Your area's data, times in WIB; CSV for analysis, XLSX for Excel.",
+    ),
+    "exp_tps": ("Status TPS", "TPS states"),
+    "exp_timeline": ("Linimasa TPS", "TPS timeline"),
+    "exp_incidents": ("Insiden (laporan & langkah)", "Incidents (reports & steps)"),
+    "exp_incident_reports": ("Laporan insiden", "Incident reports"),
+    "exp_incident_steps": ("Langkah insiden", "Incident steps"),
+    "exp_alerts": ("Peringatan", "Alerts"),
+    "exp_positions": ("Posisi petugas", "Officers' positions"),
+    "exp_audit": ("Jejak audit", "Audit trail"),
 }
 
 PHASE_WORDS: dict[str, tuple[str, str]] = {

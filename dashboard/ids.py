@@ -108,6 +108,7 @@ CMD_OFFICERS_SHOW = "cmd-officers-show"
 CMD_OFFICERS_TICK = "cmd-officers-tick"
 CMD_OFFICERS_INFO = "cmd-officers-info"
 CMD_TRAIL_OFFICER = "cmd-trail-officer"
+CMD_EXPORT = "cmd-export"  # the "Unduh" menu (dashboard/exports.py)
 WALL_TRACKED = "wall-tracked"
 WALL_TRACKED_TICK = "wall-tracked-tick"
 # The chain of custody of the boxes (dashboard/custody.py).

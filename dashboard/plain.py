@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.auth.service import AuthError
 from backend.browser import set_session_cookie
 from backend.deps import RuntimeDep, authenticate, record_refusal
+from dashboard.exports import export_section
 from dashboard.i18n import LANGS, Lang, lang_of, t
 from schemas.enums import CredentialKind, Role
 from schemas.paths import local_path
@@ -232,6 +233,7 @@ def _admin(lang: Lang, who: str, area: str | None, enrol_hours: float) -> str:
 <section class="panel" id="adm-enrol"></section>
 <section class="panel" id="adm-senders"></section>
 <section class="panel" id="adm-ppk"></section>
+{export_section(lang)}
 </div>{_json_script("admin-words", words)}<script>{ADMIN_JS.read_text()}</script>"""
     return _shell(t("adm_title", lang), lang, body, head=head)
 

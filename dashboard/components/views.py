@@ -24,6 +24,7 @@ from dashboard.components.common import (
 )
 from dashboard.custody import commander_custody, wall_custody
 from dashboard.data import phases_and_situations
+from dashboard.exports import export_menu
 from dashboard.i18n import Lang, phase_name, risk_name, situation_name, t
 from dashboard.positions import commander_controls, wall_tracked
 from schemas.enums import RiskRating
@@ -177,6 +178,7 @@ def _sidebar(lang: Lang) -> html.Aside:
             commander_controls(lang),
             map_legend(lang),
             phase_legend(lang),
+            export_menu(lang, area),
         ],
     )
 

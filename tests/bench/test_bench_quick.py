@@ -34,6 +34,7 @@ def test_quick_bench_produces_every_figure_finite(tmp_path: Path) -> None:
     figures = results["figures"]
     suites = {f["suite"] for f in figures}
     expected = {"intake", "subscribers", "memory", "restart", "channels", "positions", "lapor"}
+    expected |= {"exports"}
     if importlib.util.find_spec("bench.pixel") is not None:
         expected |= {"pixel"}
     assert expected <= suites, (suites, results["skipped"])

@@ -167,8 +167,8 @@ def _filters(lang: Lang) -> list[Component]:
     ]
 
 
-def _sidebar(lang: Lang) -> html.Aside:
-    """The left column: search, filters, the officer layer and the legends."""
+def _sidebar(lang: Lang, area: str | None) -> html.Aside:
+    """The left column: search, filters, the officer layer, the legends, downloads."""
     return html.Aside(
         className="sidebar",
         children=[
@@ -283,7 +283,7 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             html.Main(
                 className="cmd-body picture",
                 children=[
-                    _sidebar(lang),
+                    _sidebar(lang, area),
                     panel(
                         t("map", lang),
                         html.Div(

@@ -61,6 +61,7 @@ from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
 from backend.realtime.deltas import LivePublisher
 from backend.realtime.hub import LiveHub
+from backend.replay import views as replay_views
 from backend.runtime import Runtime
 from backend.tps import views as tps_views
 from backend.tps.index import RegistryIndex
@@ -359,6 +360,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sms_channel,
         channel_views,
         position_views,
+        replay_views,
         health,
     ):
         app.include_router(module.router)

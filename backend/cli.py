@@ -1,4 +1,5 @@
-"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer."""
+"""The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer,
+replay."""
 
 import copy
 import logging
@@ -18,6 +19,7 @@ from backend.migrate import upgrade
 from backend.officers.cli import officer_app
 from backend.positions.cli import tracker
 from backend.registry.cli import app as registry_app
+from backend.replay.cli import replay
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
 
@@ -34,6 +36,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(officer_app, name="officer")
 app.add_typer(channels_app, name="channels")
 officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
+app.command("replay")(replay)  # backend/replay: the picture as of a moment
 
 
 def _aware(value: str, param: str) -> datetime:

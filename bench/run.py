@@ -1,7 +1,7 @@
 """Run the benchmark suites and write bench/results.md and bench/results.json.
 
     python -m bench.run [--quick] [--out DIR]
-        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor]
+        [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,replay]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -29,6 +29,7 @@ SUITES = {
     "channels": "bench.channels",
     "positions": "bench.positions",
     "lapor": "bench.lapor",
+    "replay": "bench.replay",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

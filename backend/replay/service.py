@@ -12,26 +12,26 @@ counts committed batches, a compare-and-set token no screen shows).
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, bindparam, func, or_, text
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from backend.alerts.models import Alert, AlertVersion
 from backend.areas import kabupaten_in
 from backend.audit.models import AuditEntry
-from backend.db import UtcDateTime
+from backend.db import UtcDateTime, sqlite_time
 from backend.incidents.models import Incident, IncidentReport, IncidentVersion
 from backend.incidents.service import situations_of
 from backend.officers.models import Officer, Unit
 from backend.photos.models import IncidentPhoto
 from backend.positions.models import OfficerPosition
 from backend.regions.models import Region
-from backend.tps.models import Ping, Tps, TpsTransition
+from backend.tps.models import Tps, TpsTransition
 from backend.tps.rollup import NONE as NOT_YET
 from backend.tps.service import CONFIRMED, CORRECTED, NOT_REPORTED, area_clause, list_views
 from backend.tps.state import (
@@ -40,7 +40,7 @@ from backend.tps.state import (
     StateRow,
     confirm_claim,
     correct,
-    merge,
+    merge_all,
 )
 from schemas.enums import FLAG_BITS, OPEN_STATUSES, EventFlag, Phase, Situation
 from schemas.live import IncidentPublic, LogEntry, PhaseCount, Summary, TpsView
@@ -90,27 +90,51 @@ def _tps_ids(area_code: str | None) -> Select[int | None]:
 
 
 def _pings(session: Session, area_code: str | None, at: datetime) -> dict[int, list[PingFacts]]:
-    """Every ping stored by `at`, as the facts intake merged, per TPS in arrival order."""
-    q = sa_select(
-        col(Ping.tps_id),
-        col(Ping.officer_id),
-        col(Ping.phase),
-        col(Ping.situation),
-        col(Ping.device_time),
-        col(Ping.received_at),
-        col(Ping.flags),
-    ).where(col(Ping.received_at) <= at)
+    """Every ping stored by `at`, as the facts intake merged, per TPS in arrival order.
+
+    The driver's rows, not the ORM's: a day is tens of thousands of pings, and the column types'
+    per-value processing cost more than the query (measured: bench/replay.py).
+    """
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    where, params = f"received_at <= {mark}", [sqlite_time(at) if sqlite else at]
     if area_code is not None:
-        q = q.where(col(Ping.tps_id).in_(_tps_ids(area_code)))
+        column = "province_code" if len(area_code) == 2 else "kabupaten_code"
+        where += f" AND tps_id IN (SELECT id FROM tps WHERE {column} = {mark})"
+        params.append(area_code)
+    rows = conn.exec_driver_sql(
+        "SELECT tps_id, officer_id, phase, situation, device_time, received_at, flags "
+        f"FROM ping WHERE {where} ORDER BY received_at, id",
+        tuple(params),
+    )
+    times: dict[Any, datetime] = {}
+
+    def when(v: Any) -> datetime:
+        t = times.get(v)
+        if t is None:
+            t = times[v] = (
+                datetime.fromisoformat(v).replace(tzinfo=UTC)
+                if isinstance(v, str)
+                else (v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC))
+            )
+        return t
+
+    phases = {p.value: p for p in Phase}
+    situations = {x.value: x for x in Situation}
     out: dict[int, list[PingFacts]] = defaultdict(list)
-    for tps_id, officer_id, phase, situation, device_time, received_at, flags in session.execute(
-        q.order_by(col(Ping.received_at), col(Ping.id))
-    ):
+    for tps_id, officer_id, phase, situation, device_time, received_at, flags in rows:
+        received = when(received_at)
         # The effective time as the checker set it: a clock running ahead counts as received.
-        effective = received_at if flags & _CLOCK_SKEW else device_time
+        effective = received if flags & _CLOCK_SKEW else when(device_time)
         out[tps_id].append(
             PingFacts(
-                effective, received_at, phase, situation, officer_id, bool(flags & _UNASSIGNED)
+                effective,
+                received,
+                phases[phase],
+                situations[situation],
+                officer_id,
+                bool(flags & _UNASSIGNED),
             )
         )
     return out
@@ -156,17 +180,21 @@ def fold(tps_id: int, pings: list[PingFacts], steps: list[Step]) -> StateRow:
     """A TPS's state after `pings` (in arrival order) and a commander's `steps` at their times.
 
     Pings merge in any order to the same row (tps/state.py); a step is not a ping, so it is
-    applied after the pings received before it, as the live transaction did.
+    applied after the pings received before it, as the live transaction did. The version here
+    counts the changed stretches between steps: replay's own, not the live compare-and-set token.
     """
     s = StateRow(tps_id=tps_id)
     i = 0
     for step in [*steps, None]:
-        until = step.at if step is not None else None
-        while i < len(pings) and (until is None or pings[i].received_at <= until):
-            merged = merge(s, pings[i])
-            if merged != s:
-                s = replace(merged, version=s.version + 1)
-            i += 1
+        j = i
+        if step is None:
+            j = len(pings)
+        else:
+            while j < len(pings) and pings[j].received_at <= step.at:
+                j += 1
+        if j > i:
+            s = merge_all(s, pings[i:j])
+            i = j
         if step is None:
             break
         try:
@@ -314,53 +342,37 @@ def _incidents_at(
 
 
 def _alerts_at(session: Session, area_code: str | None, at: datetime) -> list[AlertPublic]:
-    """Alerts open at `at` (raised_at <= at < cleared_at), as they were then; SOS first."""
-    q = sa_select(Alert).where(
-        col(Alert.raised_at) <= at,
-        or_(col(Alert.cleared_at).is_(None), col(Alert.cleared_at) > at),
+    """Alerts open at `at` (raised_at <= at < cleared_at), as they were then; SOS first.
+
+    Table rows, not ORM objects: a national morning holds many open alerts, and building an
+    object per row cost more than reading it (bench/replay.py).
+    """
+    alert: Table = Alert.__table__  # type: ignore[attr-defined]
+    version: Table = AlertVersion.__table__  # type: ignore[attr-defined]
+    open_then = and_(
+        alert.c.raised_at <= at, or_(alert.c.cleared_at.is_(None), alert.c.cleared_at > at)
     )
     if area_code is not None:
-        q = q.where(
-            kabupaten_in(col(Alert.kabupaten_code), area_code) | col(Alert.kabupaten_code).is_(None)
+        open_then = and_(
+            open_then,
+            kabupaten_in(alert.c.kabupaten_code, area_code) | alert.c.kabupaten_code.is_(None),
         )
-    alerts = [a for (a,) in session.execute(q).all()]
+    alerts = session.execute(sa_select(alert).where(open_then)).all()
     latest = (
-        sa_select(func.max(col(AlertVersion.id)))
-        .where(
-            col(AlertVersion.at) <= at,
-            col(AlertVersion.alert_id).in_(
-                sa_select(col(Alert.id)).where(
-                    col(Alert.raised_at) <= at,
-                    or_(col(Alert.cleared_at).is_(None), col(Alert.cleared_at) > at),
-                )
-            ),
-        )
-        .group_by(col(AlertVersion.alert_id))
+        sa_select(func.max(version.c.id))
+        .where(version.c.at <= at, version.c.alert_id.in_(sa_select(alert.c.id).where(open_then)))
+        .group_by(version.c.alert_id)
     )
     versions = {
-        v.alert_id: v
-        for (v,) in session.execute(sa_select(AlertVersion).where(col(AlertVersion.id).in_(latest)))
+        v.alert_id: v for v in session.execute(sa_select(version).where(version.c.id.in_(latest)))
     }
     out = []
     for a in alerts:
-        assert a.id is not None
-        v = versions.get(a.id)
-        if v is not None:
-            cols: dict[str, Any] = {
-                "severity": v.severity,
-                "detail": v.detail,
-                "parent_id": v.parent_id,
-                "acknowledged_at": v.acknowledged_at,
-                "acknowledged_by": v.acknowledged_by,
-                "silenced_at": v.silenced_at,
-                "silenced_by": v.silenced_by,
-                "silenced_until": v.silenced_until,
-                "version": v.version,
-            }
-        else:  # raised before alert_version existed: as it is now, its later acts hidden
+        v: Any = versions.get(a.id)
+        if v is None:  # raised before alert_version existed: as it is now, later acts hidden
             acked = a.acknowledged_at is not None and _aware(a.acknowledged_at) <= at  # type: ignore[operator]
             silenced = a.silenced_at is not None and _aware(a.silenced_at) <= at  # type: ignore[operator]
-            cols = {
+            v = {
                 "severity": a.severity,
                 "detail": a.detail,
                 "parent_id": a.parent_id,
@@ -371,6 +383,8 @@ def _alerts_at(session: Session, area_code: str | None, at: datetime) -> list[Al
                 "silenced_until": a.silenced_until if silenced else None,
                 "version": a.version,
             }
+        else:
+            v = v._asdict()
         out.append(
             AlertPublic(
                 id=a.id,
@@ -379,16 +393,24 @@ def _alerts_at(session: Session, area_code: str | None, at: datetime) -> list[Al
                 subject=a.subject,
                 kabupaten_code=a.kabupaten_code,
                 kecamatan_code=a.kecamatan_code,
+                severity=v["severity"],
+                detail=orjson.loads(v["detail"]),
                 raised_at=a.raised_at,
                 cleared_at=None,
-                **{**cols, "detail": orjson.loads(cols["detail"])},
+                acknowledged_at=v["acknowledged_at"],
+                acknowledged_by=v["acknowledged_by"],
+                silenced_at=v["silenced_at"],
+                silenced_by=v["silenced_by"],
+                silenced_until=v["silenced_until"],
+                parent_id=v["parent_id"],
+                version=v["version"],
             )
         )
     # The live list's order: an officer's SOS first, then newest first (alerts.service).
     out.sort(key=lambda x: (_aware(x.raised_at), x.id), reverse=True)
-    sos = [x for x in out if x.kind is AlertKind.SOS]
+    sos = [x for x in out if x.kind is AlertKind.SOS][:ALERT_LIMIT]
     rest = [x for x in out if x.kind is not AlertKind.SOS]
-    return [*sos[:ALERT_LIMIT], *rest[: ALERT_LIMIT - len(sos[:ALERT_LIMIT])]]
+    return [*sos, *rest[: ALERT_LIMIT - len(sos)]]
 
 
 # --- the picture, the log, the counts, the officers --------------------------------------------

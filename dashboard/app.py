@@ -16,6 +16,7 @@ from dashboard.guard import DashboardGuard
 from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
 from dashboard.positions import register_position_callbacks
+from dashboard.replay import register_replay_callbacks
 
 HERE = Path(__file__).resolve().parent
 
@@ -72,6 +73,7 @@ def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:
     dash_app.backend.websocket_capability = False
     register_callbacks(dash_app, app, settings)
     register_position_callbacks(dash_app, app, settings)
+    register_replay_callbacks(dash_app, app, settings)  # dashboard/replay.py
     # Dash 4.4 on FastAPI runs its first-request setup (validation layout, page router,
     # inline clientside scripts) only for requests to "/" and "/_dash-*"; a first visit to
     # /wall would get an index page without them and a broken screen. Run it now instead.

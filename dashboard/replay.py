@@ -1,13 +1,32 @@
 """The commander's time control: a moment of the day, play 1x-600x, back to live.
 
-Only the skeleton is drawn here; `assets/live/85-replay.js` does the work in the browser (reads
+The skeleton is drawn here; `assets/live/85-replay.js` does the work in the browser (reads
 `/api/v1/replay/*`, puts the connection in its `replay` state so no live delta touches the past
-picture, and reconnects on the way back). The script reads the inputs itself: no callback.
+picture, and reconnects on the way back) and reads the inputs itself. The one callback here
+redraws the server-drawn timeline and day charts up to the replayed moment, which the script
+hands over in `REPLAY_MOMENT` (at most every 2 s while playing; None back in live, when the
+reconnect's refresh redraws them as they are).
 """
 
-from dash import dcc, html
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
 
-from dashboard.i18n import Lang, t
+from dash import Dash, Input, Output, State, callback_context, dcc, html
+from dash.exceptions import PreventUpdate
+from fastapi import FastAPI
+
+from backend.areas import AreaError, narrow
+from backend.config import Settings
+from backend.deps import SESSION_COOKIE
+from backend.runtime import Runtime
+from dashboard import ids
+from dashboard.data import principal_of, read_timeline
+from dashboard.figures import day_figure, timeline_figure
+from dashboard.i18n import Lang, lang_of, t
+
+C = ids.COMMANDER
 
 REPLAY = "cmd-replay"
 REPLAY_SLIDER = "cmd-replay-slider"  # minutes of the WIB day, 0-1439
@@ -18,6 +37,7 @@ REPLAY_PAUSE = "cmd-replay-pause"
 REPLAY_RATE = "cmd-replay-rate"
 REPLAY_LIVE = "cmd-replay-live"
 REPLAY_AT = "cmd-replay-at"  # what is shown: "LANGSUNG" or the moment
+REPLAY_MOMENT = "cmd-replay-moment"  # the replayed moment (ISO) for the server-drawn charts
 RATES = (1, 10, 60, 600)  # seconds of the day per second of play (85-replay.js: RATES)
 
 
@@ -61,5 +81,47 @@ def replay_control(lang: Lang) -> html.Div:
             ),
             html.Span(t("live", lang), id=REPLAY_AT, className="replay-at"),
             html.Button(t("replay_live", lang), id=REPLAY_LIVE, className="button replay-live"),
+            dcc.Store(id=REPLAY_MOMENT, data=None),
         ],
     )
+
+
+def register_replay_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> None:
+    """The timeline and day charts as they stood at the replayed moment."""
+
+    @dash_app.callback(
+        Output(C.timeline, "figure", allow_duplicate=True),
+        Output(ids.CMD_DAY, "figure", allow_duplicate=True),
+        Input(REPLAY_MOMENT, "data"),
+        State(C.page, "data"),
+        prevent_initial_call=True,
+    )
+    async def replay_charts(moment: str | None, page: dict[str, Any] | None) -> tuple[Any, Any]:
+        """Draw the charts up to `moment` (every TPS: the filters are the live view's)."""
+        if not moment:
+            raise PreventUpdate  # back to live: the reconnect's refresh draws the present
+        try:
+            at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            raise PreventUpdate from None
+        lang = lang_of((page or {}).get("lang"))
+        token = callback_context.cookies.get(SESSION_COOKIE)
+        rt: Runtime = server.state.runtime
+        wanted = (page or {}).get("area")
+
+        def build() -> tuple[Any, Any]:
+            principal = principal_of(rt, token)
+            if principal is None:
+                raise PreventUpdate
+            area = principal.area_code
+            if wanted:
+                with contextlib.suppress(AreaError):
+                    area = narrow(area, wanted)
+            data = read_timeline(rt, area_code=area, now=at)
+            rev = f"replay-{at.timestamp():.0f}"
+            return (
+                timeline_figure(data, lang=lang, rev=rev, height_px=380),
+                day_figure(data, lang=lang, rev=rev),
+            )
+
+        return await asyncio.to_thread(build)

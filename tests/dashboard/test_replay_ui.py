@@ -44,6 +44,10 @@ pytestmark = [
 ]
 
 WAIT = 15_000  # generous deadlines for conditions, not timing claims (a shared machine)
+TIMELINE_REV = (
+    f"String(((document.querySelector('#{ids.COMMANDER.timeline} .js-plotly-plot') || {{}})"
+    ".layout || {meta: {}}).meta.rev)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +139,8 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
         timeout=WAIT,
     )
     assert page.evaluate("window.poskoLive.connection") == "replay"
+    # The server-drawn timeline is redrawn up to the moment (dashboard/replay.py).
+    page.wait_for_function(TIMELINE_REV + ".startsWith('replay-')", timeout=WAIT)
     assert page.evaluate("window.poskoLive.live") is False
     assert "PUTAR ULANG" in p.text("#" + REPLAY_AT)
     assert page.evaluate("document.body.classList.contains('posko-replay')")
@@ -163,6 +169,7 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
         timeout=WAIT,
     )
     assert page.evaluate("window.poskoLive.replay.active") is False
+    page.wait_for_function("!" + TIMELINE_REV + ".startsWith('replay-')", timeout=WAIT)
     assert "LANGSUNG" in p.text("#" + REPLAY_AT)
     _ping(env, "penghitungan")
     page.wait_for_function(

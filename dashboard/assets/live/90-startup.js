@@ -179,6 +179,7 @@
         renderReplay();
         if (cfg) panels.renderHeader();
         if (replay.active) flush();
+        handMoment(!replay.playing);
       },
     });
 
@@ -207,6 +208,7 @@
       rate: "cmd-replay-rate",
       live: "cmd-replay-live",
       at: "cmd-replay-at",
+      moment: "cmd-replay-moment",
     };
 
     function el(key) {
@@ -243,6 +245,23 @@
       } else if (id === REPLAY_IDS.live) {
         replay.live();
       }
+    }
+
+    var MOMENT_EVERY_MS = 2000; // the server-drawn charts of a moment: at most this often in play
+    var momentSent = null;
+    var momentAt = 0;
+
+    function handMoment(force) {
+      // The timeline and day charts are drawn by the server (dashboard/replay.py): tell it the
+      // moment shown, or null back in live (the reconnect's refresh redraws the present).
+      if (!cfg || !cfg.panels_tick) return; // the commander's view only
+      var iso = replay.active && replay.at !== null && !replay.loading ? new Date(replay.at).toISOString() : null;
+      if (replay.active && iso === null) return; // wait for the picture
+      if (iso === momentSent) return;
+      if (!force && iso !== null && now() - momentAt < MOMENT_EVERY_MS) return;
+      momentSent = iso;
+      momentAt = now();
+      bridge.setProps(REPLAY_IDS.moment, { data: iso });
     }
 
     function renderReplay() {
@@ -332,6 +351,7 @@
       repair.tend();
       repair.checkWedged();
       conn.watch(); // silence on an open (or hanging) socket: close it and start over
+      handMoment(false); // a moment held back while playing
       if (synced()) store.evaluateStale();
       panels.renderBanner(); // also the banner's "last data" age
       panels.renderHeader();

@@ -1,7 +1,7 @@
 """`posko replay --at …`: the live picture as of a moment, for after-action work."""
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -22,7 +22,10 @@ def _moment(value: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not ISO 8601", param_hint="--at") from None
     if moment.tzinfo is None:
         raise typer.BadParameter("give the offset, e.g. +07:00 for WIB", param_hint="--at")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise typer.BadParameter("out of range", param_hint="--at") from None
 
 
 def replay(

@@ -1,8 +1,9 @@
 """Replay API: the live picture as of a moment, cut to the caller's area (docs/replay.md)."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime
 
 from backend.deps import ReaderDep, RuntimeDep, SessionDep, scoped_area
@@ -15,7 +16,18 @@ from schemas.positions import OfficerFixesPublic
 
 router = APIRouter(prefix="/api/v1/replay", tags=["replay"])
 
-At = Annotated[AwareDatetime, Query(description="the moment, ISO 8601 with its offset")]
+
+def _moment(
+    at: Annotated[AwareDatetime, Query(description="the moment, ISO 8601 with its offset")],
+) -> datetime:
+    """The moment in UTC; one that has none (year 0 or 10000 once its offset is applied) is 422."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise HTTPException(422, detail={"field": "at", "reason": "out of range"}) from None
+
+
+At = Annotated[datetime, Depends(_moment)]
 Area = Annotated[str | None, Query(description="province or kabupaten code")]
 
 

@@ -65,6 +65,9 @@ def test_replay_api_refuses_a_naive_moment_and_an_area_outside_yours(
     assert r.status_code == 422 and "at" in r.text
     r = httpx.get(url, params={"at": "kemarin"}, headers=narrow, timeout=10)
     assert r.status_code == 422
+    for edge in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
+        r = httpx.get(url, params={"at": edge}, headers=narrow, timeout=10)
+        assert r.status_code == 422 and "at" in r.text, (edge, r.text)
     r = httpx.get(
         url, params={"at": "2024-11-27T08:00:00+07:00", "area": "17"}, headers=narrow, timeout=10
     )

@@ -23,11 +23,13 @@ from backend.positions import service
 from backend.positions.service import OfficerFix
 from backend.positions.views import TRAIL_MAX, day_bounds
 from backend.regions.models import Region
+from backend.replay.service import positions_at
 from backend.runtime import Runtime
 from dashboard import ids
 from dashboard.data import principal_of
 from dashboard.figures import MAP_OFFICERS, MAP_TRAIL
 from dashboard.i18n import Lang, ago_text, clock_text, lang_of, t
+from dashboard.replay import REPLAY_MOMENT, replayed_moment
 
 C = ids.COMMANDER
 W = ids.WALL
@@ -180,26 +182,39 @@ def register_position_callbacks(dash_app: Dash, server: FastAPI, settings: Setti
         Input(ids.CMD_TRAIL_OFFICER, "value"),
         Input(ids.CMD_OFFICERS_TICK, "n_intervals"),
         Input(ids.CMD_MATCHES, "children"),  # the map was drawn anew: its layer too
+        Input(REPLAY_MOMENT, "data"),  # a replayed moment (dashboard/replay.py), None: live
         State(C.page, "data"),
         prevent_initial_call=True,
     )
     async def officer_layer(
-        show: list[str] | None, nrp: str | None, _tick: Any, _drawn: Any, page: Any
+        show: list[str] | None,
+        nrp: str | None,
+        _tick: Any,
+        _drawn: Any,
+        moment: str | None,
+        page: Any,
     ) -> tuple[Any, ...]:
         """Patch the officers' latest fixes and the picked officer's trail onto the map."""
         lang = lang_of((page or {}).get("lang"))
         shown = "on" in (show or [])
+        past = replayed_moment(moment)
 
         def build(rt: Runtime, area: str | None) -> tuple[Any, ...]:
-            now = rt.clock.now()
+            now = past or rt.clock.now()
             stale_s = rt.settings.positions_stale_s
             with Session(rt.engine) as s:
-                fixes = service.latest_in_area(session=s, area_code=area, now=now, stale_s=stale_s)
+                if past is not None:  # each officer's last fix known then
+                    fixes = positions_at(session=s, area_code=area, at=past, stale_s=stale_s)
+                else:
+                    fixes = service.latest_in_area(
+                        session=s, area_code=area, now=now, stale_s=stale_s
+                    )
                 points: list[tuple[float, float, datetime]] = []
                 if nrp:
                     officer = service.officer_in_area(session=s, nrp=nrp, area_code=area)
                     if officer is not None and officer.id is not None:
                         since, until = day_bounds(now)
+                        until = min(until, now) if past is not None else until
                         rows = service.trail(
                             session=s,
                             officer_id=officer.id,

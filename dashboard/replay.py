@@ -10,7 +10,7 @@ reconnect's refresh redraws them as they are).
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash, Input, Output, State, callback_context, dcc, html
@@ -86,6 +86,15 @@ def replay_control(lang: Lang) -> html.Div:
     )
 
 
+def replayed_moment(moment: str | None) -> datetime | None:
+    """The moment the browser replays (REPLAY_MOMENT's data), or None when live or unreadable."""
+    if not moment:
+        return None
+    with contextlib.suppress(ValueError, OverflowError):
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(UTC)
+    return None
+
+
 def register_replay_callbacks(dash_app: Dash, server: FastAPI, settings: Settings) -> None:
     """The timeline and day charts as they stood at the replayed moment."""
 
@@ -98,12 +107,9 @@ def register_replay_callbacks(dash_app: Dash, server: FastAPI, settings: Setting
     )
     async def replay_charts(moment: str | None, page: dict[str, Any] | None) -> tuple[Any, Any]:
         """Draw the charts up to `moment` (every TPS: the filters are the live view's)."""
-        if not moment:
+        at = replayed_moment(moment)
+        if at is None:
             raise PreventUpdate  # back to live: the reconnect's refresh draws the present
-        try:
-            at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        except ValueError:
-            raise PreventUpdate from None
         lang = lang_of((page or {}).get("lang"))
         token = callback_context.cookies.get(SESSION_COOKIE)
         rt: Runtime = server.state.runtime

@@ -12,7 +12,7 @@ from backend.replay import service
 from backend.tps.liveness import grace_table
 from schemas.errors import problem_responses
 from schemas.live import LogEntry, Snapshot, Summary
-from schemas.positions import OfficerFixesPublic
+from schemas.positions import OfficerFixesPublic, OfficerFixPublic
 
 router = APIRouter(prefix="/api/v1/replay", tags=["replay"])
 
@@ -74,5 +74,6 @@ def replay_positions(
     """Each officer's last fix known at `at`."""
     area_code = scoped_area(principal.area_code, area)
     stale = rt.settings.positions_stale_s
-    data = service.positions_at(session=session, area_code=area_code, at=at, stale_s=stale)
+    fixes = service.positions_at(session=session, area_code=area_code, at=at, stale_s=stale)
+    data = [OfficerFixPublic.model_validate(f, from_attributes=True) for f in fixes]
     return OfficerFixesPublic(data=data, count=len(data), stale_after_s=stale, now=at)

@@ -223,3 +223,32 @@ def test_rollup_at_a_moment_counts_the_replayed_tps(
         key = v.phase.value if v.phase else "belum"
         phases[key] = phases.get(key, 0) + 1
     assert {c.kecamatan_code: c.phases for c in counts.data} == by_kec
+
+
+def test_officers_last_fix_as_known_at_a_moment(field: Field, mini: MiniRegistry) -> None:
+    from backend.positions.service import Fix, store_fixes
+
+    officer = mini.officer_ids[0]
+    fixes = [
+        Fix(officer, wib(27, "07:00"), -4.30, 104.35, wib(27, "07:00"), "traccar"),
+        Fix(officer, wib(27, "08:00"), -4.31, 104.36, wib(27, "08:00"), "traccar"),
+        # Measured at 07:30, arrived at 09:00 (out of signal): not known before 09:00.
+        Fix(officer, wib(27, "07:30"), -4.32, 104.37, wib(27, "09:00"), "traccar"),
+        Fix(mini.officer_ids[1], wib(27, "07:45"), -4.1, 104.6, wib(27, "07:45"), "owntracks"),
+    ]
+    field.db.begin()
+    store_fixes(field.db, fixes)
+    field.db.commit()
+    with Session(field.engine) as s:
+
+        def where(hhmm: str) -> dict[str, tuple[float, float, bool]]:
+            got = positions_at(session=s, area_code=AREA, at=wib(27, hhmm), stale_s=2700)
+            return {f.nrp: (f.lat, f.lon, f.is_stale) for f in got}
+
+        nrp = mini.officer_nrps
+        assert where("06:59") == {}
+        assert where("07:40") == {nrp[0]: (-4.30, 104.35, False)}
+        assert where("07:50") == {nrp[0]: (-4.30, 104.35, True), nrp[1]: (-4.1, 104.6, False)}
+        assert where("08:30")[nrp[0]] == (-4.31, 104.36, False)
+        assert where("09:00")[nrp[0]] == (-4.31, 104.36, True)  # the late one is older
+        assert positions_at(session=s, area_code="17.01", at=wib(27, "09:00"), stale_s=60) == []

@@ -323,6 +323,8 @@
       // The commander's server-drawn panels: at once (at most every 2 s) when an incident or the
       // open TPS changed, and once a minute for what only time changes (ages, silences, the day).
       if (!cfg.panels_tick) return;
+      // A replayed moment's charts are the replay's (dashboard/replay.py): no live redraw over them.
+      if (conn.state === "replay") return;
       var t = now();
       if (store.changed.panels && t - panelsAt > PANELS_MIN_MS) {
         panelsAt = t;

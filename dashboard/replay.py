@@ -68,7 +68,7 @@ def replay_control(lang: Lang) -> html.Div:
                 "▶", id=REPLAY_PLAY, title=t("replay_play", lang), className="button replay-play"
             ),
             html.Button(
-                "⏸",
+                "❚❚",
                 id=REPLAY_PAUSE,
                 title=t("replay_pause", lang),
                 className="button replay-pause",

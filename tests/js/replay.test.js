@@ -97,6 +97,9 @@ test("seek: the live socket closes, the past picture loads, and no delta reaches
   assert.equal(t.store.tps.get(FIRST).phase, "persiapan");
   assert.equal(t.store.seq, 0);
   assert.equal(t.store.lastDataAt, T0);
+  // The screen's clock is the moment: it stands still while paused (not the present's pace).
+  t.clock.advance(5000);
+  assert.equal(t.store.serverNow(), T0);
   // The old socket's frames (had it not closed in time) are ignored: the picture stays past.
   const before = JSON.stringify(t.store.tps.get(FIRST));
   t.sockets.receive(liveSocket, ...t.stream.deltas);
@@ -134,6 +137,7 @@ test("play moves the moment rate seconds per second and stops at the present", a
   await settle();
   t.control.play(60);
   assert.equal(t.control.playing, true);
+  assert.equal(t.store.speed, 60, "the clock moves at the play rate");
   t.clock.advance(1000);
   assert.equal(t.control.at, T0 + 60000);
   t.past.last.resolve(pastReads(T0 + 60000, "persiapan"));

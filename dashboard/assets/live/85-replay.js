@@ -79,7 +79,7 @@
   /**
    * The time control's logic. Options:
    *   connection   40-connection's: replay(), resume(), state
-   *   store        30-store's: load(reads), setClock(iso), forgetJudged(), serverNow()
+   *   store        30-store's: load(reads), setClock(iso), speed, forgetJudged(), serverNow()
    *   load(atMs)   Promise of the reads {snapshot, log, incidents} for a moment
    *   clock        {now, setTimeout, clearTimeout}
    *   onChange()   after the mode, moment, rate or a loaded picture changed (redraw)
@@ -132,6 +132,7 @@
           error = null;
           o.store.load(reads, { fresh: true });
           o.store.setClock(reads.snapshot.taken_at);
+          holdClock();
           next();
           changed();
         },
@@ -143,6 +144,12 @@
           changed();
         }
       );
+    }
+
+    function holdClock() {
+      // The screen's clock (header, staleness, the barcode's last bin) is the moment shown:
+      // still while paused, moving at the play rate while playing, never the present's.
+      o.store.speed = playing ? rate : 0;
     }
 
     function next() {
@@ -169,6 +176,7 @@
       if (r !== undefined) rate = clampRate(r);
       if (!active() && !seek(o.store.serverNow() - 3600 * 1000)) return;
       playing = true;
+      holdClock();
       lastStep = clock.now();
       if (timer === null) timer = clock.setTimeout(step, STEP_MS);
       changed();
@@ -176,6 +184,10 @@
 
     function pause() {
       playing = false;
+      if (active()) {
+        if (at !== null) o.store.setClock(new Date(at).toISOString());
+        holdClock();
+      }
       if (timer !== null) clock.clearTimeout(timer);
       timer = null;
       changed();
@@ -202,6 +214,7 @@
       live: live,
       setRate: function (r) {
         rate = clampRate(r);
+        if (active()) holdClock();
         changed();
       },
       get active() {

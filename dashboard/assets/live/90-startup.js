@@ -276,10 +276,12 @@
         line = words.replay_mode.replace("{at}", text.hhmmss(replay.at));
         if (replay.error) line += " · " + words.replay_error;
         var slider = el("slider");
-        // Follow play; not while the commander drags it.
+        // Follow play; not while the commander drags it or types.
         if (slider && document.activeElement !== slider) {
           slider.value = String(Math.floor((replay.at - replayDay()) / 60000));
         }
+        var time = el("time");
+        if (time && document.activeElement !== time) time.value = text.hhmmss(replay.at);
       }
       bridge.setText(REPLAY_IDS.at, "replay-at", line);
     }

@@ -12,6 +12,7 @@ counts committed batches, a compare-and-set token no screen shows).
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +43,14 @@ from backend.tps.state import (
     correct,
     merge_all,
 )
-from schemas.enums import FLAG_BITS, OPEN_STATUSES, EventFlag, Phase, Situation
+from schemas.enums import (
+    FLAG_BITS,
+    OPEN_STATUSES,
+    EventFlag,
+    IncidentStatus,
+    Phase,
+    Situation,
+)
 from schemas.live import IncidentPublic, LogEntry, PhaseCount, Summary, TpsView
 from schemas.ops import AlertKind, AlertPublic
 
@@ -270,9 +278,14 @@ def _codes(area_code: str | None) -> Select[str, int | None]:
 
 
 def _incidents_at(
-    session: Session, area_code: str | None, at: datetime
+    session: Session,
+    area_code: str | None,
+    at: datetime,
+    statuses: Sequence[IncidentStatus] = OPEN_STATUSES,
+    limit: int = INCIDENT_LIMIT,
 ) -> tuple[list[IncidentPublic], dict[int, Situation]]:
-    """Open incidents at `at`, newest first, and the situations they gave their TPS then."""
+    """Incidents in `statuses` at `at` (open ones by default), newest first, and the situations
+    those of them that were open gave their TPS then."""
     latest = (
         sa_select(func.max(col(IncidentVersion.id)))
         .where(col(IncidentVersion.at) <= at)
@@ -286,13 +299,13 @@ def _incidents_at(
     )
     if area_code is not None:
         q = q.where(kabupaten_in(col(Incident.kabupaten_code), area_code))
-    rows = [
-        (v, inc, code) for v, inc, code in session.execute(q).all() if v.status in OPEN_STATUSES
-    ]
-    situations = situations_of((inc.tps_id, v.severity) for v, inc, _ in rows)
+    rows = [(v, inc, code) for v, inc, code in session.execute(q).all() if v.status in statuses]
+    situations = situations_of(
+        (inc.tps_id, v.severity) for v, inc, _ in rows if v.status in OPEN_STATUSES
+    )
     rows.sort(key=lambda r: r[1].id or 0)  # the live order: newest first, ties by id
     rows.sort(key=lambda r: _aware(r[0].opened_at) or r[0].opened_at, reverse=True)
-    rows = rows[:INCIDENT_LIMIT]
+    rows = rows[:limit]
     members: dict[int, list[int]] = {v.incident_id: orjson.loads(v.report_ids) for v, _, _ in rows}
     report_ids = sorted({r for ids in members.values() for r in ids})
     reporter: dict[int, str] = {}
@@ -430,6 +443,14 @@ def state_at(*, session: Session, area_code: str | None, at: datetime) -> Replay
         incidents=incidents,
         alerts=_alerts_at(session, area_code, at),
     )
+
+
+def resolved_at(
+    *, session: Session, area_code: str | None, at: datetime, limit: int = 300
+) -> list[IncidentPublic]:
+    """Incidents resolved (selesai) and not yet closed at `at`: the commander's list shows them."""
+    found, _ = _incidents_at(session, area_code, at, (IncidentStatus.SELESAI,), limit)
+    return found
 
 
 def log_at(

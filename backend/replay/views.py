@@ -11,7 +11,7 @@ from backend.realtime.hub import channel_for_area
 from backend.replay import service
 from backend.tps.liveness import grace_table
 from schemas.errors import problem_responses
-from schemas.live import LogEntry, Snapshot, Summary
+from schemas.live import IncidentsPublic, LogEntry, Snapshot, Summary
 from schemas.positions import OfficerFixesPublic, OfficerFixPublic
 
 router = APIRouter(prefix="/api/v1/replay", tags=["replay"])
@@ -58,6 +58,16 @@ def replay_log(
     """The event log's phase and situation lines as they stood at `at`, newest first."""
     area_code = scoped_area(principal.area_code, area)
     return service.log_at(session=session, area_code=area_code, at=at)
+
+
+@router.get("/incidents", response_model=IncidentsPublic, responses=problem_responses(401, 403))
+def replay_incidents(
+    principal: ReaderDep, session: SessionDep, at: At, area: Area = None
+) -> IncidentsPublic:
+    """Incidents resolved and waiting to be closed at `at` (the snapshot has the open ones)."""
+    area_code = scoped_area(principal.area_code, area)
+    data = service.resolved_at(session=session, area_code=area_code, at=at)
+    return IncidentsPublic(data=data, count=len(data))
 
 
 @router.get("/rollup", response_model=Summary, responses=problem_responses(401, 403))

@@ -78,6 +78,7 @@ test("pure helpers: rates 1-600, WIB days and times, replay URLs keep the area",
   const urls = replay.replayUrls({ snapshot: "/api/v1/snapshot?area=16.08" }, T0);
   assert.equal(urls.snapshot, "/api/v1/replay/snapshot?area=16.08&at=2024-11-27T03%3A00%3A00.000Z");
   assert.equal(urls.log, "/api/v1/replay/log?area=16.08&at=2024-11-27T03%3A00%3A00.000Z");
+  assert.equal(urls.incidents, "/api/v1/replay/incidents?area=16.08&at=2024-11-27T03%3A00%3A00.000Z");
   assert.equal(replay.replayUrls({ snapshot: "/api/v1/snapshot" }, T0).snapshot.indexOf("area"), -1);
 });
 

@@ -46,7 +46,7 @@ def _compare(ops_server: LiveServer, seen: list[Any], tokens: dict[str, str]) ->
         snap = Snapshot.model_validate(r.json())
         assert snap.seq == 0 and snap.channel == "kab:16.08" and snap.taken_at == moment
         assert picture(snap.tps, snap.incidents, snap.alerts) == expected
-    for path in ("log", "rollup", "positions"):
+    for path in ("log", "rollup", "positions", "incidents"):
         r = httpx.get(
             f"{ops_server.url}/api/v1/replay/{path}",
             params={"at": wib(27, "07:32").isoformat()},

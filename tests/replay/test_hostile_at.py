@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from tests.conftest import LiveServer
 from tests.faults.test_hostile_input import FUZZ_EXAMPLES, MOMENTS, _named_field
 
-READS = ["snapshot", "log", "rollup", "positions"]
+READS = ["snapshot", "log", "rollup", "positions", "incidents"]
 
 
 def test_fuzzed_moments_are_answered_or_refused_naming_at(server: LiveServer, viewer: str) -> None:

@@ -252,3 +252,40 @@ def test_officers_last_fix_as_known_at_a_moment(field: Field, mini: MiniRegistry
         assert where("08:30")[nrp[0]] == (-4.31, 104.36, False)
         assert where("09:00")[nrp[0]] == (-4.31, 104.36, True)  # the late one is older
         assert positions_at(session=s, area_code="17.01", at=wib(27, "09:00"), stale_s=60) == []
+
+
+def test_resolved_incidents_waiting_to_close_as_they_were(field: Field, mini: MiniRegistry) -> None:
+    from backend.replay.service import resolved_at
+
+    t = wib(27, "09:00")
+    out = field.send([(mini.officer_nrps[0], incident(mini.tps_codes[0], at=t))], at=t)
+    iid = out.incident_ids[0]
+    seen = []
+    with Session(field.engine) as s:
+        steps = [
+            (Action.ACCEPT, {}),
+            (Action.DISPATCH, {"unit_code": "polsek-belitang"}),
+            (Action.RESOLVE, {}),
+            (Action.CLOSE, {}),
+        ]
+        for i, (action, target) in enumerate(steps):
+            moment = t + timedelta(minutes=10 * (i + 1))
+            transition(
+                session=s,
+                incident_id=iid,
+                action=action,
+                expected_version=i,
+                actor="session:cmd#1",
+                now=moment,
+                **target,  # type: ignore[arg-type]
+            )
+            waiting = [
+                x.model_dump(mode="json")
+                for x in list_public(session=s, area_code=AREA)
+                if x.status.value == "selesai"
+            ]
+            seen.append((moment, waiting))
+        for moment, waiting in seen:
+            got = resolved_at(session=s, area_code=AREA, at=moment)
+            assert [x.model_dump(mode="json") for x in got] == waiting, moment
+    assert [bool(w) for _, w in seen] == [False, False, True, False]

@@ -72,7 +72,8 @@
     return {
       snapshot: "/api/v1/replay/snapshot" + query,
       log: "/api/v1/replay/log" + query,
-      incidents: null, // the snapshot carries the incidents open then
+      // The snapshot carries the incidents open then; these are the resolved ones waiting.
+      incidents: "/api/v1/replay/incidents" + query,
     };
   }
 

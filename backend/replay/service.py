@@ -90,12 +90,6 @@ def _aware(v: datetime | None) -> datetime | None:
 # --- TPS ---------------------------------------------------------------------------------------
 
 
-def _tps_ids(area_code: str | None) -> Select[int | None]:
-    q = sa_select(col(Tps.id))
-    area = area_clause(area_code)
-    return q.where(area) if area is not None else q
-
-
 def _pings(session: Session, area_code: str | None, at: datetime) -> dict[int, list[PingFacts]]:
     """Every ping stored by `at`, as the facts intake merged, per TPS in arrival order.
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlmodel import Session
 
@@ -44,6 +45,19 @@ pytestmark = [
 ]
 
 WAIT = 15_000  # generous deadlines for conditions, not timing claims (a shared machine)
+# What the screen shows of each TPS, times as numbers (the stream and the snapshot spell them
+# differently); `version` is left out (the live one is the writer's compare-and-set token).
+PICTURE = """(codes) => {
+  const t = (v) => (v ? Date.parse(v) : null);
+  const out = {};
+  for (const c of codes) {
+    const s = window.poskoLive.state(c);
+    out[c] = s && [s.phase, s.situation, t(s.phase_at), t(s.situation_at), t(s.last_seen_at),
+      t(s.last_received_at), s.last_officer, s.claimed_phase || null, s.claimed_by || null,
+      s.incident_situation || null, t(s.corrected_at)];
+  }
+  return out;
+}"""
 TIMELINE_REV = (
     f"String(((document.querySelector('#{ids.COMMANDER.timeline} .js-plotly-plot') || {{}})"
     ".layout || {meta: {}}).meta.rev)"
@@ -171,8 +185,26 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
     assert page.evaluate("window.poskoLive.replay.active") is False
     page.wait_for_function("!" + TIMELINE_REV + ".startsWith('replay-')", timeout=WAIT)
     assert "LANGSUNG" in p.text("#" + REPLAY_AT)
-    _ping(env, "penghitungan")
+    recorded_at = _ping(env, "penghitungan")
     page.wait_for_function(
         "(c) => (window.poskoLive.state(c) || {}).phase === 'penghitungan'", arg=code, timeout=WAIT
     )
+    # The live screen as it stands now (snapshot plus deltas), then replay of that moment: the
+    # same picture in the browser.
+    codes = env.mini.tps_codes
+    live = page.evaluate(PICTURE, codes)
+    assert live[code][0] == "penghitungan"
+    page.evaluate("(iso) => window.poskoLive.replay.seek(iso)", recorded_at.isoformat())
+    page.wait_for_function(
+        "() => window.poskoLive.replay.active && !window.poskoLive.replay.loading"
+        " && window.poskoLive.replay.at !== null",
+        timeout=WAIT,
+    )
+    page.wait_for_function(
+        "(a) => JSON.stringify((" + PICTURE + ")(a[0])) === a[1]",
+        arg=[codes, orjson.dumps(live).decode()],
+        timeout=WAIT,
+    )
+    page.click("#" + REPLAY_LIVE)
+    page.wait_for_function("() => window.poskoLive.live", timeout=WAIT)
     assert p.errors == []

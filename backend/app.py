@@ -63,6 +63,7 @@ from backend.realtime import views as live_views
 from backend.realtime.broadcast import make_broadcaster
 from backend.realtime.deltas import LivePublisher
 from backend.realtime.hub import LiveHub
+from backend.replay import views as replay_views
 from backend.reports import views as report_views
 from backend.reports.scheduler import ReportScheduler
 from backend.runtime import Runtime
@@ -378,6 +379,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         position_views,
         report_views,
         custody_views,
+        replay_views,
         health,
     ):
         app.include_router(module.router)

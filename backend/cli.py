@@ -1,5 +1,5 @@
 """The `posko` command: serve, demo, simulate, registry, token, db, user, kiosk, audit, officer,
-report."""
+report, export, replay."""
 
 import copy
 import logging
@@ -20,6 +20,7 @@ from backend.migrate import upgrade
 from backend.officers.cli import officer_app
 from backend.positions.cli import tracker
 from backend.registry.cli import app as registry_app
+from backend.replay.cli import replay
 from backend.reports.cli import report_app
 from backend.simulate.cli import app as simulate_app
 from backend.users.cli import area_option, kiosk_app, user_app
@@ -39,6 +40,7 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(report_app, name="report")
 officer_app.command("tracker")(tracker)  # backend/positions: Traccar Client / OwnTracks keys
 app.command("export")(export)  # backend/exports: CSV, XLSX, GeoJSON to a file
+app.command("replay")(replay)  # backend/replay: the picture as of a moment
 
 
 def _aware(value: str, param: str) -> datetime:

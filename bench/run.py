@@ -2,7 +2,7 @@
 
     python -m bench.run [--quick] [--out DIR]
         [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports,
-                custody,exports]
+                custody,exports,replay]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -33,6 +33,7 @@ SUITES = {
     "reports": "bench.reports",
     "custody": "bench.custody",
     "exports": "bench.exports",
+    "replay": "bench.replay",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -12,7 +12,7 @@ from dash.development.base_component import Component
 from fastapi import FastAPI, HTTPException, status
 
 from backend.config import Settings
-from dashboard import custody, positions
+from dashboard import custody, positions, replay
 from dashboard.guard import DashboardGuard
 from dashboard.lapor import router as lapor_router
 from dashboard.plain import router as plain_router
@@ -56,6 +56,7 @@ def _register_callbacks(dash_app: Dash, srv: Serving) -> None:
         sys.modules[page["module"]].callbacks.register(dash_app, srv)
     positions.callbacks.register(dash_app, srv)
     custody.callbacks.register(dash_app, srv)
+    replay.callbacks.register(dash_app, srv)
 
 
 def attach_dashboard(app: FastAPI, settings: Settings) -> Dash:

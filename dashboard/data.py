@@ -156,10 +156,17 @@ def read_picture(rt: Runtime, *, area_code: str | None) -> Picture:
 
 
 def read_timeline(
-    rt: Runtime, *, area_code: str | None, codes: set[str] | None = None
+    rt: Runtime,
+    *,
+    area_code: str | None,
+    codes: set[str] | None = None,
+    now: datetime | None = None,
 ) -> TimelineInput:
-    """The election day so far in bins: phases, situations and when each TPS went unseen."""
-    now = rt.clock.now()
+    """The election day so far in bins: phases, situations and when each TPS went unseen.
+
+    `now`: the end of "so far" (default the clock's now; a replayed moment: dashboard/replay.py).
+    """
+    now = now or rt.clock.now()
     start, _ = day_window(now)
     end = max(now, start + timedelta(seconds=1))
     grace = grace_table(rt.settings)

@@ -19,6 +19,17 @@ _WORDS: dict[str, tuple[str, str]] = {
     "wall_title": ("Dinding Posko", "Command post wall"),
     "commander_title": ("Komandan", "Commander"),
     "live": ("LANGSUNG", "LIVE"),
+    # The commander's time control (dashboard/replay.py, assets/live/85-replay.js).
+    "replay_title": ("Putar ulang", "Replay"),
+    "replay_slider": ("Geser ke jam yang ingin dilihat", "Slide to the time to see"),
+    "replay_time": ("Jam (WIB)", "Time (WIB)"),
+    "replay_seek": ("Lihat", "Show"),
+    "replay_play": ("Putar maju", "Play forward"),
+    "replay_pause": ("Jeda", "Pause"),
+    "replay_rate": ("Kecepatan putar", "Play speed"),
+    "replay_live": ("Kembali ke langsung", "Back to live"),
+    "replay_mode": ("PUTAR ULANG · {at} WIB", "REPLAY · {at} WIB"),
+    "replay_error": ("gagal memuat, coba lagi", "could not load, try again"),
     "connecting": ("MENYAMBUNG…", "CONNECTING…"),
     "data_age": ("data {age}", "data {age}"),
     "lost_banner": (
@@ -604,6 +615,8 @@ def browser_words(lang: Lang) -> dict[str, Any]:
     """Every word the browser script needs, in one language."""
     keys = (
         "live",
+        "replay_mode",
+        "replay_error",
         "connecting",
         "data_age",
         "lost_banner",

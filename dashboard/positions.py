@@ -16,10 +16,12 @@ from backend.positions import service
 from backend.positions.service import OfficerFix
 from backend.positions.views import TRAIL_MAX, day_bounds
 from backend.regions.models import Region
+from backend.replay.service import positions_at
 from backend.runtime import Runtime
 from dashboard import ids
 from dashboard.figures import MAP_OFFICERS, MAP_TRAIL
 from dashboard.i18n import Lang, ago_text, clock_text, lang_of, t
+from dashboard.replay import REPLAY_MOMENT, replayed_moment
 from dashboard.serving import PageCallbacks, Serving
 
 C = ids.COMMANDER
@@ -139,19 +141,25 @@ def tracked_rows(counts: dict[str, int], names: dict[str, str], lang: Lang) -> l
 
 
 def _read_layer(
-    rt: Runtime, area: str | None, nrp: str | None
+    rt: Runtime, area: str | None, nrp: str | None, past: datetime | None = None
 ) -> tuple[list[OfficerFix], list[tuple[float, float, datetime]]]:
-    """The officers' latest fixes in `area` and, when one is picked, his fixes of the day."""
-    now = rt.clock.now()
+    """The officers' latest fixes in `area` and, when one is picked, his fixes of the day.
+
+    With `past` (a replayed moment, dashboard/replay.py), as they were known then.
+    """
+    now = past or rt.clock.now()
+    stale_s = rt.settings.positions_stale_s
     with Session(rt.engine) as s:
-        fixes = service.latest_in_area(
-            session=s, area_code=area, now=now, stale_s=rt.settings.positions_stale_s
-        )
+        if past is not None:  # each officer's last fix known then
+            fixes = positions_at(session=s, area_code=area, at=past, stale_s=stale_s)
+        else:
+            fixes = service.latest_in_area(session=s, area_code=area, now=now, stale_s=stale_s)
         points: list[tuple[float, float, datetime]] = []
         if nrp:
             officer = service.officer_in_area(session=s, nrp=nrp, area_code=area)
             if officer is not None and officer.id is not None:
                 since, until = day_bounds(now)
+                until = min(until, now) if past is not None else until
                 rows = service.trail(
                     session=s, officer_id=officer.id, since=since, until=until, limit=TRAIL_MAX
                 )
@@ -203,18 +211,26 @@ async def poll_when_shown(_srv: Serving, show: list[str] | None) -> bool:
     Input(ids.CMD_TRAIL_OFFICER, "value"),
     Input(ids.CMD_OFFICERS_TICK, "n_intervals"),
     Input(ids.CMD_MATCHES, "children"),  # the map was drawn anew: its layer too
+    Input(REPLAY_MOMENT, "data"),  # a replayed moment (dashboard/replay.py), None: live
     State(C.page, "data"),
     prevent_initial_call=True,
 )
 async def officer_layer(
-    srv: Serving, show: list[str] | None, nrp: str | None, _tick: Any, _drawn: Any, page: Any
+    srv: Serving,
+    show: list[str] | None,
+    nrp: str | None,
+    _tick: Any,
+    _drawn: Any,
+    moment: str | None,
+    page: Any,
 ) -> tuple[Any, ...]:
     """Patch the officers' latest fixes and the picked officer's trail onto the map."""
     lang = lang_of((page or {}).get("lang"))
     shown = "on" in (show or [])
+    past = replayed_moment(moment)
 
     def build(rt: Runtime, area: str | None) -> tuple[Any, ...]:
-        fixes, points = _read_layer(rt, area, nrp)
+        fixes, points = _read_layer(rt, area, nrp, past)
         patch = Patch()
         patch["data"][MAP_OFFICERS] = officer_trace(fixes if shown else [], lang)
         patch["data"][MAP_TRAIL] = trail_trace(points)

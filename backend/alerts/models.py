@@ -70,3 +70,25 @@ class AlertOutbox(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), index=True))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class AlertVersion(SQLModel, table=True):
+    """An alert's changing columns after each change (raised, held, released, acknowledged,
+    silenced, detail refreshed): replay reads the one in force at a moment.
+    """
+
+    __tablename__ = "alert_version"
+    __table_args__ = (Index("ix_alert_version_alert_at", "alert_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id")
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    version: int
+    severity: AlertSeverity = Field(sa_column=enum_column(AlertSeverity))
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    parent_id: int | None = None
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    acknowledged_by: str | None = Field(default=None, max_length=160)
+    silenced_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    silenced_by: str | None = Field(default=None, max_length=160)
+    silenced_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))

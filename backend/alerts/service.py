@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from backend.alerts.history import record_versions
 from backend.alerts.models import Alert, AlertOutbox
 from backend.alerts.rules import (
     FIELD_KINDS,
@@ -420,6 +421,8 @@ def apply_desired(
     step.update_kept(current, desired)
     if webhook and step.visible:
         step.queue_webhooks()
+    # Replay's history, in this transaction (a cleared alert's end is its own cleared_at).
+    record_versions(session, ids=[*step.changes.raised, *step.changes.updated], at=now)
     if step.records:
         append(session=session, records=step.records)
     session.commit()
@@ -645,6 +648,7 @@ def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -
             .where(col(Incident.sos_acknowledged_at).is_(None))
             .values(sos_acknowledged_at=now)
         )
+    record_versions(session, ids=[alert_id], at=now)
     _audit_person(session, now, actor, "alert.acknowledged", alert)
     session.commit()
     session.refresh(alert)
@@ -674,6 +678,7 @@ def silence(
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise AlertConflictError("cleared_at", "the alert cleared meanwhile")
+    record_versions(session, ids=[alert_id], at=now)
     _audit_person(session, now, actor, "alert.silenced", alert, minutes=minutes)
     session.commit()
     session.refresh(alert)

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, false
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
 from backend.db import UtcDateTime, enum_column
@@ -91,3 +91,30 @@ class IncidentReport(SQLModel, table=True):
     is_sos: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+
+
+class IncidentVersion(SQLModel, table=True):
+    """An incident's changing columns after each change, and its reports then: for replay.
+
+    Written in the transaction of every change (intake's report, each commander step, a merge,
+    a split); `report_ids` is a JSON list, since merges and splits move reports between
+    incidents and the report row keeps only where it is now.
+    """
+
+    __tablename__ = "incident_version"
+    __table_args__ = (Index("ix_incident_version_incident_at", "incident_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False)
+    )
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    version: int
+    status: IncidentStatus = Field(sa_column=enum_column(IncidentStatus))
+    severity: int
+    opened_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    assignee: str | None = Field(default=None, max_length=60)
+    merged_into_id: int | None = None
+    is_sos: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    report_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))

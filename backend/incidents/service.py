@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from backend.areas import kabupaten_in
 from backend.audit.service import AuditRecord, append
 from backend.db import RawDb
+from backend.incidents.history import record_versions, record_versions_in
 from backend.incidents.lifecycle import Action, InvalidTransitionError, next_status
 from backend.incidents.models import Incident, IncidentReport, IncidentStepRow
 from backend.officers.models import Officer, Unit
@@ -226,6 +227,8 @@ def record_reports(
         cur.execute(
             db.sql("UPDATE incident_report SET incident_id = ? WHERE id = ?"), (iid, report_id)
         )
+        # Replay's history, in this transaction: the incident as this report left it.
+        record_versions(cur, is_sqlite=db.is_sqlite, ids=[iid], at=a.received_at)
         touched.append(iid)
         if recorded is not None:
             recorded.append((report_id, e.event_id.hex, iid, opened))
@@ -249,7 +252,10 @@ def list_public(
         q = q.where(col(Incident.status).in_(OPEN_STATUSES))
     if ids is not None:
         q = q.where(col(Incident.id).in_(ids))
-    rows = session.exec(q.order_by(col(Incident.opened_at).desc()).limit(limit)).all()
+    # Ties by id, so that the order is the same every time (replay rebuilds it: backend/replay).
+    rows = session.exec(
+        q.order_by(col(Incident.opened_at).desc(), col(Incident.id)).limit(limit)
+    ).all()
     incident_ids = [i.id for i, _ in rows if i.id is not None]
     reporters: dict[int, list[str]] = {}
     photos: dict[int, int] = {}
@@ -474,6 +480,7 @@ def transition(
         data=data,
         area_code=inc.kabupaten_code,
     )
+    record_versions_in(session, ids=[inc.id], at=now)
     append(session=session, records=[record])
     session.commit()
     session.refresh(inc)
@@ -580,6 +587,7 @@ def merge(
             area_code=target.kabupaten_code,
         )
     )
+    record_versions_in(session, ids=[target.id, *[o.id for o in sources if o.id]], at=now)
     append(session=session, records=records)
     session.commit()
     session.refresh(target)
@@ -674,6 +682,7 @@ def split(
             area_code=new.kabupaten_code,
         ),
     ]
+    record_versions_in(session, ids=[inc.id, new.id], at=now)
     append(session=session, records=records)
     session.commit()
     session.refresh(new)

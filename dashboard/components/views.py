@@ -27,6 +27,7 @@ from dashboard.data import phases_and_situations
 from dashboard.exports import export_menu
 from dashboard.i18n import Lang, phase_name, risk_name, situation_name, t
 from dashboard.positions import commander_controls, wall_tracked
+from dashboard.replay import replay_control
 from schemas.enums import RiskRating
 
 W = ids.WALL
@@ -279,6 +280,7 @@ def commander_layout(lang: Lang, area: str | None = None) -> html.Div:
             dcc.Store(id=ids.CMD_MINUTE, data=0),
             banner(C),
             header(C, lang, _lang_switch(lang, area), _account(lang, area)),
+            replay_control(lang),  # dashboard/replay.py: the time control
             counters(C, lang),
             html.Main(
                 className="cmd-body picture",

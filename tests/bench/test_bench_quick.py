@@ -33,8 +33,19 @@ def test_quick_bench_produces_every_figure_finite(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     figures = results["figures"]
     suites = {f["suite"] for f in figures}
-    expected = {"intake", "subscribers", "memory", "restart", "channels", "positions", "lapor"}
-    expected |= {"exports"}
+    expected = {
+        "intake",
+        "subscribers",
+        "memory",
+        "restart",
+        "channels",
+        "positions",
+        "lapor",
+        "reports",
+        "custody",
+        "exports",
+        "replay",
+    }
     if importlib.util.find_spec("bench.pixel") is not None:
         expected |= {"pixel"}
     assert expected <= suites, (suites, results["skipped"])

@@ -5,7 +5,8 @@
 Seeds the real OKU Timur registry into a temporary database, starts the server with an exercise
 clock (27 Nov 2024 from 05:30 WIB, N times faster), opens both views in Chromium, plays a
 morning of pings and incidents over real websockets (one per officer's phone) and saves
-`wall.png` and `commander.png` while the events keep coming.
+`wall.png` and `commander.png` while the events keep coming, then `commander-replay.png`: the
+commander's view replaying an hour earlier (docs/replay.md).
 """
 
 import argparse
@@ -82,10 +83,26 @@ async def shoot(
         print(
             "wall live stats:", await wall.evaluate("() => JSON.stringify(window.poskoLive.stats)")
         )
+        await _shoot_replay(cmd, out, shoot_at - timedelta(hours=1))
         player.cancel()
         await browser.close()
     await field.close()
     print("acks:", field.acks)
+
+
+async def _shoot_replay(cmd: Page, out: Path, moment: datetime) -> None:
+    """The commander's view replaying `moment` (docs/replay.md): `commander-replay.png`."""
+    await cmd.evaluate("(iso) => window.poskoLive.replay.seek(iso)", moment.isoformat())
+    await cmd.wait_for_function(
+        "() => window.poskoLive.replay.active && !window.poskoLive.replay.loading", timeout=30_000
+    )
+    await cmd.wait_for_function(
+        f"() => String(((document.querySelector('#{ids.COMMANDER.timeline} .js-plotly-plot')"
+        " || {}).layout || {meta: {}}).meta.rev).startsWith('replay-')",
+        timeout=30_000,
+    )
+    await asyncio.sleep(2)  # the map's patch and the charts settle
+    await cmd.screenshot(path=str(out / "commander-replay.png"), full_page=True)
 
 
 def main(out: Path, speed: float, at: str) -> None:

@@ -355,8 +355,8 @@ test("the banner waits six seconds for a first connection, unless an attempt fai
 
 test("every state answers every event, and denied is the end", () => {
   const states = Object.keys(connection.TRANSITIONS);
-  assert.deepEqual(states, ["connecting", "syncing", "live", "lost", "denied"]);
-  const events = ["hello", "reload", "loaded", "failed", "closed", "silent", "refused", "retry"];
+  assert.deepEqual(states, ["connecting", "syncing", "live", "lost", "denied", "replay"]);
+  const events = ["hello", "reload", "loaded", "failed", "closed", "silent", "refused", "retry", "replay", "resume"];
   for (const s of states) {
     for (const e of events) assert.ok(states.includes(connection.next(s, e)), s + " + " + e);
   }

@@ -74,6 +74,7 @@ test("every live module loads in Dash's order and finds the modules it needs", (
     "markers",
     "operations",
     "panels",
+    "replay",
     "sos",
     "startup",
     "store",

@@ -126,7 +126,10 @@
      * A reload's reads, in the order they were taken: the snapshot, the log (GET /api/v1/log)
      * and, on the commander's view, the incident list (for the resolved ones).
      */
-    s.load = function (reads) {
+    s.load = function (reads, opts) {
+      // A replayed moment (85-replay.js) is a picture of its own: nothing judged at another
+      // moment carries over to it.
+      if (opts && opts.fresh) s.forgetJudged();
       s.applySnapshot(reads.snapshot);
       s.resolved = new Map();
       (reads.incidents ? reads.incidents.data : []).forEach(function (inc) {
@@ -138,6 +141,16 @@
       });
       s.log = [];
       addLog(reads.log.concat(silences));
+    };
+
+    /** Drop what this browser judged itself (silences, who is stale): it belonged to one moment. */
+    s.forgetJudged = function () {
+      s.log = s.log.filter(function (e) {
+        return e.kind !== "silence";
+      });
+      s.stale = new Set();
+      s.staleReady = false;
+      s.changed.log = true;
     };
 
     /** Apply one delta; false when it does not follow the last seq (the picture has a hole). */

@@ -7,6 +7,9 @@
  *       lost ◀── closed / silent / failed ── (connecting, syncing, live)
  *     denied ◀── refused: close 1008, error frame on "token", 401/403 on a read. No retry:
  *                the credential is gone (revoked, signed out); the screen says so.
+ *     replay ◀── replay (from any state but denied): the commander looks at a past moment
+ *                (85-replay.js). The socket is closed, so no live delta can touch that picture;
+ *                resume ──▶ connecting: a new socket and a fresh snapshot, as after a loss.
  *
  * Order on every (re)connect: subscribe first, buffer deltas, read the snapshot, then apply the
  * buffered deltas with seq > snapshot.seq (the store drops older ones). Deltas apply only when
@@ -46,12 +49,14 @@
   // failed (a read failed or timed out), closed, silent (nothing heard for LOST_AFTER_MS),
   // refused (the credential was refused), retry (the backoff ran out).
   // A state's missing event is ignored.
+  // replay (a past moment is shown: 85-replay.js) and resume (back to live) are the page's.
   var TRANSITIONS = {
-    connecting: { hello: "syncing", reload: "syncing", closed: "lost", silent: "lost", refused: "denied" },
-    syncing: { reload: "syncing", loaded: "live", failed: "lost", closed: "lost", silent: "lost", refused: "denied" },
-    live: { reload: "syncing", closed: "lost", silent: "lost", refused: "denied" },
-    lost: { retry: "connecting" },
+    connecting: { hello: "syncing", reload: "syncing", closed: "lost", silent: "lost", refused: "denied", replay: "replay" },
+    syncing: { reload: "syncing", loaded: "live", failed: "lost", closed: "lost", silent: "lost", refused: "denied", replay: "replay" },
+    live: { reload: "syncing", closed: "lost", silent: "lost", refused: "denied", replay: "replay" },
+    lost: { retry: "connecting", replay: "replay" },
     denied: {},
+    replay: { resume: "connecting" },
   };
 
   /** The state an event leads to from a state (the same state when the event means nothing). */
@@ -118,6 +123,11 @@
         retryLater();
       } else if (to === "denied") {
         shut(event);
+      } else if (to === "replay") {
+        // Nothing live reaches a past picture: no socket, no buffer, no read under way (a
+        // pending retry finds nothing to do here). Resuming reconnects and reloads.
+        shut(event);
+        attempt = 0;
       }
     }
 
@@ -273,6 +283,7 @@
     function banner() {
       if (state === "denied") return ended === null ? "denied" : "ended";
       if (state === "lost") return "lost";
+      if (state === "replay") return ""; // not a loss: the replay control says where we are
       if (isLive()) return "";
       // Cut off after having been live, after a failed attempt, or never live for too long.
       return everLive || attempt > 0 || clock.now() > LOST_AFTER_MS ? "lost" : "";
@@ -286,6 +297,14 @@
       },
       watch: watch,
       isLive: isLive,
+      /** Show a past moment: close the live socket (ignored when the credential was refused). */
+      replay: function () {
+        fire("replay");
+      },
+      /** Back to live from a past moment: reconnect and load a fresh snapshot. */
+      resume: function () {
+        fire("resume");
+      },
       banner: banner,
       get state() {
         return state;

@@ -162,7 +162,11 @@
         bridge.setOnce(ids.exercise, "exercise", label, { children: label, className: "exercise" });
       }
       var cls, line;
-      if (conn.isLive()) {
+      if (conn.state === "replay") {
+        // A past moment (85-replay.js): say so where "live" would be.
+        cls = "freshness replay";
+        line = fmt(word("replay_mode"), { at: text.hhmmss(store.lastDataAt || at) });
+      } else if (conn.isLive()) {
         cls = "freshness live";
         line = "● " + word("live") + " · " + fmt(word("data_age"), { age: ago((o.now() - conn.lastFrame) / 1000) });
       } else if (!conn.everLive) {

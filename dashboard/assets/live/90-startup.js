@@ -26,8 +26,8 @@
 })(
   typeof self !== "undefined" ? self : this,
   "startup",
-  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "75-sos", "80-operations"],
-  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, sosModule, operations) {
+  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "75-sos", "80-operations", "85-replay", "10-text"],
+  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, sosModule, operations, replayModule, text) {
     "use strict";
 
     var TICK_MS = 150;
@@ -150,6 +150,39 @@
       },
     });
 
+    // The commander's time control (85-replay.js): a past moment through the same store and
+    // drawing; the connection's `replay` state keeps live deltas away from it.
+    var replay = replayModule.createReplay({
+      connection: conn,
+      store: store,
+      load: function (atMs) {
+        var read = connection.readPicture(
+          function (url, opts) {
+            return fetch(url, opts);
+          },
+          function () {
+            return replayModule.replayUrls(cfg.urls, atMs);
+          }
+        );
+        return read(new AbortController().signal);
+      },
+      clock: {
+        now: now,
+        setTimeout: function (fn, ms) {
+          return setTimeout(fn, ms);
+        },
+        clearTimeout: function (id) {
+          clearTimeout(id);
+        },
+      },
+      onChange: function () {
+        renderReplay();
+        if (cfg) panels.renderHeader();
+        if (replay.active) flush();
+        handMoment(!replay.playing);
+      },
+    });
+
     var refreshes = 0;
     var textAt = 0;
     var panelsAt = 0;
@@ -159,7 +192,98 @@
     var started = false;
 
     function synced() {
-      return conn.state === "live";
+      // A replayed moment is drawn like the live picture (nothing live reaches it meanwhile).
+      return conn.state === "live" || conn.state === "replay";
+    }
+
+    // ---- the time control (the commander's view only) -----------------------------------------
+
+    var REPLAY_IDS = {
+      root: "cmd-replay",
+      slider: "cmd-replay-slider",
+      time: "cmd-replay-time",
+      seek: "cmd-replay-seek",
+      play: "cmd-replay-play",
+      pause: "cmd-replay-pause",
+      rate: "cmd-replay-rate",
+      live: "cmd-replay-live",
+      at: "cmd-replay-at",
+      moment: "cmd-replay-moment",
+    };
+
+    function el(key) {
+      return document.getElementById(REPLAY_IDS[key]);
+    }
+
+    function replayDay() {
+      // The day shown: the replayed one, else the server's (an exercise's day included).
+      return replayModule.dayStart(replay.at !== null ? replay.at : store.serverNow());
+    }
+
+    function onReplayInput(ev) {
+      var id = ev.target && ev.target.id;
+      if (id === REPLAY_IDS.slider) {
+        replay.seek(replayDay() + Number(ev.target.value) * 60000);
+      } else if (id === REPLAY_IDS.rate) {
+        replay.setRate(ev.target.value);
+      } else if (id === REPLAY_IDS.time && ev.type === "change") {
+        replay.seek(replayModule.momentOf(replayDay(), ev.target.value));
+      }
+    }
+
+    function onReplayClick(ev) {
+      var target = ev.target && ev.target.closest ? ev.target.closest("button") : null;
+      var id = target && target.id;
+      if (id === REPLAY_IDS.seek) {
+        var time = el("time");
+        replay.seek(replayModule.momentOf(replayDay(), time ? time.value : ""));
+      } else if (id === REPLAY_IDS.play) {
+        var rate = el("rate");
+        replay.play(rate ? rate.value : undefined);
+      } else if (id === REPLAY_IDS.pause) {
+        replay.pause();
+      } else if (id === REPLAY_IDS.live) {
+        replay.live();
+      }
+    }
+
+    var MOMENT_EVERY_MS = 2000; // the server-drawn charts of a moment: at most this often in play
+    var momentSent = null;
+    var momentAt = 0;
+
+    function handMoment(force) {
+      // The timeline and day charts are drawn by the server (dashboard/replay.py): tell it the
+      // moment shown, or null back in live (the reconnect's refresh redraws the present).
+      if (!cfg || !cfg.panels_tick) return; // the commander's view only
+      var iso = replay.active && replay.at !== null && !replay.loading ? new Date(replay.at).toISOString() : null;
+      if (replay.active && iso === null) return; // wait for the picture
+      if (iso === momentSent) return;
+      if (!force && iso !== null && now() - momentAt < MOMENT_EVERY_MS) return;
+      momentSent = iso;
+      momentAt = now();
+      bridge.setProps(REPLAY_IDS.moment, { data: iso });
+    }
+
+    function renderReplay() {
+      var root = el("root");
+      document.body.classList.toggle("posko-replay", replay.active);
+      if (!root || !cfg) return;
+      root.classList.toggle("on", replay.active);
+      root.classList.toggle("playing", replay.playing);
+      var words = cfg.i18n.words;
+      var line = words.live;
+      if (replay.active && replay.at !== null) {
+        line = words.replay_mode.replace("{at}", text.hhmmss(replay.at));
+        if (replay.error) line += " · " + words.replay_error;
+        var slider = el("slider");
+        // Follow play; not while the commander drags it or types.
+        if (slider && document.activeElement !== slider) {
+          slider.value = String(Math.floor((replay.at - replayDay()) / 60000));
+        }
+        var time = el("time");
+        if (time && document.activeElement !== time) time.value = text.hhmmss(replay.at);
+      }
+      bridge.setText(REPLAY_IDS.at, "replay-at", line);
     }
 
     function refresh() {
@@ -201,6 +325,8 @@
       // The commander's server-drawn panels: at once (at most every 2 s) when an incident or the
       // open TPS changed, and once a minute for what only time changes (ages, silences, the day).
       if (!cfg.panels_tick) return;
+      // A replayed moment's charts are the replay's (dashboard/replay.py): no live redraw over them.
+      if (conn.state === "replay") return;
       var t = now();
       if (store.changed.panels && t - panelsAt > PANELS_MIN_MS) {
         panelsAt = t;
@@ -222,13 +348,14 @@
 
     function everySecond() {
       if (!cfg) return;
-      if (synced() && now() - officersAt > OFFICERS_EVERY_MS) refreshOfficers();
+      if (conn.state === "live" && now() - officersAt > OFFICERS_EVERY_MS) refreshOfficers();
       ops.everySecond();
       sos.draw(); // also when not live: an SOS already shown stays until acknowledged
       panels.pollPlatform();
       repair.tend();
       repair.checkWedged();
       conn.watch(); // silence on an open (or hanging) socket: close it and start over
+      handMoment(false); // a moment held back while playing
       if (synced()) store.evaluateStale();
       panels.renderBanner(); // also the banner's "last data" age
       panels.renderHeader();
@@ -262,6 +389,8 @@
       setInterval(tick, TICK_MS);
       setInterval(everySecond, SECOND_MS);
       document.addEventListener("click", ops.onClick);
+      document.addEventListener("click", onReplayClick);
+      document.addEventListener("change", onReplayInput);
       // A click on the page is what lets the browser play the alarm (autoplay policy).
       document.addEventListener("click", alarm.resume);
       document.addEventListener("keydown", alarm.resume);
@@ -354,6 +483,36 @@
       },
       logSize: function () {
         return store.log.length;
+      },
+      /** The time control: seek(iso), play(rate), pause(), live(); at (ISO or null), playing. */
+      replay: {
+        seek: function (iso) {
+          return replay.seek(Date.parse(iso));
+        },
+        play: function (rate) {
+          replay.play(rate);
+        },
+        pause: function () {
+          replay.pause();
+        },
+        live: function () {
+          replay.live();
+        },
+        get active() {
+          return replay.active;
+        },
+        get at() {
+          return replay.at === null ? null : new Date(replay.at).toISOString();
+        },
+        get playing() {
+          return replay.playing;
+        },
+        get loading() {
+          return replay.loading;
+        },
+        get rate() {
+          return replay.rate;
+        },
       },
     };
 

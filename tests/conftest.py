@@ -112,6 +112,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if len(keep) < len(items):
             config.hook.pytest_deselected(items=[i for i in items if not touches_database(i)])
             items[:] = keep
+    items[:] = longest_files_first(items)
+
+
+# Rough cost of a test, for the order in which pytest-xdist hands out files (--dist loadfile,
+# and pyproject's --no-loadscope-reorder, which keeps this order): a slow test runs for tens of
+# seconds (the quick bench, schemathesis, a cluster), a browser test for several, one on a
+# database (most start a server) for a fraction of a second, a pure one for milliseconds.
+COST_S = {"slow": 30.0, "browser": 8.0}
+COST_DATABASE_S = 0.4
+COST_PURE_S = 0.02
+
+
+def longest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items with their files ordered by estimated cost, the costliest first.
+
+    Handed out in this order, the long files start while the other worker still has the many
+    short ones to do, and the run ends on short files: a long file handed out last (xdist's
+    own order puts files with fewest tests last, and most slow files hold one test) kept one
+    worker busy for minutes after the other had finished.
+    """
+    cost: dict[str, float] = {}
+    for item in items:
+        marks = {m.name for m in item.iter_markers()} & COST_S.keys()
+        usual = COST_DATABASE_S if touches_database(item) else COST_PURE_S
+        each = max((COST_S[m] for m in marks), default=usual)
+        cost[_file_of(item)] = cost.get(_file_of(item), 0.0) + each
+    order = {f: i for i, f in enumerate(cost)}  # ties keep the collection order
+    # sorted() is stable: a file's own tests keep their order.
+    return sorted(items, key=lambda i: (-cost[_file_of(i)], order[_file_of(i)]))
+
+
+def _file_of(item: pytest.Item) -> str:
+    """The test file of an item (what --dist loadfile hands out as one unit)."""
+    return item.nodeid.split("::", 1)[0]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -195,6 +196,11 @@ def _uses_shared(request: pytest.FixtureRequest, name: str) -> bool:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings on a fresh database, untouched by the environment's .env."""
+    return settings_on(database_url)
+
+
+def settings_on(database_url: str) -> Settings:
+    """The suite's settings on `database_url` (the `settings` fixture's, for a wider scope)."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
@@ -296,6 +302,23 @@ def start_server(
     return LiveServer(
         url=url, ws_url=f"ws://127.0.0.1:{port}", server=server, thread=thread, sock=sock
     )
+
+
+@contextmanager
+def shared_server(tmp: Path, templates: Templates) -> Iterator[tuple[LiveServer, Engine]]:
+    """A server on the mini registry for tests that only read and are refused (a module's many
+    parametrised cases): one start instead of one each. Tests that write take `server`."""
+    if TEST_DB == "postgres" and not pg_available():
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    with templates.database(tmp, migrated=True, seeded=True) as url:
+        settings = settings_on(url)
+        eng = make_engine(settings)
+        srv = start_server(settings)
+        try:
+            yield srv, eng
+        finally:
+            srv.stop()
+            eng.dispose()
 
 
 @pytest.fixture

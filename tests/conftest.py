@@ -38,10 +38,11 @@ TEST_DB = os.environ.get("POSKO_TEST_DB", "sqlite")
 STRICT = os.environ.get("POSKO_TEST_STRICT") == "1"
 MISSING_PART = ("not reachable", "needs Debian chromium", "is not installed")
 
-# A test touches this run's database when it uses one of these fixtures (or, for the few that
-# pick the database themselves, when its module imports TEST_DB): only those run a second time
-# on PostgreSQL (`--db-tests-only`); the others ran already in the SQLite pass.
-DATABASE_FIXTURES = frozenset({"database_url", "make_db"})
+# A test touches this run's database when it uses one of these fixtures (db_templates: through a
+# module's shared_server) or, for the few that pick the database themselves, when its module
+# imports TEST_DB: only those run a second time on PostgreSQL (`--db-tests-only`); the others
+# ran already in the SQLite pass.
+DATABASE_FIXTURES = frozenset({"database_url", "make_db", "db_templates"})
 # PostgreSQL whatever the run's database: left out of `make check` (-m "not postgres").
 POSTGRES_FIXTURES = frozenset({"pg_url"})
 
@@ -304,18 +305,29 @@ def start_server(
     )
 
 
+@dataclass
+class Shared:
+    """A server on its own copy of the mini registry, shared by a module's tests."""
+
+    server: LiveServer
+    engine: Engine
+    mini: MiniRegistry
+
+
 @contextmanager
-def shared_server(tmp: Path, templates: Templates) -> Iterator[tuple[LiveServer, Engine]]:
-    """A server on the mini registry for tests that only read and are refused (a module's many
+def shared_server(tmp: Path, templates: Templates) -> Iterator[Shared]:
+    """A server on the mini registry for tests that only read or are refused (a module's many
     parametrised cases): one start instead of one each. Tests that write take `server`."""
     if TEST_DB == "postgres" and not pg_available():
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
     with templates.database(tmp, migrated=True, seeded=True) as url:
         settings = settings_on(url)
         eng = make_engine(settings)
+        mini = templates.mini_in(url)
+        assert mini is not None
         srv = start_server(settings)
         try:
-            yield srv, eng
+            yield Shared(srv, eng, mini)
         finally:
             srv.stop()
             eng.dispose()

@@ -277,8 +277,8 @@ def reader(
     tmp_path_factory: pytest.TempPathFactory, db_templates: Templates
 ) -> Iterator[tuple[LiveServer, str]]:
     """One server and a viewer's token for the timeline cases, which only read."""
-    with shared_server(tmp_path_factory.mktemp("timeline"), db_templates) as (srv, eng):
-        yield srv, person_token(eng)
+    with shared_server(tmp_path_factory.mktemp("timeline"), db_templates) as shared:
+        yield shared.server, person_token(shared.engine)
 
 
 @pytest.mark.parametrize(("params", "fields"), TIMELINE_CASES, ids=lambda v: str(v)[:60])

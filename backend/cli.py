@@ -4,6 +4,7 @@ report, export, replay."""
 import copy
 import logging
 import os
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -72,9 +73,16 @@ def serve(
     keyfile: Annotated[
         Path | None, typer.Option(help="serve HTTPS: its private key, PEM (or POSKO_SSL_KEYFILE)")
     ] = None,
+    fd: Annotated[
+        int | None,
+        typer.Option(help="serve on this inherited listening TCP socket (posko demo's)"),
+    ] = None,
 ) -> None:
     """Run the server (API, field intake, live stream, dashboard), over HTTPS with a certificate."""
     import uvicorn
+
+    if fd is not None and workers > 1:
+        raise typer.BadParameter("one worker only on an inherited socket", param_hint="--fd")
 
     if clock is not None:
         os.environ["POSKO_CLOCK_START"] = _aware(clock, "--clock").isoformat()
@@ -93,18 +101,29 @@ def serve(
         certfile or settings.ssl_certfile, keyfile or settings.ssl_keyfile
     )
     os.environ["POSKO_AUTO_MIGRATE"] = "false"
+    options: dict[str, Any] = {
+        "log_config": _log_config(),
+        "ws_max_size": settings.ws_max_message_bytes,
+        "proxy_headers": True,
+        "access_log": access_log,
+        "ws_per_message_deflate": False,  # field frames are ~200 bytes: compressing costs CPU
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+    }
+    if fd is not None:
+        # Not uvicorn's own --fd: it calls every socket a Unix one, and asyncio then leaves out
+        # TCP_NODELAY (each response after a connection's first waits ~40 ms for an ACK).
+        sock = socket.socket(fileno=fd)
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config("backend.main:app", host=host, port=port, **options)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
     uvicorn.run(
         "backend.main:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=_log_config(),
-        ws_max_size=settings.ws_max_message_bytes,
-        proxy_headers=True,
-        access_log=access_log,
-        ws_per_message_deflate=False,  # field frames are ~200 bytes: compressing costs CPU
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
+        **options,
     )
 
 
@@ -125,7 +144,7 @@ def _tls_files(certfile: Path | None, keyfile: Path | None) -> tuple[str | None,
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
+    port: Annotated[int, typer.Option(help="port (0: a free one)")] = 8000,
     start: Annotated[
         str, typer.Option(help="exercise clock start, ISO 8601 with offset")
     ] = "2024-11-27T06:30:00+07:00",

@@ -3,6 +3,7 @@ clock and 298 simulated officers, with sign-in links printed for the wall and th
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,20 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) 
             pass
         time.sleep(0.3)
     raise RuntimeError("the server did not become healthy in time")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: one the kernel picks)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's backlog
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def run_demo(
@@ -96,11 +111,17 @@ def run_demo(
         _, kiosk = issue(session=session, kind=CredentialKind.KIOSK, name="demo wall", now=now)
     engine.dispose()
 
+    # The socket is bound here and handed to the server process: a port chosen here and bound
+    # by the child a moment later could be taken meanwhile (then the child exits, or another
+    # server answers the health check). --port 0 takes a free port.
+    listener = _listen(host, port)
+    port = int(listener.getsockname()[1])
     url = f"http://{host}:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--host", host, "--port", str(port)],
-        env=env,
-    )
+    fd = listener.fileno()
+    with listener:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--fd", str(fd)], env=env, pass_fds=[fd]
+        )
     procs = [server]
     try:
         _wait_healthy(url, server)

@@ -18,7 +18,7 @@ certificate (tests/lapor/phone.py).
 - Second open offline: the same phone, network off (CDP offline), a new tab on /lapor until the
   cards are back from the service worker and IndexedDB. Baseline: the same open with the network
   on.
-- Offline flush: reports made offline by tapping "Kirim situasi saja" (200; 50 with --quick),
+- Offline flush: reports made offline by tapping "Kirim situasi saja" (200; 20 with --quick),
   then the network back on (unthrottled, local); the time until the outbox holds nothing
   waiting or unacknowledged, checked against the rows the database gained. Baseline: the same
   number sent by a Python websocket client in frames of 50 (the bare transport and storage).
@@ -213,7 +213,7 @@ def measure(quick: bool) -> dict[str, Any]:
     from tests.lapor.phone import launch
 
     trials = 1 if quick else 5
-    n = 50 if quick else 200
+    n = 20 if quick else 200
     out: dict[str, Any] = {"trials": trials, "n": n, "shell_gzip": _shell_gzipped()}
     with tempfile.TemporaryDirectory(prefix="posko-lapor-") as tmp:
         site = _Site(Path(tmp))
@@ -354,7 +354,7 @@ def run(quick: bool) -> list[Figure]:
 def main() -> None:
     """Print this suite's figures."""
     parser = argparse.ArgumentParser(description="The phone app's budgets in a real Chromium.")
-    parser.add_argument("--quick", action="store_true", help="1 trial, 50 reports")
+    parser.add_argument("--quick", action="store_true", help="1 trial, 20 reports")
     args = parser.parse_args()
     for f in run(args.quick):
         met = "" if f.met is None else (" met" if f.met else " MISSED")

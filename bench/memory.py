@@ -54,8 +54,8 @@ def distinct_tps_pinged(url: str) -> int:
 
 def run(quick: bool) -> list[Figure]:
     """RSS after startup and after live load, per registry size."""
-    seconds = 5.0 if quick else 60.0
-    window = 5.0 if quick else 30.0
+    seconds = 2.0 if quick else 60.0
+    window = 2.0 if quick else 30.0
     sizes = [1012] if quick else [1012, 15_000, 100_000]
     figs: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="posko-bench-mem-") as tmp:

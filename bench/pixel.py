@@ -358,7 +358,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
     assert theme.SITUATION_COLOURS["aman"] == GREEN
     assert theme.SITUATION_COLOURS["gangguan"] == RED
-    n = 30 if quick else 200
+    n = 12 if quick else 200
     out: dict[str, Any] = {"n": n}
     with tempfile.TemporaryDirectory(prefix="posko-pixel-") as tmp:
         db = Path(tmp) / "posko.db"
@@ -424,7 +424,7 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
         result: mp.Queue[dict[str, float]] = ctx.Queue()
-        warmup = 3.0 if quick else 5.0
+        warmup = 2.0 if quick else 5.0
         proc = ctx.Process(
             target=load_process,
             args=(
@@ -577,7 +577,7 @@ def run(quick: bool) -> list[Figure]:
 def main() -> None:
     """Print this suite's figures (and keep the raw samples with --raw FILE)."""
     parser = argparse.ArgumentParser(description="Ping -> pixel and bytes on the wire.")
-    parser.add_argument("--quick", action="store_true", help="30 probes instead of 200")
+    parser.add_argument("--quick", action="store_true", help="12 probes instead of 200")
     parser.add_argument("--raw", type=Path, help="write the raw samples here (JSON)")
     parser.add_argument("--profile", help="write a CPU profile of the page under load here")
     args = parser.parse_args()

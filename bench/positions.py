@@ -289,7 +289,7 @@ def measure(quick: bool) -> dict[str, Any]:
     """Run every load; raw samples and checks."""
     from tests.scale.conftest import node_env, start_node
 
-    seconds = 5.0 if quick else 30.0
+    seconds = 2.0 if quick else 30.0
     out: dict[str, Any] = {"seconds": seconds}
     with tempfile.TemporaryDirectory(prefix="posko-positions-") as tmp:
         work = Path(tmp)

@@ -195,7 +195,7 @@ def measure(quick: bool) -> dict[str, Any]:
     from tests.dashboard.scenario import make_settings, seed
     from tests.scale.conftest import node_env
 
-    trials = 2 if quick else 8
+    trials = 1 if quick else 8
     out: dict[str, Any] = {"trials": trials}
     with tempfile.TemporaryDirectory(prefix="posko-restart-") as tmp:
         work = Path(tmp)
@@ -264,7 +264,7 @@ def run(quick: bool) -> list[Figure]:
 def main() -> None:
     """Print this suite's figures."""
     parser = argparse.ArgumentParser(description="Restart recovery of screens and phones.")
-    parser.add_argument("--quick", action="store_true", help="2 restarts instead of 8")
+    parser.add_argument("--quick", action="store_true", help="1 restart instead of 8")
     args = parser.parse_args()
     for f in run(args.quick):
         met = "" if f.met is None else (" met" if f.met else " MISSED")

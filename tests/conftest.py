@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -37,10 +38,11 @@ TEST_DB = os.environ.get("POSKO_TEST_DB", "sqlite")
 STRICT = os.environ.get("POSKO_TEST_STRICT") == "1"
 MISSING_PART = ("not reachable", "needs Debian chromium", "is not installed")
 
-# A test touches this run's database when it uses one of these fixtures (or, for the few that
-# pick the database themselves, when its module imports TEST_DB): only those run a second time
-# on PostgreSQL (`--db-tests-only`); the others ran already in the SQLite pass.
-DATABASE_FIXTURES = frozenset({"database_url", "make_db"})
+# A test touches this run's database when it uses one of these fixtures (db_templates: through a
+# module's shared_server) or, for the few that pick the database themselves, when its module
+# imports TEST_DB: only those run a second time on PostgreSQL (`--db-tests-only`); the others
+# ran already in the SQLite pass.
+DATABASE_FIXTURES = frozenset({"database_url", "make_db", "db_templates"})
 # PostgreSQL whatever the run's database: left out of `make check` (-m "not postgres").
 POSTGRES_FIXTURES = frozenset({"pg_url"})
 
@@ -112,6 +114,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if len(keep) < len(items):
             config.hook.pytest_deselected(items=[i for i in items if not touches_database(i)])
             items[:] = keep
+    items[:] = longest_files_first(items)
+
+
+# Rough cost of a test, for the order in which pytest-xdist hands out files (--dist loadfile,
+# and pyproject's --no-loadscope-reorder, which keeps this order): a slow test runs for tens of
+# seconds (the quick bench, schemathesis, a cluster), a browser test for several, one on a
+# database (most start a server) for a fraction of a second, a pure one for milliseconds.
+COST_S = {"slow": 30.0, "browser": 8.0}
+COST_DATABASE_S = 0.4
+COST_PURE_S = 0.02
+
+
+def longest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items with their files ordered by estimated cost, the costliest first.
+
+    Handed out in this order, the long files start while the other worker still has the many
+    short ones to do, and the run ends on short files: a long file handed out last (xdist's
+    own order puts files with fewest tests last, and most slow files hold one test) kept one
+    worker busy for minutes after the other had finished.
+    """
+    cost: dict[str, float] = {}
+    for item in items:
+        marks = {m.name for m in item.iter_markers()} & COST_S.keys()
+        usual = COST_DATABASE_S if touches_database(item) else COST_PURE_S
+        each = max((COST_S[m] for m in marks), default=usual)
+        cost[_file_of(item)] = cost.get(_file_of(item), 0.0) + each
+    order = {f: i for i, f in enumerate(cost)}  # ties keep the collection order
+    # sorted() is stable: a file's own tests keep their order.
+    return sorted(items, key=lambda i: (-cost[_file_of(i)], order[_file_of(i)]))
+
+
+def _file_of(item: pytest.Item) -> str:
+    """The test file of an item (what --dist loadfile hands out as one unit)."""
+    return item.nodeid.split("::", 1)[0]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -161,6 +197,11 @@ def _uses_shared(request: pytest.FixtureRequest, name: str) -> bool:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings on a fresh database, untouched by the environment's .env."""
+    return settings_on(database_url)
+
+
+def settings_on(database_url: str) -> Settings:
+    """The suite's settings on `database_url` (the `settings` fixture's, for a wider scope)."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
@@ -265,6 +306,34 @@ def start_server(
     return LiveServer(
         url=url, ws_url=f"ws://127.0.0.1:{port}", server=server, thread=thread, sock=sock
     )
+
+
+@dataclass
+class Shared:
+    """A server on its own copy of the mini registry, shared by a module's tests."""
+
+    server: LiveServer
+    engine: Engine
+    mini: MiniRegistry
+
+
+@contextmanager
+def shared_server(tmp: Path, templates: Templates) -> Iterator[Shared]:
+    """A server on the mini registry for tests that only read or are refused (a module's many
+    parametrised cases): one start instead of one each. Tests that write take `server`."""
+    if TEST_DB == "postgres" and not pg_available():
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    with templates.database(tmp, migrated=True, seeded=True) as url:
+        settings = settings_on(url)
+        eng = make_engine(settings)
+        mini = templates.mini_in(url)
+        assert mini is not None
+        srv = start_server(settings)
+        try:
+            yield Shared(srv, eng, mini)
+        finally:
+            srv.stop()
+            eng.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ checkpoints (event "checkpoint", no alert) ride the same outbox and wait behind 
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -26,10 +25,10 @@ from sqlmodel import Session, col, func
 from backend.alerts.models import AlertOutbox
 from backend.auth.service import sign
 from backend.config import Settings, now_utc
+from backend.outbox import OutboxLoop
 
 log = logging.getLogger("posko.webhook")
 CLAIM_S = 60.0  # a claimed row that is neither delivered nor released is retried after this
-IDLE_S = 5.0  # longest sleep between looks at the outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,50 +128,25 @@ def next_due(*, engine: Engine) -> datetime | None:
         ).scalar()
 
 
-class OutboxSender:
+class OutboxSender(OutboxLoop):
     """Sends the outbox to the configured URL; never blocks anyone else."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         assert settings.alert_webhook_url and settings.alert_webhook_secret
+        super().__init__(
+            timeout_s=settings.webhook_timeout_s,
+            task_name="posko-webhook",
+            label="webhook",
+            log=log,
+        )
         self.engine = engine
         self.settings = settings
         self.url = settings.alert_webhook_url
         self.secret = settings.alert_webhook_secret
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._client = httpx.AsyncClient(timeout=settings.webhook_timeout_s)
-        self._rng = random.Random()
 
-    def wake(self) -> None:
-        """Look at the outbox now (new rows were committed)."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        """Start sending in the background."""
-        self._task = asyncio.create_task(self._run(), name="posko-webhook")
-
-    async def stop(self) -> None:
-        """Stop sending (undelivered rows stay in the outbox for the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-                due = await asyncio.to_thread(next_due, engine=self.engine)
-            except Exception:
-                log.exception("webhook outbox pass failed")
-                due = None
-            wait = IDLE_S
-            if due is not None:
-                wait = min(IDLE_S, max(0.0, (due - now_utc()).total_seconds()))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+    def next_due(self) -> datetime | None:
+        """When the next pending delivery falls due."""
+        return next_due(engine=self.engine)
 
     async def send_due(self) -> int:
         """Send every claimable delivery once; return how many were delivered."""

@@ -32,10 +32,10 @@ from backend.alerts.webhook import backoff_s
 from backend.channels import metrics
 from backend.channels.models import ChannelOutbox
 from backend.config import Settings, now_utc
+from backend.outbox import OutboxLoop
 
 log = logging.getLogger("posko.channels")
 CLAIM_S = 60.0  # a claimed row neither sent nor released is tried again after this
-IDLE_S = 5.0  # longest sleep between looks at the outbox
 PUSHED = ("whatsapp", "telegram", "smsgate")  # SMSSync pulls its replies
 WA_WINDOW_CLOSED = 131047  # "Re-engagement message": more than 24 h since the user wrote
 
@@ -181,47 +181,22 @@ def take_for_smssync(*, engine: Engine, now: datetime, limit: int = 20) -> list[
     ]
 
 
-class ReplySender:
+class ReplySender(OutboxLoop):
     """Sends the outbox through the providers; never blocks anyone else."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__(
+            timeout_s=settings.channel_timeout_s,
+            task_name="posko-channel-replies",
+            label="channel",
+            log=log,
+        )
         self.engine = engine
         self.settings = settings
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._client = httpx.AsyncClient(timeout=settings.channel_timeout_s)
-        self._rng = random.Random()
 
-    def wake(self) -> None:
-        """Look at the outbox now (new replies were committed)."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        """Start sending in the background."""
-        self._task = asyncio.create_task(self._run(), name="posko-channel-replies")
-
-    async def stop(self) -> None:
-        """Stop sending (unsent replies stay in the outbox for the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-                due = await asyncio.to_thread(next_due, engine=self.engine)
-            except Exception:
-                log.exception("channel outbox pass failed")
-                due = None
-            wait = IDLE_S
-            if due is not None:
-                wait = min(IDLE_S, max(0.0, (due - now_utc()).total_seconds()))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+    def next_due(self) -> datetime | None:
+        """When the next pending reply falls due."""
+        return next_due(engine=self.engine)
 
     async def send_due(self) -> int:
         """Send every claimable reply once; return how many went out."""

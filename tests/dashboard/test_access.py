@@ -1,5 +1,6 @@
 """Who may see the dashboard, and what the dashboard reads, on the small registry."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -9,8 +10,9 @@ from websockets.sync.client import connect
 
 from backend.runtime import Runtime
 from dashboard.data import read_officers, read_picture, read_timeline, search_tps, silent_officers
-from tests.conftest import LiveServer
-from tests.factories import NOW, MiniRegistry
+from tests.conftest import LiveServer, Shared, shared_server
+from tests.databases import Templates
+from tests.factories import NOW, MiniRegistry, device_token, person_token
 from tests.helpers import field_socket, ping, send
 
 
@@ -25,10 +27,36 @@ def _client(server: LiveServer, token: str | None = None) -> httpx.Client:
     )
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, db_templates: Templates) -> Iterator[Shared]:
+    """One server for the refusals and redirects below, which change nothing that they read."""
+    with shared_server(tmp_path_factory.mktemp("access"), db_templates) as it:
+        yield it
+
+
+@pytest.fixture
+def reader(shared: Shared) -> LiveServer:
+    """The shared server (the name `server` is each test's own, on a fresh database)."""
+    return shared.server
+
+
+@pytest.fixture
+def reader_viewer(shared: Shared) -> str:
+    """A viewer's token on the shared server."""
+    return person_token(shared.engine)
+
+
+@pytest.fixture
+def reader_device(shared: Shared) -> str:
+    """The first officer's device token on the shared server."""
+    return device_token(shared.engine, shared.mini.officer_ids[0])
+
+
 @pytest.mark.parametrize("path", ["/", "/wall", "/wall?lang=en"])
 def test_pages_without_a_credential_send_the_browser_to_login(
-    server: LiveServer, path: str
+    reader: LiveServer, path: str
 ) -> None:
+    server = reader
     with _client(server) as c:
         r = c.get(path)
         assert r.status_code == 303
@@ -43,14 +71,16 @@ def test_pages_without_a_credential_send_the_browser_to_login(
     "path", ["/_dash-layout", "/_dash-dependencies", "/assets/live/90-startup.js", "/_favicon.ico"]
 )
 def test_dash_endpoints_and_assets_refuse_without_a_credential(
-    server: LiveServer, path: str
+    reader: LiveServer, path: str
 ) -> None:
+    server = reader
     with _client(server) as c:
         r = c.get(path)
     assert r.status_code == 401 and r.json()["detail"]["field"] == "authorization"
 
 
-def test_callbacks_refuse_a_device_token(server: LiveServer, device: str) -> None:
+def test_callbacks_refuse_a_device_token(reader: LiveServer, reader_device: str) -> None:
+    server, device = reader, reader_device
     with _client(server, device) as c:
         r = c.post("/_dash-update-component", json={})
     assert r.status_code == 403  # not 401: Dash's renderer mishandles a 401 (dashboard/guard.py)
@@ -72,8 +102,9 @@ def test_the_token_link_opens_the_wall_and_it_stays_open(server: LiveServer, vie
 
 
 def test_a_bad_or_device_token_link_explains_itself_in_the_chosen_language(
-    server: LiveServer, device: str
+    reader: LiveServer, reader_device: str
 ) -> None:
+    server, device = reader, reader_device
     with _client(server) as c:
         bad = c.get("/login?token=pkk_nonsense&next=/wall")
         device_link = c.get(f"/login?token={device}&lang=en")
@@ -89,8 +120,9 @@ OFFSITE_NEXT = ["/\\evil.example", "/\t/evil.example", "/\n/evil.example", "//ev
 
 @pytest.mark.parametrize("target", OFFSITE_NEXT)
 def test_login_next_never_sends_the_browser_to_another_site(
-    server: LiveServer, viewer: str, target: str
+    reader: LiveServer, reader_viewer: str, target: str
 ) -> None:
+    server, viewer = reader, reader_viewer
     with _client(server) as c:
         form = c.get("/login", params={"next": target})
         link = c.get("/login", params={"token": viewer, "next": target})
@@ -99,17 +131,20 @@ def test_login_next_never_sends_the_browser_to_another_site(
     assert link.status_code == 303 and link.headers["location"] == "/"
 
 
-def test_dash_websocket_is_refused_without_a_credential(server: LiveServer) -> None:
+def test_dash_websocket_is_refused_without_a_credential(reader: LiveServer) -> None:
+    server = reader
     with pytest.raises(InvalidStatus):
         connect(f"{server.ws_url}/_dash-ws-callback", open_timeout=30).close()
 
 
-def test_unknown_api_paths_stay_json_404_despite_dash_catch_all(server: LiveServer) -> None:
+def test_unknown_api_paths_stay_json_404_despite_dash_catch_all(reader: LiveServer) -> None:
+    server = reader
     r = httpx.get(server.url + "/api/v1/nope")
     assert r.status_code == 404 and r.json()["detail"]["field"] == "path"
 
 
-def test_big_javascript_is_compressed(server: LiveServer, viewer: str) -> None:
+def test_big_javascript_is_compressed(reader: LiveServer, reader_viewer: str) -> None:
+    server, viewer = reader, reader_viewer
     with _client(server, viewer) as c:
         r = c.get(
             "/_dash-component-suites/plotly/package_data/plotly.min.js",

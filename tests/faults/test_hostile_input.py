@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ from sqlalchemy import Engine
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.conftest import TEST_DB, LiveServer
-from tests.factories import MiniRegistry
+from tests.conftest import TEST_DB, LiveServer, shared_server
+from tests.databases import Templates
+from tests.factories import MiniRegistry, person_token
 from tests.helpers import count, field_socket, ping
 
 ST = Path(sys.executable).with_name("st")
@@ -270,10 +272,20 @@ def _named_field(body: Any) -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def reader(
+    tmp_path_factory: pytest.TempPathFactory, db_templates: Templates
+) -> Iterator[tuple[LiveServer, str]]:
+    """One server and a viewer's token for the timeline cases, which only read."""
+    with shared_server(tmp_path_factory.mktemp("timeline"), db_templates) as shared:
+        yield shared.server, person_token(shared.engine)
+
+
 @pytest.mark.parametrize(("params", "fields"), TIMELINE_CASES, ids=lambda v: str(v)[:60])
 def test_odd_timeline_dates_are_refused_with_422_naming_the_field(
-    server: LiveServer, viewer: str, params: dict[str, str], fields: set[str]
+    reader: tuple[LiveServer, str], params: dict[str, str], fields: set[str]
 ) -> None:
+    server, viewer = reader
     r = httpx.get(
         server.url + "/api/v1/timeline",
         params=params,
@@ -284,7 +296,8 @@ def test_odd_timeline_dates_are_refused_with_422_naming_the_field(
     assert _named_field(r.json()) in fields, r.text[:300]
 
 
-def test_a_timeline_with_offsets_still_answers(server: LiveServer, viewer: str) -> None:
+def test_a_timeline_with_offsets_still_answers(reader: tuple[LiveServer, str]) -> None:
+    server, viewer = reader
     params = {"start": "2024-11-27T00:00:00+07:00", "end": "2024-11-27T05:00:00+07:00"}
     r = httpx.get(
         server.url + "/api/v1/timeline",

@@ -78,7 +78,9 @@ def read_ppk_places(
 
 
 @router.put(
-    "/ppk/{kecamatan}", response_model=PpkPlacePublic, responses=problem_responses(404, 422)
+    "/ppk/{kecamatan}",
+    response_model=PpkPlacePublic,
+    responses=problem_responses(400, 404, 422),  # 400: a body that is not JSON
 )
 def put_ppk_place(
     kecamatan: KecamatanCode,

@@ -32,9 +32,15 @@ from backend.officers.models import Officer, Unit
 from backend.photos.models import IncidentPhoto
 from backend.positions.models import OfficerPosition
 from backend.positions.service import OfficerFix
-from backend.regions.models import Region
 from backend.tps.models import Tps, TpsTransition
-from backend.tps.service import CONFIRMED, CORRECTED, NOT_REPORTED, area_clause, list_views
+from backend.tps.service import (
+    CONFIRMED,
+    CORRECTED,
+    NOT_REPORTED,
+    area_clause,
+    list_views,
+    summary_of,
+)
 from backend.tps.state import (
     PingFacts,
     StateConflictError,
@@ -53,7 +59,7 @@ from schemas.enums import (
     Phase,
     Situation,
 )
-from schemas.live import IncidentPublic, LogEntry, PhaseCount, Summary, TpsView
+from schemas.live import IncidentPublic, LogEntry, Summary, TpsView
 from schemas.ops import AlertKind, AlertPublic
 
 _UNASSIGNED = FLAG_BITS[EventFlag.UNASSIGNED]
@@ -535,21 +541,7 @@ def rollup_at(*, session: Session, area_code: str | None, at: datetime) -> Summa
         rest = int(total or 0) - moved.get(code, 0)
         if rest > 0:
             add(code, None, None, rest)
-    names: dict[str, str] = {}
-    if counts:
-        q = sa_select(col(Region.code), col(Region.name)).where(col(Region.code).in_(counts))
-        names = dict(session.execute(q).all())
-    data = [
-        PhaseCount(
-            kecamatan_code=code,
-            kecamatan=names.get(code, code),
-            total=sum(phases.values()),
-            phases=phases,
-            situations=situations,
-        )
-        for code, (phases, situations) in sorted(counts.items())
-    ]
-    return Summary(data=data, total=sum(c.total for c in data))
+    return summary_of(session=session, counts=counts)
 
 
 def positions_at(

@@ -259,6 +259,13 @@ def timeline(*, session: Session, tps_id: int, limit: int = 500) -> list[Timelin
 def summary(*, session: Session, area_code: str | None = None) -> Summary:
     """How many TPS of each kecamatan are in each phase and situation (from tps_rollup)."""
     counts = count_by_area(session=session, level="kecamatan", area_code=area_code)
+    return summary_of(session=session, counts=counts)
+
+
+def summary_of(
+    *, session: Session, counts: dict[str, tuple[dict[str, int], dict[str, int]]]
+) -> Summary:
+    """The summary of counts per kecamatan (phases, situations), named from the region table."""
     names: dict[str, str] = {}
     if counts:
         q = sa_select(col(Region.code), col(Region.name)).where(col(Region.code).in_(counts))

@@ -166,12 +166,13 @@ KEY_ID_HEADER = "x-posko-key-id"
 TIMESTAMP_HEADER = "x-posko-timestamp"
 SIGNATURE_HEADER = "x-posko-signature"
 # ASCII digits only, and few of them: str.isdigit() also passes "²" and "٣٤", which int()
-# refuses or reads as 34, and int() of thousands of digits raises. A key id is a row id (63-bit),
-# a timestamp is Unix seconds (12 digits reach the year 33658).
-_KEY_ID = re.compile(r"[0-9]{1,19}")
+# refuses or reads as 34, and int() of thousands of digits raises. A key id is a credential's row
+# id, a 32-bit INTEGER on PostgreSQL (a larger one made its lookup a 500); a timestamp is Unix
+# seconds (12 digits reach the year 33658).
+_KEY_ID = re.compile(r"[0-9]{1,10}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")  # also: compare_digest refuses non-ASCII text
-MAX_KEY_ID = 2**63 - 1
+MAX_KEY_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,19 @@ def test_bad_or_stale_hmac_signatures_are_refused(
     assert count(engine, "ping") == 0
 
 
+def test_a_key_id_beyond_the_credential_ids_range_is_a_401_naming_it(
+    server: LiveServer, device: str, mini: MiniRegistry, engine: Engine
+) -> None:
+    """The credential id is a 32-bit INTEGER on PostgreSQL: 2**31 made its lookup a 500."""
+    body = orjson.dumps(ping(mini.tps_codes[0]))
+    for key_id in ("2147483648", "59393522591129", "9223372036854775807"):
+        headers = {**_hmac_headers(engine, device, body), "x-posko-key-id": key_id}
+        r = _post(server, "/api/v1/pings", body, None, **headers)
+        assert r.status_code == 401, (key_id, r.text)
+        assert r.json()["detail"]["field"] == "x-posko-key-id"
+    assert count(engine, "ping") == 0
+
+
 def test_openapi_documents_the_field_protocol(server: LiveServer) -> None:
     spec = httpx.get(server.url + "/openapi.json").json()
     schemas = spec["components"]["schemas"]

@@ -365,28 +365,33 @@ def latest_in_area(
     )
     if area_code is not None:
         q = q.where(kabupaten_in(col(Officer.kabupaten_code), area_code))
-    out = []
-    for f, o, unit in session.exec(q.order_by(col(Officer.nrp))):
-        age = max(0.0, (now - f.device_time).total_seconds())
-        out.append(
-            OfficerFix(
-                nrp=o.nrp,
-                name=o.name,
-                rank=o.rank,
-                unit=unit,
-                lat=f.lat,
-                lon=f.lon,
-                at=f.device_time,
-                received_at=f.received_at,
-                age_s=age,
-                battery=f.battery,
-                accuracy_m=f.accuracy_m,
-                speed_ms=f.speed_ms,
-                source=f.source,
-                is_stale=age > stale_s,
-            )
-        )
-    return out
+    return [
+        officer_fix(f, o, unit, now=now, stale_s=stale_s)
+        for f, o, unit in session.exec(q.order_by(col(Officer.nrp)))
+    ]
+
+
+def officer_fix(
+    f: OfficerLastFix | OfficerPosition, o: Officer, unit: str, *, now: datetime, stale_s: float
+) -> OfficerFix:
+    """One officer's fix as the map shows it, aged as of `now` (stale past `stale_s`)."""
+    age = max(0.0, (now - f.device_time).total_seconds())
+    return OfficerFix(
+        nrp=o.nrp,
+        name=o.name,
+        rank=o.rank,
+        unit=unit,
+        lat=f.lat,
+        lon=f.lon,
+        at=f.device_time,
+        received_at=f.received_at,
+        age_s=age,
+        battery=f.battery,
+        accuracy_m=f.accuracy_m,
+        speed_ms=f.speed_ms,
+        source=f.source,
+        is_stale=age > stale_s,
+    )
 
 
 def officer_in_area(*, session: Session, nrp: str, area_code: str | None) -> Officer | None:

@@ -31,7 +31,7 @@ from backend.incidents.service import situations_of
 from backend.officers.models import Officer, Unit
 from backend.photos.models import IncidentPhoto
 from backend.positions.models import OfficerPosition
-from backend.positions.service import OfficerFix
+from backend.positions.service import OfficerFix, officer_fix
 from backend.tps.models import Tps, TpsTransition
 from backend.tps.service import (
     CONFIRMED,
@@ -576,21 +576,5 @@ def positions_at(
     for f, o, unit in session.execute(q):
         if o.nrp in out:
             continue  # two fixes at one device time: the first by position, always the same
-        age = max(0.0, (at - _aware(f.device_time)).total_seconds())  # type: ignore[operator]
-        out[o.nrp] = OfficerFix(
-            nrp=o.nrp,
-            name=o.name,
-            rank=o.rank,
-            unit=unit,
-            lat=f.lat,
-            lon=f.lon,
-            at=f.device_time,
-            received_at=f.received_at,
-            age_s=age,
-            battery=f.battery,
-            accuracy_m=f.accuracy_m,
-            speed_ms=f.speed_ms,
-            source=f.source,
-            is_stale=age > stale_s,
-        )
+        out[o.nrp] = officer_fix(f, o, unit, now=at, stale_s=stale_s)
     return list(out.values())

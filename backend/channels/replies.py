@@ -1,7 +1,7 @@
 """The one reply to each officer message, written so that it goes out as plain SMS.
 
 Every part is GSM-7 (the SMS default alphabet: no emoji, no curly quotes) and at most 160 septets,
-so each part is one SMS of its own; the grammar (BANTUAN) takes two. A refusal names what was not
+so each part is one SMS of its own; the grammar (BANTUAN) takes three. A refusal names what was not
 understood and gives a message that would be. The officer's own words that are echoed back are
 transliterated to GSM-7 and shortened to fit. Bahasa Indonesia by default, English on request.
 """
@@ -153,18 +153,22 @@ CUSTODY_NAMES: dict[CustodyStep, tuple[str, str]] = {
     CustodyStep.SERAH_TERIMA: ("kotak DISERAHKAN ke PPK", "boxes HANDED OVER to the PPK"),
 }
 
-HELP_TEXT: dict[Lang, tuple[str, str]] = {
+HELP_TEXT: dict[Lang, tuple[str, str, str]] = {
     "id": (
-        "POSKO 1/2 Lapor: TPS 3 COBLOS AMAN catatan. Fase: LOGISTIK SIAP BUKA HITUNG SELESAI "
+        "POSKO 1/3 Lapor: TPS 3 COBLOS AMAN catatan. Fase: LOGISTIK SIAP BUKA HITUNG SELESAI "
         "KAWAL PPK TUNDA. Situasi: AMAN WASPADA GANGGUAN. TPS: nomor atau kode.",
-        "2/2 INSIDEN 3 RICUH 2 uraian (RICUH DEMO POLITIKUANG INTIMIDASI LOGISTIK BENCANA LAKA "
+        "2/3 INSIDEN 3 RICUH 2 uraian (RICUH DEMO POLITIKUANG INTIMIDASI LOGISTIK BENCANA LAKA "
         "LAIN; tingkat 1-4). SOS uraian. STATUS. Hasil suara tidak dicatat.",
+        "3/3 Kotak suara: SEGEL 3 SG-001 SG-002. BERANGKAT 3 BG 1234 XY. TIBA 3 PPK. "
+        "SERAH 3 017/BA-PPK nama penerima.",
     ),
     "en": (
-        "POSKO 1/2 Report: TPS 3 COBLOS AMAN note. Phase: LOGISTIK SIAP BUKA HITUNG SELESAI "
+        "POSKO 1/3 Report: TPS 3 COBLOS AMAN note. Phase: LOGISTIK SIAP BUKA HITUNG SELESAI "
         "KAWAL PPK TUNDA. Situation: AMAN WASPADA GANGGUAN. TPS: number or code.",
-        "2/2 INSIDEN 3 RICUH 2 text (RICUH DEMO POLITIKUANG INTIMIDASI LOGISTIK BENCANA LAKA "
+        "2/3 INSIDEN 3 RICUH 2 text (RICUH DEMO POLITIKUANG INTIMIDASI LOGISTIK BENCANA LAKA "
         "LAIN; level 1-4). SOS text. STATUS. Vote results are not recorded.",
+        "3/3 Ballot boxes: SEGEL 3 SG-001 SG-002. BERANGKAT 3 BG 1234 XY. TIBA 3 PPK. "
+        "SERAH 3 017/BA-PPK receiver's name.",
     ),
 }
 

@@ -46,7 +46,7 @@ def test_channels_test_shows_each_reply_sent(
         assert "-> 200" in lines[at], r.output
         assert "reply sent" in lines[at + 1], r.output
     assert "reply handed to SMSSync" in r.output
-    assert len(fake.sent("/smsgate/message")) == 2  # BANTUAN: two SMS
+    assert len(fake.sent("/smsgate/message")) == 3  # BANTUAN: three SMS
 
 
 def test_channels_test_without_senders_checks_the_signatures(

@@ -38,7 +38,7 @@ from schemas.channels import (
     TallyRefused,
     TpsRef,
 )
-from schemas.enums import IncidentCategory, Phase, Situation
+from schemas.enums import CustodyStep, IncidentCategory, Phase, Situation
 from tests.channels.grammar_cases import (
     ANY,
     C1,
@@ -385,7 +385,7 @@ def test_every_reply_to_the_table_is_gsm7_and_fits_one_sms_per_part() -> None:
         for lang in ("id", "en"):
             parts = reply(result, lang=lang)
             _assert_fits_sms(parts)
-            assert len(parts) <= (2 if isinstance(result, Help) else 1)
+            assert len(parts) <= (3 if isinstance(result, Help) else 1)
 
 
 def test_every_refusal_reply_names_what_was_not_understood_and_the_example() -> None:
@@ -402,10 +402,10 @@ def test_every_refusal_reply_names_what_was_not_understood_and_the_example() -> 
     assert checked > 100
 
 
-def test_the_grammar_fits_in_two_sms() -> None:
+def test_the_grammar_fits_in_three_sms() -> None:
     for lang in ("id", "en"):
         parts = reply(Help(), lang=lang)
-        assert len(parts) == 2
+        assert len(parts) == 3
         _assert_fits_sms(parts)
         assert parts == list(HELP_TEXT[lang])
 
@@ -432,6 +432,16 @@ def test_the_grammar_reply_teaches_messages_that_parse() -> None:
     } == set(Phase)
     assert isinstance(parse("SOS uraian", assignments=SOLO), Sos)
     assert parse("STATUS", assignments=SOLO) == StatusQuery()
+    # The third part: every ballot-box step, as the help text writes it.
+    boxes = HELP_TEXT["id"][2].split(": ", 1)[1]
+    examples = [e.strip() for e in boxes.split(". ") if e.strip()]
+    steps = {
+        r.step
+        for e in examples
+        if isinstance(r := parse(e.rstrip("."), assignments=SOLO), CustodyReport)
+    }
+    assert len(examples) == 4
+    assert steps == set(CustodyStep)
 
 
 def test_a_stored_report_is_answered_with_what_was_stored() -> None:

@@ -65,14 +65,14 @@ def test_sms_is_stored_and_answered_through_the_gateway(
     assert sent.json()["textMessage"]["text"].startswith("Tercatat TPS 16.08.01.1007-003")
 
 
-def test_help_goes_out_as_two_sms_in_order(
+def test_help_goes_out_as_three_sms_in_order(
     server: LiveServer, linked: MiniRegistry, fake: FakeProvider
 ) -> None:
     post_gate(server, received("evt-help", "BANTUAN"))
-    first, second = fake.wait_for(GATEWAY, 2)
-    assert first.json()["textMessage"]["text"].startswith("POSKO 1/2")
-    assert second.json()["textMessage"]["text"].startswith("2/2")
-    assert all(len(s.json()["textMessage"]["text"]) <= 160 for s in (first, second))
+    parts = fake.wait_for(GATEWAY, 3)
+    texts = [p.json()["textMessage"]["text"] for p in parts]
+    assert [t[:9] for t in texts] == ["POSKO 1/3", "2/3 INSID", "3/3 Kotak"]
+    assert all(len(t) <= 160 for t in texts)
 
 
 def test_the_same_sms_twice_is_deduplicated_on_the_event_id_not_the_message_id(
@@ -167,7 +167,7 @@ def test_smssync_task_polling_hands_out_waiting_replies_once(
         c.commit()
     params = {"task": "send", "secret": SMSSYNC_SECRET}
     first = httpx.get(server.url + SMSSYNC, params=params).json()["payload"]
-    assert [m["message"][:9] for m in first["messages"]] == ["POSKO 1/2", "2/2 INSID"]
+    assert [m["message"][:9] for m in first["messages"]] == ["POSKO 1/3", "2/3 INSID", "3/3 Kotak"]
     again = httpx.get(server.url + SMSSYNC, params=params).json()["payload"]
     assert again == {"success": True, "error": None}
     wrong = httpx.get(server.url + SMSSYNC, params={"task": "send", "secret": "x"})

@@ -222,7 +222,7 @@ def test_reply_outside_the_service_window_uses_the_template(
     body = sent.json()
     assert body["type"] == "template"
     assert body["template"]["name"] == "posko_balasan"
-    assert "POSKO 1/2" in body["template"]["components"][0]["parameters"][0]["text"]
+    assert "POSKO 1/3" in body["template"]["components"][0]["parameters"][0]["text"]
 
 
 def test_failed_reply_is_retried_until_the_provider_takes_it(

@@ -19,7 +19,7 @@ from backend.alerts.service import (
 )
 from backend.alerts.sweeper import LEASE_NAME
 from backend.areas import contains
-from backend.audit.service import actor_of
+from backend.audit.service import AuditRecord, actor_of, append
 from backend.auth.service import Principal
 from backend.cluster import current_holder
 from backend.deps import ReaderDep, RowId, RuntimeDep, SessionDep, require_role
@@ -154,8 +154,16 @@ async def _act(
 @router.post("/alerts/sweep")
 async def sweep_now(principal: Admin, rt: RuntimeDep) -> dict[str, object]:
     """Run a sweep now on this node (if it holds the lease); report what changed (admin)."""
+    if principal.area_code is not None:
+        # A sweep is the whole cluster's, and its answer lists alerts of every area.
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail={"field": "authorization", "reason": "needs an admin without an area"},
+        )
     if rt.sweeper is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="no sweeper")
+    record = AuditRecord(at=rt.clock.now(), actor=actor_of(principal), action="alert.sweep_asked")
+    await asyncio.to_thread(_append_audit, rt, record)
     changes = await rt.sweeper.tick()
     if changes is None:
         return {"leader": False}
@@ -165,3 +173,9 @@ async def sweep_now(principal: Admin, rt: RuntimeDep) -> dict[str, object]:
         "cleared": changes.cleared,
         "updated": changes.updated,
     }
+
+
+def _append_audit(rt: Runtime, record: AuditRecord) -> None:
+    with Session(rt.engine) as session:
+        append(session=session, records=[record])
+        session.commit()

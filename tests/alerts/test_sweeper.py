@@ -13,8 +13,9 @@ from backend.alerts import sweeper as sweeper_module
 from backend.alerts.sweeper import Sweeper
 from backend.app import create_app
 from backend.config import Settings
+from schemas.enums import Role
 from tests.conftest import start_server
-from tests.factories import MiniRegistry
+from tests.factories import MiniRegistry, person_token
 from tests.helpers import field_socket, incident, ping, send
 from tests.ops.conftest import auth
 from tests.ops.harness import Field, wib
@@ -53,6 +54,17 @@ def test_sangat_rawan_tps_is_not_visited_ten_clock_minutes_after_its_last_ping(
             changes = httpx.post(sweep, headers=auth(tokens["admin"])).json()
             assert alert["id"] in changes["cleared"]
             assert httpx.post(sweep, headers=auth(tokens["operator"])).status_code == 403
+            # An admin of one kabupaten may not: the answer would list every area's alerts.
+            local = person_token(engine, Role.ADMIN, area="16.08")
+            refused = httpx.post(sweep, headers=auth(local))
+            assert refused.status_code == 403
+            assert "area" in refused.json()["detail"]["reason"]
+            trail = httpx.get(
+                server.url + "/api/v1/audit",
+                headers=auth(tokens["admin"]),
+                params={"action": "alert.sweep_asked"},
+            ).json()
+            assert len(trail) == 3  # the national admin's three sweeps, not the refused one
         finally:
             server.stop()
 

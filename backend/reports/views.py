@@ -7,14 +7,14 @@ and are audited by the service; a signature then wakes the outboxes that carry i
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import Session
 
 from backend.areas import contains
-from backend.audit.service import actor_of
+from backend.audit.service import AuditRecord, actor_of, append
 from backend.auth.service import Principal
 from backend.deps import ReaderDep, RowId, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.reports import render
@@ -158,6 +158,7 @@ async def read_pdf(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail={"field": "pdf", "reason": str(err)}
         ) from None
     name = f"laporan-situasi-{r.area_code}-{r.id}-v{r.version}.pdf"
+    await asyncio.to_thread(_audit_download, session, principal, r, "pdf", rt.clock.now())
     return Response(
         data,
         media_type="application/pdf",
@@ -170,15 +171,35 @@ async def read_pdf(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def read_csv(report_id: RowId, principal: ReaderDep, session: SessionDep) -> Response:
+def read_csv(
+    report_id: RowId, principal: ReaderDep, session: SessionDep, rt: RuntimeDep
+) -> Response:
     """The report's tables as CSV, one value per line."""
     r = _load(session, principal, report_id)
+    _audit_download(session, principal, r, "csv", rt.clock.now())
     name = f"laporan-situasi-{r.area_code}-{r.id}-v{r.version}.csv"
     return Response(
         render.csv_text(r),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _audit_download(
+    session: Session, principal: Principal, r: SituationReport, fmt: str, now: datetime
+) -> None:
+    # A file leaves the command post, as an export does: who took which version, when.
+    record = AuditRecord(
+        at=now,
+        actor=actor_of(principal),
+        action="report.downloaded",
+        subject_kind="report",
+        subject=str(r.id),
+        data={"format": fmt, "version": r.version, "signed": r.signed_at is not None},
+        area_code=r.area_code,
+    )
+    append(session=session, records=[record])
+    session.commit()
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic)

@@ -159,6 +159,13 @@ def test_the_csv_holds_every_table_in_named_columns(
     assert kab[("kotak", "jumlah", "dalam_perjalanan")] == "1"
     assert kab[("personel", "polsek-belitang", "melapor")] == "1"
     assert {x["kode_wilayah"] for x in rows} == {"16.08", "16.08.01", "16.08.03"}
+    # The file left the command post: who took which version is in the audit trail.
+    trail = httpx.get(
+        f"{ops_server.url}/api/v1/audit",
+        headers=auth(tokens["commander"]),
+        params={"action": "report.downloaded", "subject": str(rid)},
+    ).json()
+    assert [(t["actor"].split(":")[0], t["data"]["format"]) for t in trail] == [("person", "csv")]
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian chromium")
@@ -172,6 +179,12 @@ def test_the_pdf_is_a_real_pdf_with_the_bahasa_heading(
     assert "LAPORAN SITUASI" in page and "KONSEP" in page  # unsigned: marked as a draft
     r = httpx.get(f"{url}/api/v1/reports/{rid}.pdf", headers=auth(tokens["viewer"]), timeout=90)
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    trail = httpx.get(
+        f"{url}/api/v1/audit",
+        headers=auth(tokens["commander"]),
+        params={"action": "report.downloaded", "subject": str(rid)},
+    ).json()
+    assert [t["data"]["format"] for t in trail] == ["pdf"]  # the HTML page is not a download
     data = r.content
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 1

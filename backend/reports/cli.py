@@ -17,7 +17,13 @@ from backend.config import now_utc
 from backend.db import command_engine
 from backend.reports import render
 from backend.reports.scheduler import default_period
-from backend.reports.service import ReportConflictError, create_draft, get, sign
+from backend.reports.service import (
+    ReportConflictError,
+    create_draft,
+    get,
+    record_download,
+    sign,
+)
 from schemas.reports import ReportKind
 
 report_app = typer.Typer(help="Situation reports: draft, sign, print.", no_args_is_help=True)
@@ -121,4 +127,6 @@ def report_pdf(
         typer.echo(str(err), err=True)
         raise typer.Exit(1) from None
     out.write_bytes(data)
+    with command_engine(database_url) as (_, engine), Session(engine) as session:
+        record_download(session=session, report=r, actor=cli_actor(), fmt="pdf", now=now_utc())
     typer.echo(f"wrote {len(data)} bytes to {out}")

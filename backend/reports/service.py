@@ -268,6 +268,16 @@ def _record(
     )
 
 
+def record_download(
+    *, session: Session, report: SituationReport, actor: str, fmt: str, now: datetime
+) -> None:
+    """Audit a report's file leaving the command post (PDF or CSV), as an export is; commit."""
+    signed = report.signed_at is not None
+    rec = _record(report, now, actor, "report.downloaded", format=fmt, signed=signed)
+    append(session=session, records=[rec])
+    session.commit()
+
+
 def _editable(session: Session, report_id: int, expected: int | None) -> SituationReport:
     r = session.get(SituationReport, report_id)
     if r is None:

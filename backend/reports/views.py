@@ -7,14 +7,14 @@ and are audited by the service; a signature then wakes the outboxes that carry i
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import Session
 
 from backend.areas import contains
-from backend.audit.service import AuditRecord, actor_of, append
+from backend.audit.service import actor_of
 from backend.auth.service import Principal
 from backend.deps import ReaderDep, RowId, RuntimeDep, SessionDep, require_role, scoped_area
 from backend.reports import render
@@ -26,6 +26,7 @@ from backend.reports.service import (
     edit,
     get,
     list_reports,
+    record_download,
     sign,
     to_public,
     to_summary,
@@ -158,7 +159,7 @@ async def read_pdf(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail={"field": "pdf", "reason": str(err)}
         ) from None
     name = f"laporan-situasi-{r.area_code}-{r.id}-v{r.version}.pdf"
-    await asyncio.to_thread(_audit_download, session, principal, r, "pdf", rt.clock.now())
+    await asyncio.to_thread(_downloaded, session, principal, r, "pdf", rt)
     return Response(
         data,
         media_type="application/pdf",
@@ -176,7 +177,7 @@ def read_csv(
 ) -> Response:
     """The report's tables as CSV, one value per line."""
     r = _load(session, principal, report_id)
-    _audit_download(session, principal, r, "csv", rt.clock.now())
+    _downloaded(session, principal, r, "csv", rt)
     name = f"laporan-situasi-{r.area_code}-{r.id}-v{r.version}.csv"
     return Response(
         render.csv_text(r),
@@ -185,21 +186,11 @@ def read_csv(
     )
 
 
-def _audit_download(
-    session: Session, principal: Principal, r: SituationReport, fmt: str, now: datetime
+def _downloaded(
+    session: Session, principal: Principal, r: SituationReport, fmt: str, rt: Runtime
 ) -> None:
-    # A file leaves the command post, as an export does: who took which version, when.
-    record = AuditRecord(
-        at=now,
-        actor=actor_of(principal),
-        action="report.downloaded",
-        subject_kind="report",
-        subject=str(r.id),
-        data={"format": fmt, "version": r.version, "signed": r.signed_at is not None},
-        area_code=r.area_code,
-    )
-    append(session=session, records=[record])
-    session.commit()
+    actor = actor_of(principal)
+    record_download(session=session, report=r, actor=actor, fmt=fmt, now=rt.clock.now())
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic)

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from backend.cli import app
@@ -56,6 +56,11 @@ def test_draft_sign_and_print_from_the_shell(
     code, out = _run(settings, "pdf", rid, "--out", str(pdf))
     assert code == 0, out
     assert pdf.read_bytes().startswith(b"%PDF-")
+    with engine.connect() as c:
+        actor, data = c.execute(
+            text("SELECT actor, data FROM audit_entry WHERE action = 'report.downloaded'")
+        ).one()
+    assert actor.startswith("cli:") and '"pdf"' in data
 
 
 def test_draft_refuses_a_bad_area(engine: Engine, settings: Settings) -> None:

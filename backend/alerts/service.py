@@ -37,6 +37,7 @@ from backend.alerts.rules import (
 from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
+from backend.custody.models import CustodyEvent
 from backend.custody.service import (
     Escorts,
     convoy_fixes,
@@ -93,6 +94,8 @@ def _custody_facts(
     session: Session, now: datetime, still: timedelta, radius_m: float
 ) -> list[CustodyFacts]:
     """Boxes not yet handed over with a BA: their steps, the road's length, escorts' fixes."""
+    if session.execute(sa_select(col(CustodyEvent.id)).limit(1)).first() is None:
+        return []  # before the first seal (all day): skip building the GROUP BY
     boxes = list_boxes(session=session, unfinished=True)
     if not boxes:
         return []

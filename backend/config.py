@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # The sweeper runs every sweep_interval_s real seconds on the node holding the lease.
     sweep_interval_s: float = Field(default=2.0, gt=0)
     sweep_lease_s: float = Field(default=10.0, gt=0)
+    # Between full sweeps the leader sweeps incrementally (backend/alerts/incremental.py); a
+    # full one runs on gaining the lease and every sweep_reconcile_s on it, to catch drift.
+    sweep_reconcile_s: float = Field(default=300.0, gt=0)
     intake_stall_s: float = Field(default=15.0, gt=0)  # queued events but no commit this long
     # Chain of custody of the ballot boxes (backend/custody, docs/custody.md): the road from a
     # TPS to its PPK is the straight distance x custody_road_factor at custody_road_kmh; alerts

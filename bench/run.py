@@ -2,7 +2,7 @@
 
     python -m bench.run [--quick] [--out DIR]
         [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports,
-                custody,exports,replay]
+                custody,exports,replay,sweep]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -34,6 +34,7 @@ SUITES = {
     "custody": "bench.custody",
     "exports": "bench.exports",
     "replay": "bench.replay",
+    "sweep": "bench.sweep",
 }
 ALIASES = {"wire": "pixel"}
 OUT = Path(__file__).resolve().parent

@@ -14,18 +14,19 @@ silent, "elsewhere" is not healthy: one outage for the whole kabupaten holds eve
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from backend.config import Settings
-from backend.schedule.calendar import behind_schedule, duty_window
+from backend.schedule.calendar import behind_schedule, duty_window, milestones_of
 from backend.tps.liveness import grace_s
 from schemas.enums import IncidentStatus, Phase, RiskRating
 from schemas.ops import AlertKind, AlertSeverity, AlertSubjectKind
 
 Key = tuple[AlertKind, str]  # (kind, subject): at most one open alert each
+Watch = tuple[bool, bool]  # a TPS in its kecamatan's outage counts: (watched, net-silent)
 
 # Kinds that depend on hearing from the field: frozen (neither raised nor cleared) while our
 # own intake is stalled, because then silence says nothing about the field.
@@ -178,29 +179,44 @@ def _sos_detail(sos: SosFacts) -> dict[str, Any]:
     }
 
 
+def tps_watch(t: TpsFacts, now: datetime, listening_since: datetime, settings: Settings) -> Watch:
+    """(watched, net-silent): what a TPS adds to its kecamatan's outage counts at `now`."""
+    if grace_s(settings, t.risk, t.phase) is None:
+        return (False, False)
+    window = timedelta(minutes=settings.outage_silence_min)
+    return (True, now - _since(t.last_heard_at, listening_since) >= window)
+
+
 def _outages(facts: Facts, settings: Settings) -> dict[str, Desired]:
     """Outage alerts by the area code they cover (kecamatan, or kabupaten as a whole)."""
-    now = facts.now
-    window = timedelta(minutes=settings.outage_silence_min)
-    watched: dict[str, list[TpsFacts]] = defaultdict(list)
-    silent: dict[str, list[TpsFacts]] = defaultdict(list)
+    watched: dict[str, int] = defaultdict(int)
+    silent: dict[str, int] = defaultdict(int)
     for t in facts.tps:
-        if grace_s(settings, t.risk, t.phase) is None:
-            continue
-        watched[t.kecamatan_code].append(t)
-        if now - _since(t.last_heard_at, facts.listening_since) >= window:
-            silent[t.kecamatan_code].append(t)
+        w, s = tps_watch(t, facts.now, facts.listening_since, settings)
+        watched[t.kecamatan_code] += w
+        silent[t.kecamatan_code] += s
+    return outages_of(watched, silent, settings)
+
+
+def outages_of(
+    watched: Mapping[str, int], silent: Mapping[str, int], settings: Settings
+) -> dict[str, Desired]:
+    """Outage alerts from the counts of watched and net-silent TPS per kecamatan.
+
+    Outages are judged per kabupaten, so the counts of some kabupaten alone give their outages
+    (the incremental sweep recounts only the kabupaten that changed).
+    """
 
     def out(n_silent: int, n_watched: int) -> bool:
         return n_silent >= settings.outage_min_tps and n_silent >= settings.outage_share * n_watched
 
     found: dict[str, Desired] = {}
     by_kab: dict[str, list[str]] = defaultdict(list)
-    for kec in watched:
+    for kec in sorted(k for k, n in watched.items() if n > 0):
         by_kab[kec.rsplit(".", 1)[0]].append(kec)
     for kab, kecs in by_kab.items():
-        kab_watched = sum(len(watched[k]) for k in kecs)
-        kab_silent = sum(len(silent[k]) for k in kecs)
+        kab_watched = sum(watched[k] for k in kecs)
+        kab_silent = sum(silent.get(k, 0) for k in kecs)
         if len(kecs) > 1 and out(kab_silent, kab_watched):
             # Silent nearly everywhere: no "elsewhere" to compare with; one alert for it all.
             found[kab] = Desired(
@@ -213,7 +229,7 @@ def _outages(facts: Facts, settings: Settings) -> dict[str, Desired]:
             )
             continue
         for kec in kecs:
-            n_w, n_s = len(watched[kec]), len(silent[kec])
+            n_w, n_s = watched[kec], silent.get(kec, 0)
             if not out(n_s, n_w):
                 continue
             rest_w = kab_watched - n_w
@@ -512,3 +528,47 @@ def _custody_alerts(
             detail={"handed_at": _iso(c.handed_at)},
             **common,  # type: ignore[arg-type]
         )
+
+
+# --- when a result changes next ----------------------------------------------------------------
+# The incremental sweep (backend/alerts/incremental.py) re-evaluates a subject only when
+# something about it was written or when one of these moments passes. Each mirrors the rule
+# above it: the earliest moment after `now` at which that rule's answer can differ, if nothing
+# new is heard. Grace is a float of seconds: a moment within a millisecond before `now` still
+# counts as to come, so rounding to microseconds can never skip a change (it costs one more
+# evaluation).
+_ROUNDING = timedelta(milliseconds=1)
+
+
+def _first_after(now: datetime, moments: Iterator[datetime | None]) -> datetime | None:
+    return min((m for m in moments if m is not None and m > now - _ROUNDING), default=None)
+
+
+def tps_next_change(
+    t: TpsFacts, now: datetime, listening_since: datetime, settings: Settings
+) -> datetime | None:
+    """When `_tps_alerts` or `tps_watch` may next answer otherwise for this TPS, unheard."""
+
+    def moments() -> Iterator[datetime | None]:
+        grace = grace_s(settings, t.risk, t.phase)
+        if grace is not None:
+            yield _since(t.last_seen_at, listening_since) + timedelta(seconds=grace)
+            yield _since(t.last_heard_at, listening_since) + timedelta(
+                minutes=settings.outage_silence_min
+            )
+        for m in milestones_of(settings.calendar):
+            yield m.due_at
+
+    return _first_after(now, moments())
+
+
+def officer_next_change(
+    o: OfficerFacts, now: datetime, listening_since: datetime, settings: Settings
+) -> datetime | None:
+    """When `_silent_officers` may next answer otherwise for this officer, unheard."""
+    if not o.kecamatan_codes:
+        return None
+    duty_from, duty_until = duty_window(settings.calendar)
+    since = _since(o.last_received_at, duty_from, listening_since)
+    grace = timedelta(minutes=settings.officer_grace_min)
+    return _first_after(now, iter((duty_from, duty_until, since + grace)))

@@ -6,7 +6,9 @@ WHERE cleared_at IS NULL, an acknowledgement an UPDATE WHERE version = the one r
 sweepers, or a sweeper and a commander, can never undo each other's work.
 """
 
+import time
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +37,7 @@ from backend.alerts.rules import (
 from backend.areas import kabupaten_in
 from backend.audit.service import SYSTEM, AuditRecord, append
 from backend.config import Settings, now_utc
+from backend.custody.models import CustodyEvent
 from backend.custody.service import (
     Escorts,
     convoy_fixes,
@@ -91,6 +94,8 @@ def _custody_facts(
     session: Session, now: datetime, still: timedelta, radius_m: float
 ) -> list[CustodyFacts]:
     """Boxes not yet handed over with a BA: their steps, the road's length, escorts' fixes."""
+    if session.execute(sa_select(col(CustodyEvent.id)).limit(1)).first() is None:
+        return []  # before the first seal (all day): skip building the GROUP BY
     boxes = list_boxes(session=session, unfinished=True)
     if not boxes:
         return []
@@ -143,6 +148,54 @@ def _custody_facts(
     return out
 
 
+TPS_COLUMNS = (
+    col(Tps.id),
+    col(Tps.code),
+    col(Tps.kecamatan_code),
+    col(Tps.kabupaten_code),
+    col(Tps.risk),
+    col(TpsState.phase),
+    col(TpsState.last_seen_at),
+    col(TpsState.last_received_at),
+    col(TpsState.phase_rank),
+    col(TpsState.claimed_rank),
+    col(TpsState.claimed_at),
+    col(TpsState.claimed_officer_id),
+)
+
+
+def tps_facts(row: Any, by_officer: datetime | None, nrp_of: dict[int, str]) -> TpsFacts:
+    """A TPS as the rules see it, from a row of TPS_COLUMNS and its officers' newest receipt."""
+    (_, code, kec, kab, risk, phase, seen, received, rank, claimed_rank, claimed_at, by) = row
+    claimed = claimed_rank > rank  # ahead of the phase: waits for a commander
+    return TpsFacts(
+        code=code,
+        kecamatan_code=kec,
+        kabupaten_code=kab,
+        risk=risk,
+        phase=phase,
+        last_seen_at=seen,
+        last_heard_at=max(received, by_officer)
+        if received and by_officer
+        else received or by_officer,
+        claimed_phase=PHASE_ORDER[claimed_rank] if claimed else None,
+        claimed_by=nrp_of.get(by) if claimed else None,
+        claimed_at=claimed_at if claimed else None,
+    )
+
+
+@dataclass(slots=True)
+class RawFacts:
+    """What `load_facts` read beyond the facts: the ids the incremental sweep keeps them by."""
+
+    tps_ids: list[int] = field(default_factory=list)  # beside Facts.tps
+    tps_received: dict[int, datetime | None] = field(default_factory=dict)
+    tps_claimed_by: dict[int, int | None] = field(default_factory=dict)
+    officer_ids: list[int] = field(default_factory=list)  # beside Facts.officers
+    assigned: dict[int, set[int]] = field(default_factory=dict)  # officer id -> TPS ids
+    nrp_of: dict[int, str] = field(default_factory=dict)
+
+
 def load_facts(
     *,
     session: Session,
@@ -152,11 +205,13 @@ def load_facts(
     area_code: str | None = None,
     custody_still: timedelta = timedelta(minutes=15),
     custody_radius_m: float = 100.0,
+    raw: RawFacts | None = None,
 ) -> Facts:
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement.
 
     With `area_code`, only that area's (the situation reports read one kabupaten's liveness;
-    outages are judged per kabupaten, so the rules give the same answer inside it).
+    outages are judged per kabupaten, so the rules give the same answer inside it). With `raw`,
+    also the ids and raw columns the incremental sweep needs.
     """
 
     def inside(column: Any) -> Any:
@@ -179,86 +234,78 @@ def load_facts(
         .where(inside(col(Tps.kabupaten_code)))
     ):
         kecs[oid].add(kec)
+        if raw is not None:
+            raw.assigned.setdefault(oid, set()).add(tps_id)
         at = officer_heard.get(oid)
         if at is not None and (tps_id not in heard or at > heard[tps_id]):
             heard[tps_id] = at
     tps = []
-    for (
-        tps_id,
-        code,
-        kec,
-        kab,
-        risk,
-        phase,
-        seen,
-        received,
-        rank,
-        claimed_rank,
-        claimed_at,
-        claimed_by,
-    ) in session.execute(
-        sa_select(
-            col(Tps.id),
-            col(Tps.code),
-            col(Tps.kecamatan_code),
-            col(Tps.kabupaten_code),
-            col(Tps.risk),
-            col(TpsState.phase),
-            col(TpsState.last_seen_at),
-            col(TpsState.last_received_at),
-            col(TpsState.phase_rank),
-            col(TpsState.claimed_rank),
-            col(TpsState.claimed_at),
-            col(TpsState.claimed_officer_id),
-        )
+    for row in session.execute(
+        sa_select(*TPS_COLUMNS)
         .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
         .where(inside(col(Tps.kabupaten_code)))
     ):
-        by_officer = heard.get(tps_id)
-        claimed = claimed_rank > rank  # ahead of the phase: waits for a commander
-        tps.append(
-            TpsFacts(
-                code=code,
-                kecamatan_code=kec,
+        tps.append(tps_facts(row, heard.get(row[0]), nrp_of))
+        if raw is not None:
+            raw.tps_ids.append(row[0])
+            raw.tps_received[row[0]] = row[7]
+            raw.tps_claimed_by[row[0]] = row[11]
+    officers = []
+    for oid, nrp, kab, received in session.execute(
+        sa_select(
+            col(Officer.id),
+            col(Officer.nrp),
+            col(Officer.kabupaten_code),
+            col(Officer.last_received_at),
+        ).where(inside(col(Officer.kabupaten_code)))
+    ):
+        officers.append(
+            OfficerFacts(
+                nrp=nrp,
                 kabupaten_code=kab,
-                risk=risk,
-                phase=phase,
-                last_seen_at=seen,
-                last_heard_at=max(received, by_officer)
-                if received and by_officer
-                else received or by_officer,
-                claimed_phase=PHASE_ORDER[claimed_rank] if claimed else None,
-                claimed_by=nrp_of.get(claimed_by) if claimed else None,
-                claimed_at=claimed_at if claimed else None,
+                last_received_at=received,
+                kecamatan_codes=frozenset(kecs.get(oid, ())),
             )
         )
-    officers = [
-        OfficerFacts(
-            nrp=nrp,
-            kabupaten_code=kab,
-            last_received_at=received,
-            kecamatan_codes=frozenset(kecs.get(oid, ())),
-        )
-        for oid, nrp, kab, received in session.execute(
-            sa_select(
-                col(Officer.id),
-                col(Officer.nrp),
-                col(Officer.kabupaten_code),
-                col(Officer.last_received_at),
-            ).where(inside(col(Officer.kabupaten_code)))
-        )
-    ]
+        if raw is not None:
+            raw.officer_ids.append(oid)
+    if raw is not None:
+        raw.nrp_of = nrp_of
+    return Facts(
+        now=now,
+        tps=tps,
+        officers=officers,
+        incidents=incident_facts(session, inside),
+        listening_since=listening_since,
+        intake_stalled=intake_stalled,
+        custody=_custody_facts(session, now, custody_still, custody_radius_m),
+    )
+
+
+def custody_facts(session: Session, now: datetime, settings: Settings) -> list[CustodyFacts]:
+    """Boxes not yet handed over with a BA, as the rules see them (the sweeper's settings)."""
+    return _custody_facts(
+        session,
+        now,
+        timedelta(minutes=settings.custody_still_min),
+        settings.custody_still_radius_m,
+    )
+
+
+def incident_facts(session: Session, inside: Any = None) -> list[IncidentFacts]:
+    """Open incidents (within `inside(kabupaten column)`), with their SOS senders."""
+    where = inside(col(Incident.kabupaten_code)) if inside is not None else true()
     rows = [
         (i, code)
         for i, code in session.execute(
             sa_select(Incident, col(Tps.code))
             .outerjoin(Tps, col(Tps.id) == col(Incident.tps_id))
-            .where(col(Incident.status).in_(OPEN_STATUSES), inside(col(Incident.kabupaten_code)))
+            .where(col(Incident.status).in_(OPEN_STATUSES), where)
         )
         if i.id is not None
     ]
     senders = _sos_senders(session, [i.id for i, _ in rows if i.is_sos])
-    incidents = [
+    return [
         IncidentFacts(
             id=i.id,
             status=i.status,
@@ -276,15 +323,6 @@ def load_facts(
         )
         for i, code in rows
     ]
-    return Facts(
-        now=now,
-        tps=tps,
-        officers=officers,
-        incidents=incidents,
-        listening_since=listening_since,
-        intake_stalled=intake_stalled,
-        custody=_custody_facts(session, now, custody_still, custody_radius_m),
-    )
 
 
 _NO_SENDER = SosFacts(None, None, None, None, None, None, None)
@@ -341,6 +379,17 @@ class SweepChanges:
     # What the open incidents of the same read do to TPS situations: the map and the alerts
     # agree, whichever incident was committed in between (see Sweeper.tick).
     situations: dict[int, Situation] = field(default_factory=dict)
+    chunks: int = 0  # transactions committed
+    longest_chunk_s: float = 0.0  # the longest of them (how long intake may have waited)
+
+    def add(self, other: "SweepChanges", seconds: float) -> None:
+        """Fold in one chunk's changes and how long its transaction took."""
+        self.raised += other.raised
+        self.cleared += other.cleared
+        self.updated += other.updated
+        self.outbox += other.outbox
+        self.chunks += 1
+        self.longest_chunk_s = max(self.longest_chunk_s, seconds)
 
     @property
     def alert_ids(self) -> list[int]:
@@ -354,20 +403,33 @@ def _detail(d: Desired) -> str:
     ).decode()
 
 
-def _open_alerts(session: Session) -> dict[Key, _Open]:
+def _open_of(a: Alert) -> _Open:
+    assert a.id is not None
+    return _Open(
+        a.id,
+        a.subject_kind,
+        orjson.loads(a.detail).get("reason"),
+        a.detail,
+        a.parent_id,
+        a.notified_at is not None,
+        a.kabupaten_code,
+    )
+
+
+def _open_alerts(session: Session, keys: Iterable[Key] | None = None) -> dict[Key, _Open]:
+    """Open alerts: all, or those of `keys` (down the partial unique index on open ones)."""
+    q = select(Alert).where(col(Alert.cleared_at).is_(None))
+    if keys is None:
+        return {(a.kind, a.subject): _open_of(a) for a in session.exec(q)}
+    by_kind: dict[AlertKind, list[str]] = defaultdict(list)
+    for kind, subject in keys:
+        by_kind[kind].append(subject)
     out: dict[Key, _Open] = {}
-    for a in session.exec(select(Alert).where(col(Alert.cleared_at).is_(None))):
-        assert a.id is not None
-        reason = orjson.loads(a.detail).get("reason")
-        out[(a.kind, a.subject)] = _Open(
-            a.id,
-            a.subject_kind,
-            reason,
-            a.detail,
-            a.parent_id,
-            a.notified_at is not None,
-            a.kabupaten_code,
-        )
+    for kind, subjects in by_kind.items():
+        for i in range(0, len(subjects), _RAISE_CHUNK):
+            part = subjects[i : i + _RAISE_CHUNK]
+            for a in session.exec(q.where(col(Alert.kind) == kind, col(Alert.subject).in_(part))):
+                out[(a.kind, a.subject)] = _open_of(a)
     return out
 
 
@@ -401,6 +463,9 @@ def _audit_alert(
 _RAISE_CHUNK = 500  # alerts per INSERT: 11 columns stay far under every driver's parameter limit
 
 
+APPLY_CHUNK = 1000  # alerts per transaction: bounds how long intake's writer may wait on one
+
+
 def apply_desired(
     *,
     session: Session,
@@ -408,25 +473,58 @@ def apply_desired(
     now: datetime,
     frozen: frozenset[AlertKind] = frozenset(),
     webhook: bool = False,
+    keys: Collection[Key] | None = None,
+    chunk: int = APPLY_CHUNK,
 ) -> SweepChanges:
-    """Make the open alerts match `desired`, in one transaction; commit; return what changed.
+    """Make the open alerts match `desired`; return what changed.
 
-    Kinds in `frozen` are neither raised nor cleared (our own intake is stalled).
+    Without `keys`, every open alert is compared (the full sweep); with `keys`, only the alerts
+    of those keys (the incremental sweep: `desired` then holds what is wanted among them). The
+    work is committed in transactions of at most `chunk` alerts, outages first, so that a
+    storm (a province goes silent) never holds the database for all of it; each transaction
+    carries its own audit, replay history and webhook rows. Kinds in `frozen` are neither
+    raised nor cleared (our own intake is stalled).
     """
-    current = _open_alerts(session)
-    step = _Apply(session, now, frozen, {k: o.id for k, o in current.items()})
-    # Clear first, so that a changed reason can be raised again within the same sweep.
-    step.clear_unwanted(current, desired)
-    step.raise_missing(desired)
-    step.update_kept(current, desired)
-    if webhook and step.visible:
-        step.queue_webhooks()
-    # Replay's history, in this transaction (a cleared alert's end is its own cleared_at).
-    record_versions(session, ids=[*step.changes.raised, *step.changes.updated], at=now)
-    if step.records:
-        append(session=session, records=step.records)
-    session.commit()
-    return step.changes
+    current = _open_alerts(session, keys)
+    ids = {k: o.id for k, o in current.items()}  # shared by the chunks, as they change it
+    if keys is None:
+        scope: Collection[Key] = current.keys() | desired.keys()
+    else:
+        scope = keys
+        # The outages that alerts of `keys` may be held under, whether or not they changed.
+        ids.update({k: o.id for k, o in _open_alerts_of_kind(session, _OUTAGE).items()})
+    session.commit()  # the read's transaction ends: each chunk is a transaction of its own
+    # Outages first: an alert raised under one needs its id; clears and raises of a key stay
+    # in one chunk (a changed reason is cleared and raised again).
+    order = sorted(scope, key=lambda k: (k[0] is not _OUTAGE, k[0].value, k[1]))
+    total = SweepChanges()
+    for i in range(0, len(order), chunk):
+        part = order[i : i + chunk]
+        started = time.perf_counter()
+        step = _Apply(session, now, frozen, ids)
+        mine = {k: current[k] for k in part if k in current}
+        wanted = {k: desired[k] for k in part if k in desired}
+        # Clear first, so that a changed reason can be raised again within the same sweep.
+        step.clear_unwanted(mine, wanted)
+        step.raise_missing(wanted)
+        step.update_kept(mine, wanted)
+        if webhook and step.visible:
+            step.queue_webhooks()
+        # Replay's history, in this transaction (a cleared alert's end is its own cleared_at).
+        record_versions(session, ids=[*step.changes.raised, *step.changes.updated], at=now)
+        if step.records:
+            append(session=session, records=step.records)
+        session.commit()
+        total.add(step.changes, time.perf_counter() - started)
+    return total
+
+
+_OUTAGE = AlertKind.NETWORK_OUTAGE
+
+
+def _open_alerts_of_kind(session: Session, kind: AlertKind) -> dict[Key, _Open]:
+    q = select(Alert).where(col(Alert.cleared_at).is_(None), col(Alert.kind) == kind)
+    return {(a.kind, a.subject): _open_of(a) for a in session.exec(q)}
 
 
 class _Apply:

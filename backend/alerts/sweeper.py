@@ -4,6 +4,10 @@ One node sweeps at a time: the cluster lease `LEASE_NAME` (backend.cluster) is t
 once expired, so a scaled-out cluster runs the sweep once however many nodes it has.
 Correctness does not depend on the lease (the alert table's constraints make a second sweeper
 harmless); the lease only saves the work.
+
+On gaining the lease, and every `sweep_reconcile_s` on it, the sweep is full (every fact,
+every open alert); in between it is incremental (backend/alerts/incremental.py): it costs what
+changed or fell due, not the size of the registry.
 """
 
 import asyncio
@@ -16,7 +20,8 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from backend.alerts.service import SweepChanges, sweep
+from backend.alerts.incremental import AlertModel, NeedsReconcileError, advance, reconcile
+from backend.alerts.service import SweepChanges
 from backend.clock import Clock
 from backend.cluster import acquire, node_id
 from backend.config import Settings
@@ -79,6 +84,11 @@ class Sweeper:
         self._task: asyncio.Task[None] | None = None
         self._seen_commit: float | None = None
         self._progress_mono = time.monotonic()
+        # The incremental sweep's model: None until a full sweep built it (and after losing
+        # the lease, a failed tick or the end of an intake stall, to be built again).
+        self.model: AlertModel | None = None
+        self._reconciled_mono = 0.0
+        self._was_stalled = False
 
     def wake(self) -> None:
         """Sweep as soon as possible (an incident changed)."""
@@ -127,18 +137,16 @@ class Sweeper:
         )
         self.is_leader = grant is not None
         if not self.is_leader:
+            self.model = None  # another node sweeps: our model goes stale
             await self.live.tps(await self.situations.refresh())
             return None
         now = self.clock.now()
         read_at = time.monotonic()
-        changes = await asyncio.to_thread(
-            sweep,
-            engine=self.engine,
-            settings=self.settings,
-            now=now,
-            listening_since=self.listening_since,
-            intake_stalled=stalled,
-        )
+        try:
+            changes = await asyncio.to_thread(self.sweep, now, stalled)
+        except Exception:
+            self.model = None  # what was applied is unknown: the next tick sweeps in full
+            raise
         self.last_sweep_at = now
         # Situations and alerts come from one read of the open incidents, and the map's change
         # goes out first: no screen shows a severe-incident alert before its TPS turns red.
@@ -149,4 +157,35 @@ class Sweeper:
             await self.live.alerts(changes.alert_ids)
         if changes.outbox and self.wake_outbox is not None:
             self.wake_outbox()
+        return changes
+
+    def sweep(self, now: datetime, stalled: bool) -> SweepChanges:
+        """Sweep at `now`: in full when due (see the module's docstring), else incrementally."""
+        mono = time.monotonic()
+        # Frozen kinds were neither raised nor cleared while intake stalled: a full sweep
+        # settles them once it runs again.
+        thawed = self._was_stalled and not stalled
+        self._was_stalled = stalled
+        model = self.model
+        if (
+            model is not None
+            and not thawed
+            and mono - self._reconciled_mono < self.settings.sweep_reconcile_s
+        ):
+            try:
+                changes, _ = advance(
+                    engine=self.engine, model=model, now=now, intake_stalled=stalled
+                )
+                return changes
+            except NeedsReconcileError as e:
+                log.info("full sweep: %s", e)
+        self.model = None
+        changes, self.model = reconcile(
+            engine=self.engine,
+            settings=self.settings,
+            listening_since=self.listening_since,
+            now=now,
+            intake_stalled=stalled,
+        )
+        self._reconciled_mono = mono
         return changes

@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.areas import common_area
 from backend.audit.service import TransitionFacts, append_raw, batch_record
+from backend.config import now_utc
 from backend.custody.service import insert_events as insert_custody
 from backend.db import RawDb
 from backend.incidents.service import IncidentRules, record_reports
@@ -165,6 +166,7 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
     if not changes:
         return
     params = []
+    marked = db.time(now_utc())  # the alert sweeper's change mark (real time)
     for c in changes:
         a = c.after
         phase = a.phase
@@ -184,6 +186,7 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
                 a.claimed_officer_id,
                 db.time(a.corrected_at),
                 a.version,
+                marked,
                 a.tps_id,
                 c.before.version,
             )
@@ -195,8 +198,8 @@ def _write_states(db: RawDb, changes: list[TpsChange]) -> None:
         db.sql(
             "UPDATE tps_state SET phase=?, phase_rank=?, phase_at=?, postponed_at=?, situation=?, "
             "situation_at=?, last_seen_at=?, last_received_at=?, last_officer_id=?, "
-            "claimed_rank=?, claimed_at=?, claimed_officer_id=?, corrected_at=?, version=? "
-            "WHERE tps_id=? AND version=?"
+            "claimed_rank=?, claimed_at=?, claimed_officer_id=?, corrected_at=?, version=?, "
+            "changed_at=? WHERE tps_id=? AND version=?"
         ),
         params,
     )
@@ -289,10 +292,11 @@ def _touch_officers(db: RawDb, events: list[Accepted]) -> None:
     if not latest:
         return
     params = []
+    marked = db.time(now_utc())  # the alert sweeper's change mark (real time)
     for oid, a in sorted(latest.items()):  # officer rows locked in id order on every node
         offset = (a.event.device_time - a.received_at).total_seconds()
         t, r = db.time(a.effective_at), db.time(a.received_at)
-        params.append((t, t, r, r, round(offset, 3), oid))
+        params.append((t, t, r, r, round(offset, 3), marked, oid))
     cur = db.conn.cursor()
     # Merge by max, like TPS state: a late replay never makes an officer look quieter.
     cur.executemany(
@@ -302,7 +306,7 @@ def _touch_officers(db: RawDb, events: list[Accepted]) -> None:
             "THEN ? ELSE last_seen_at END, "
             "last_received_at = CASE WHEN last_received_at IS NULL OR last_received_at < ? "
             "THEN ? ELSE last_received_at END, "
-            "clock_offset_s = ? WHERE id = ?"
+            "clock_offset_s = ?, changed_at = ? WHERE id = ?"
         ),
         params,
     )

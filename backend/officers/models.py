@@ -41,6 +41,8 @@ class Officer(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_received_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     clock_offset_s: float | None = None
+    # Real time of the last liveness write: the alert sweeper reads changed officers by it.
+    changed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), index=True))
 
 
 class Assignment(SQLModel, table=True):

@@ -143,6 +143,11 @@ def _milestones(cal: ElectionCalendar) -> tuple[Milestone, ...]:
     return cal.milestones()  # the calendar is frozen: asked once per TPS per sweep
 
 
+def milestones_of(cal: ElectionCalendar) -> tuple[Milestone, ...]:
+    """The calendar's milestones (cached: the calendar is frozen)."""
+    return _milestones(cal)
+
+
 def duty_window(cal: ElectionCalendar) -> tuple[datetime, datetime]:
     """When officers are on duty and expected to be heard from: setup until the escort ends."""
     return cal.setup_from, cal.escort_until

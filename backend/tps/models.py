@@ -58,6 +58,9 @@ class TpsState(SQLModel, table=True):
     # A commander's correction: pings with an earlier device time no longer count.
     corrected_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     version: int = 0
+    # Real time of the last write by intake or a commander: the alert sweeper reads the rows
+    # changed since its last tick down this index (backend/alerts/incremental.py).
+    changed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), index=True))
 
 
 class TpsTransition(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from backend.audit.service import AuditRecord, append
+from backend.config import now_utc
 from backend.incidents.models import IncidentReport
 from backend.incidents.service import incident_situations
 from backend.meta import get_value
@@ -459,6 +460,7 @@ def _step(
             claimed_officer_id=after.claimed_officer_id,
             corrected_at=after.corrected_at,
             version=after.version,
+            changed_at=now_utc(),  # the alert sweeper's change mark (real time)
         )
     )
     if res.rowcount != 1:  # type: ignore[attr-defined]

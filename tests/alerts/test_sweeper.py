@@ -8,11 +8,13 @@ import httpx
 import pytest
 import time_machine
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from backend.alerts import sweeper as sweeper_module
 from backend.alerts.sweeper import Sweeper
 from backend.app import create_app
 from backend.config import Settings
+from backend.meta import REGISTRY_STAMP, set_value
 from schemas.enums import Role
 from tests.conftest import start_server
 from tests.factories import MiniRegistry, person_token
@@ -132,3 +134,29 @@ async def test_an_incident_landing_mid_sweep_turns_its_tps_red_before_its_alert_
     alert = first(lambda b: any(a["kind"] == "incident_severe" for a in b.get("alerts", [])))
     assert alert is not None, published
     assert red is not None and red < alert, published
+
+
+async def test_the_sweeper_sweeps_in_full_on_the_lease_and_after_a_registry_write_else_by_change(
+    settings: Settings, mini: MiniRegistry, field: Field, engine: Engine
+) -> None:
+    code, nrp = mini.tps_codes[0], mini.officer_nrps[0]
+    eight = wib(27, "08:00")
+    app = create_app(settings.model_copy(update={"clock_start": eight, "sweep_interval_s": 3600}))
+    async with app.router.lifespan_context(app):
+        sweeper = app.state.runtime.sweeper
+        assert sweeper is not None
+        await sweeper.tick()
+        built = sweeper.model
+        assert built is not None  # the first tick on the lease: a full sweep built the model
+        field.send([(nrp, ping(code, at=eight))], at=eight)
+        await sweeper.tick()
+        assert sweeper.model is built  # then by change
+        with Session(engine) as s:
+            set_value(session=s, key=REGISTRY_STAMP, value="rewritten")
+            s.commit()
+        await sweeper.tick()
+        assert sweeper.model is not built and sweeper.model is not None  # the registry moved
+        rebuilt = sweeper.model
+        sweeper._reconciled_mono -= settings.sweep_reconcile_s
+        await sweeper.tick()
+        assert sweeper.model is not rebuilt  # and every sweep_reconcile_s

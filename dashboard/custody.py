@@ -141,6 +141,20 @@ def _step_line(s: CustodyStepPublic, lang: Lang) -> html.Li:
         facts.append(t(key, lang, ba=s.ba_number, name=s.receiver_name))
     if s.lat is not None and s.lon is not None:
         facts.append(t("custody_where", lang, lat=f"{s.lat:.5f}", lon=f"{s.lon:.5f}"))
+    photo: list[Any] = []
+    if s.photo_url and s.photo_thumb_url:
+        # The thumbnail links to the photo as sent; both are read with the viewer's own session.
+        label = t("custody_seal_photo", lang)
+        photo.append(
+            html.A(
+                html.Img(src=s.photo_thumb_url, alt=label, className="custody-photo"),
+                href=s.photo_url,
+                target="_blank",
+                rel="noopener",
+                title=label,
+                className="custody-photo-link",
+            )
+        )
     return html.Li(
         className=f"custody-step step-{s.step.value}"
         + (" no-ba" if s.receiver_name and not s.ba_number else ""),
@@ -149,6 +163,7 @@ def _step_line(s: CustodyStepPublic, lang: Lang) -> html.Li:
             html.B(t(f"step_{s.step.value}", lang), className="custody-what"),
             html.Span(who, className="custody-who"),
             *(html.Div(f, className="custody-fact") for f in facts),
+            *photo,
         ],
     )
 

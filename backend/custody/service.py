@@ -18,6 +18,7 @@ from backend.audit.service import AuditRecord, append
 from backend.custody.models import CustodyEvent, PpkPlace
 from backend.db import RawDb, UtcDateTime
 from backend.officers.models import Officer
+from backend.photos.service import list_for_custody
 from backend.positions.models import OfficerLastFix, OfficerPosition
 from backend.regions.models import Region
 from backend.tps.index import TpsRef
@@ -645,14 +646,32 @@ def overview(
     )
 
 
-def timeline(*, session: Session, tps: Tps, road: RoadModel) -> CustodyTimeline:
-    """A TPS's custody steps in device-time order, with who, when and where."""
-    rows = session.execute(
+PHOTO_URL = "/api/v1/photos/"  # where photos/views.py serves a photo by id
+
+
+def timeline(
+    *, session: Session, tps: Tps, road: RoadModel, at: datetime | None = None
+) -> CustodyTimeline:
+    """A TPS's custody steps in device-time order, with who, when, where and the seals' photo.
+
+    `at`: only what was stored by then (a replayed moment), photos included.
+    """
+    q = (
         sa_select(CustodyEvent, col(Officer.nrp), col(Officer.name))
         .join(Officer, col(Officer.id) == col(CustodyEvent.officer_id))
         .where(col(CustodyEvent.tps_id) == tps.id)
         .order_by(col(CustodyEvent.device_time), col(CustodyEvent.id))
-    ).all()
+    )
+    if at is not None:
+        q = q.where(col(CustodyEvent.received_at) <= at)
+    rows = session.execute(q).all()
+    photos = {
+        p.custody_event_id: p.id
+        for p in list_for_custody(
+            session=session, custody_event_ids=[ev.id for ev, _, _ in rows if ev.id is not None]
+        )
+        if p.index == 0 and (at is None or p.received_at <= at)
+    }
     steps = [
         CustodyStepPublic(
             step=ev.step,
@@ -670,6 +689,8 @@ def timeline(*, session: Session, tps: Tps, road: RoadModel) -> CustodyTimeline:
             note=ev.note,
             flags=flags_to_list(ev.flags),
             source=ev.source,
+            photo_url=f"{PHOTO_URL}{photos[ev.id]}" if ev.id in photos else None,
+            photo_thumb_url=f"{PHOTO_URL}{photos[ev.id]}/thumb" if ev.id in photos else None,
         )
         for ev, nrp, name in rows
     ]

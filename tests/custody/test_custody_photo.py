@@ -1,13 +1,18 @@
 """A segel step's seal photo: uploaded by its officer, shown in the TPS's custody timeline."""
 
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
 
 from backend.config import Settings
+from backend.custody.service import RoadModel, overview, timeline
+from backend.tps.models import Tps
 from schemas.enums import Role
 from tests.conftest import LiveServer
 from tests.custody.builders import custody
@@ -110,3 +115,31 @@ def test_seal_photo_refusals_name_the_field(
         f"{server.url}/api/v1/tps/{mini.tps_codes[0]}/custody", headers=_auth(viewer)
     ).json()
     assert tl["steps"][0]["photo_url"] is None
+
+
+def test_the_custody_picture_at_a_past_moment_has_only_what_was_stored_by_then(
+    server: LiveServer, device: str, mini: MiniRegistry, engine: Engine
+) -> None:
+    """Replay and late reports read custody as of a moment: steps and the photo received by then."""
+    tps = mini.tps_codes[0]
+    sealed = _step(server, device, tps)
+    time.sleep(0.05)
+    before_photo = datetime.now(UTC)
+    time.sleep(0.05)
+    assert _put(server, sealed, 0, jpeg(), _auth(device)).status_code == 201
+    _step(server, device, tps, "berangkat")
+    road = RoadModel()
+    with Session(engine) as s:
+        row = s.exec(select(Tps).where(col(Tps.code) == tps)).one()
+        then = timeline(session=s, tps=row, road=road, at=before_photo)
+        now = timeline(session=s, tps=row, road=road)
+        past = overview(
+            session=s, area=None, road=road, now=before_photo, margin=timedelta(0), at=before_photo
+        )
+        present = overview(
+            session=s, area=None, road=road, now=datetime.now(UTC), margin=timedelta(0)
+        )
+    assert [x.step for x in then.steps] == ["segel"] and then.steps[0].photo_url is None
+    assert [x.step for x in now.steps] == ["segel", "berangkat"] and now.steps[0].photo_url
+    assert (past.sealed, past.on_road_total, past.on_road) == (1, 0, [])
+    assert (present.sealed, present.on_road_total, len(present.on_road)) == (0, 1, 1)

@@ -5,7 +5,7 @@ service every few seconds and patches only the map's boxes trace (figures.MAP_BO
 protocol and its per-TPS patches stay untouched. Every read is cut to the screen's area.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dash import Input, Output, Patch, State, dcc, html
@@ -18,6 +18,7 @@ from backend.tps.models import Tps
 from dashboard import ids
 from dashboard.figures import MAP_BOXES
 from dashboard.i18n import Lang, clock_text, lang_of, t
+from dashboard.replay import REPLAY_MOMENT, replayed_moment
 from dashboard.serving import PageCallbacks, Serving
 from schemas.custody import BoxOnRoad, CustodyStepPublic, CustodyTimeline, KecamatanCustody
 
@@ -141,6 +142,20 @@ def _step_line(s: CustodyStepPublic, lang: Lang) -> html.Li:
         facts.append(t(key, lang, ba=s.ba_number, name=s.receiver_name))
     if s.lat is not None and s.lon is not None:
         facts.append(t("custody_where", lang, lat=f"{s.lat:.5f}", lon=f"{s.lon:.5f}"))
+    photo: list[Any] = []
+    if s.photo_url and s.photo_thumb_url:
+        # The thumbnail links to the photo as sent; both are read with the viewer's own session.
+        label = t("custody_seal_photo", lang)
+        photo.append(
+            html.A(
+                html.Img(src=s.photo_thumb_url, alt=label, className="custody-photo"),
+                href=s.photo_url,
+                target="_blank",
+                rel="noopener",
+                title=label,
+                className="custody-photo-link",
+            )
+        )
     return html.Li(
         className=f"custody-step step-{s.step.value}"
         + (" no-ba" if s.receiver_name and not s.ba_number else ""),
@@ -149,6 +164,7 @@ def _step_line(s: CustodyStepPublic, lang: Lang) -> html.Li:
             html.B(t(f"step_{s.step.value}", lang), className="custody-what"),
             html.Span(who, className="custody-who"),
             *(html.Div(f, className="custody-fact") for f in facts),
+            *photo,
         ],
     )
 
@@ -173,15 +189,16 @@ def timeline_list(tl: CustodyTimeline, lang: Lang) -> list[Any] | str:
 callbacks = PageCallbacks()
 
 
-def _read_overview(rt: Runtime, area: str | None) -> Any:
-    """The area's custody counts and boxes on the road, as of now."""
+def _read_overview(rt: Runtime, area: str | None, at: datetime | None = None) -> Any:
+    """The area's custody counts and boxes on the road, as of now (or a replayed moment)."""
     with Session(rt.engine) as s:
         return overview(
             session=s,
             area=area,
             road=_road(rt),
-            now=rt.clock.now(),
+            now=at or rt.clock.now(),
             margin=timedelta(minutes=rt.settings.custody_arrival_margin_min),
+            at=at,
         )
 
 
@@ -211,16 +228,18 @@ async def wall_boxes(srv: Serving, _tick: Any, _drawn: Any, page: Any) -> tuple[
     Output(C.map, "figure", allow_duplicate=True),
     Input(ids.CMD_CUSTODY_TICK, "n_intervals"),
     Input(ids.CMD_MATCHES, "children"),  # the map was drawn anew: its boxes too
+    Input(REPLAY_MOMENT, "data"),  # a replayed moment (dashboard/replay.py), None: live
     State(C.page, "data"),
     prevent_initial_call=True,
 )
-async def commander_boxes(srv: Serving, _tick: Any, _drawn: Any, page: Any) -> Any:
-    """The boxes on the road on the commander's map."""
+async def commander_boxes(srv: Serving, _tick: Any, _drawn: Any, moment: Any, page: Any) -> Any:
+    """The boxes on the road on the commander's map (as they were at a replayed moment)."""
     lang = lang_of((page or {}).get("lang"))
+    at = replayed_moment(moment)
 
     def build(rt: Runtime, area: str | None) -> Any:
         patch = Patch()
-        patch["data"][MAP_BOXES] = boxes_trace(_read_overview(rt, area).on_road, lang)
+        patch["data"][MAP_BOXES] = boxes_trace(_read_overview(rt, area, at).on_road, lang)
         return patch
 
     return await srv.in_thread(build, page=page)
@@ -231,22 +250,24 @@ async def commander_boxes(srv: Serving, _tick: Any, _drawn: Any, page: Any) -> A
     Input(ids.CMD_SELECTED, "data"),
     Input(ids.CMD_PANELS_TICK, "data"),
     Input(ids.CMD_CUSTODY_TICK, "n_intervals"),
+    Input(REPLAY_MOMENT, "data"),
     State(C.page, "data"),
 )
 async def custody_detail(
-    srv: Serving, code: str | None, _panels: Any, _tick: Any, page: Any
+    srv: Serving, code: str | None, _panels: Any, _tick: Any, moment: Any, page: Any
 ) -> Any:
-    """The selected TPS's custody timeline: step, who, when, where."""
+    """The selected TPS's custody timeline: step, who, when, where (by a replayed moment)."""
     lang = lang_of((page or {}).get("lang"))
     if not code:
         return ""
+    at = replayed_moment(moment)
 
     def build(rt: Runtime, area: str | None) -> Any:
         with Session(rt.engine) as s:
             tps = s.exec(select(Tps).where(col(Tps.code) == code)).first()
             if tps is None or not contains(area, tps.kabupaten_code):
                 return ""
-            return timeline_list(timeline(session=s, tps=tps, road=_road(rt)), lang)
+            return timeline_list(timeline(session=s, tps=tps, road=_road(rt), at=at), lang)
 
     return await srv.in_thread(build, page=page, maps=False)
 

@@ -25,6 +25,7 @@ from backend.officers.service import get_by_nrp
 from backend.officers.service import list_public as list_officers
 from backend.overview import area_rows
 from backend.registry.boundaries import cached_extent
+from backend.replay.service import officers_at, tps_detail_at
 from backend.runtime import Runtime
 from backend.tps.liveness import grace_table
 from backend.tps.models import Tps
@@ -232,9 +233,13 @@ def _ping_times(
     return out
 
 
-def read_officers(rt: Runtime, *, area_code: str | None) -> list[OfficerPublic]:
-    """Officers of the area with when they were last heard from."""
+def read_officers(
+    rt: Runtime, *, area_code: str | None, at: datetime | None = None
+) -> list[OfficerPublic]:
+    """Officers of the area with when they were last heard from (`at`: as of a replayed moment)."""
     with Session(rt.engine) as session:
+        if at is not None:
+            return officers_at(session=session, area_code=area_code, at=at)
         return list_officers(session=session, area_code=area_code)
 
 
@@ -252,9 +257,16 @@ def silent_officers(
     return out
 
 
-def read_tps_detail(rt: Runtime, *, code: str, area_code: str | None) -> TpsTimeline | None:
-    """One TPS with its whole history of events, newest first (None: not in the area)."""
+def read_tps_detail(
+    rt: Runtime, *, code: str, area_code: str | None, at: datetime | None = None
+) -> TpsTimeline | None:
+    """One TPS with its whole history of events, newest first (None: not in the area).
+
+    `at`: the TPS as it stood at a replayed moment, with the events stored by then.
+    """
     with Session(rt.engine) as session:
+        if at is not None:
+            return tps_detail_at(session=session, code=code, area_code=area_code, at=at)
         views = list_views(session=session, area_code=area_code, codes=[code])
         if not views:
             return None

@@ -343,6 +343,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "custody_no_steps": ("Belum ada langkah pengawalan kotak.", "No custody steps yet."),
     "custody_expected": ("Perkiraan tiba di {ppk}: {at} WIB", "Expected at {ppk}: {at} WIB"),
     "custody_seals": ("Segel: {v}", "Seals: {v}"),
+    "custody_seal_photo": ("Foto segel (buka ukuran asli)", "Photo of the seals (open full size)"),
     "custody_vehicle": ("Kendaraan: {v}", "Vehicle: {v}"),
     "custody_escorts": ("Pengawal: {v}", "Escorts: {v}"),
     "custody_ba": ("BA {ba}, penerima {name}", "BA {ba}, received by {name}"),

@@ -71,6 +71,10 @@ class CustodyStepPublic(BaseModel):
     note: str | None = None
     flags: list[str] = Field(default_factory=list)
     source: str
+    photo_url: str | None = Field(
+        default=None, description="segel: the seals' photo as sent, if the officer added one"
+    )
+    photo_thumb_url: str | None = Field(default=None, description="its JPEG thumbnail (320 px)")
 
 
 class PpkPlacePublic(BaseModel):

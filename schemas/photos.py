@@ -1,4 +1,4 @@
-"""Incident photos on the wire: an upload's answer and the photos of an incident."""
+"""Photos on the wire: an upload's answer and the photos of an incident (or a custody step)."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 MAX_PHOTOS_PER_REPORT = 3  # indexes 0, 1 and 2
+MAX_PHOTOS_PER_STEP = 1  # a custody segel step: index 0, the seals
 
 
 class PhotoType(StrEnum):

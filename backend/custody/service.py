@@ -18,6 +18,7 @@ from backend.audit.service import AuditRecord, append
 from backend.custody.models import CustodyEvent, PpkPlace
 from backend.db import RawDb, UtcDateTime
 from backend.officers.models import Officer
+from backend.photos.service import list_for_custody
 from backend.positions.models import OfficerLastFix, OfficerPosition
 from backend.regions.models import Region
 from backend.tps.index import TpsRef
@@ -198,11 +199,13 @@ def list_boxes(
     area_code: str | None = None,
     tps_codes: Iterable[str] | None = None,
     unfinished: bool = False,
+    at: datetime | None = None,
 ) -> list[Box]:
     """Every TPS with a custody step in the area (or of `tps_codes`), one GROUP BY.
 
     `unfinished`: only boxes not yet handed over with a berita acara number (what the alert
     rules can still say something about): the sweeper's read stays small all night.
+    `at`: from the steps stored by then (a replayed moment, a report's period end).
     """
     has_ba = func.max(
         case(
@@ -244,6 +247,8 @@ def list_boxes(
         q = q.where(col(Tps.code).in_(list(tps_codes)))
     if unfinished:
         q = q.having(or_(_first(CustodyStep.SERAH_TERIMA).is_(None), has_ba == 0))
+    if at is not None:
+        q = q.where(col(CustodyEvent.received_at) <= at)
     return [
         Box(
             tps_id=r[0],
@@ -403,14 +408,19 @@ class Escorts:
     lon: float | None = None
 
 
-def escorts_of(*, session: Session, tps_ids: Iterable[int]) -> dict[int, Escorts]:
-    """The escorts of each TPS's departure(s), NRPs resolved to officers where known."""
+def escorts_of(
+    *, session: Session, tps_ids: Iterable[int], at: datetime | None = None
+) -> dict[int, Escorts]:
+    """The escorts of each TPS's departure(s), NRPs resolved to officers where known.
+
+    `at`: of the departures stored by then.
+    """
     ids = sorted(set(tps_ids))
     out: dict[int, Escorts] = defaultdict(Escorts)
     if not ids:
         return {}
     named: set[str] = set()
-    rows = session.execute(
+    q = (
         sa_select(
             col(CustodyEvent.tps_id),
             col(CustodyEvent.officer_id),
@@ -424,7 +434,10 @@ def escorts_of(*, session: Session, tps_ids: Iterable[int]) -> dict[int, Escorts
             col(CustodyEvent.step) == CustodyStep.BERANGKAT.value,
         )
         .order_by(col(CustodyEvent.device_time))
-    ).all()
+    )
+    if at is not None:
+        q = q.where(col(CustodyEvent.received_at) <= at)
+    rows = session.execute(q).all()
     for tps_id, officer_id, nrps, vehicle, lat, lon in rows:
         e = out[tps_id]
         e.officer_ids.add(officer_id)
@@ -539,12 +552,15 @@ def _kecamatan_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     )
 
 
-def custody_counts(session: Session, area: str | None) -> list[KecamatanCustody]:
+def custody_counts(
+    session: Session, area: str | None, at: datetime | None = None
+) -> list[KecamatanCustody]:
     """Per kecamatan of the area: TPS sealed, on the road (arrived among them), received.
 
-    Each TPS counts once, at the furthest custody step reported for it. `area` is a province
-    or kabupaten code already narrowed to the caller's (None: national). Kecamatan with no
-    custody step yet are listed too, with zeros, so a report shows where nothing moved.
+    Each TPS counts once, at the furthest custody step reported for it (by `at` if given: a
+    replayed moment, a report's period end). `area` is a province or kabupaten code already
+    narrowed to the caller's (None: national). Kecamatan with no custody step yet are listed
+    too, with zeros, so a report shows where nothing moved.
     Positional or keyword: the situation report calls it as `custody_counts(session, area)`.
     """
     tps_q = sa_select(col(Tps.kecamatan_code), func.count()).group_by(col(Tps.kecamatan_code))
@@ -554,7 +570,7 @@ def custody_counts(session: Session, area: str | None) -> list[KecamatanCustody]
     counts: dict[str, dict[str, int]] = {
         k: {"sealed": 0, "on_road": 0, "arrived": 0, "received": 0} for k in totals
     }
-    for box in list_boxes(session=session, area_code=area):
+    for box in list_boxes(session=session, area_code=area, at=at):
         c = counts.setdefault(
             box.kecamatan_code, {"sealed": 0, "on_road": 0, "arrived": 0, "received": 0}
         )
@@ -578,30 +594,63 @@ def custody_counts(session: Session, area: str | None) -> list[KecamatanCustody]
     ]
 
 
+def _last_fixes(
+    session: Session, officer_ids: set[int], at: datetime | None
+) -> dict[int, tuple[datetime, float, float]]:
+    """Each officer's newest fix: now (officer_last_fix), or as known at `at` (received by then)."""
+    last: dict[int, tuple[datetime, float, float]] = {}
+    if not officer_ids:
+        return last
+    if at is None:
+        q = sa_select(
+            col(OfficerLastFix.officer_id),
+            col(OfficerLastFix.device_time),
+            col(OfficerLastFix.lat),
+            col(OfficerLastFix.lon),
+        ).where(col(OfficerLastFix.officer_id).in_(officer_ids))
+    else:
+        q = (
+            sa_select(
+                col(OfficerPosition.officer_id),
+                col(OfficerPosition.device_time),
+                col(OfficerPosition.lat),
+                col(OfficerPosition.lon),
+            )
+            .where(
+                col(OfficerPosition.officer_id).in_(officer_ids),
+                col(OfficerPosition.received_at) <= at,
+                col(OfficerPosition.device_time) <= at,
+            )
+            .order_by(col(OfficerPosition.device_time))
+        )
+    for oid, t, lat, lon in session.execute(q):
+        last[oid] = (t, lat, lon)  # in time order: the newest stays
+    return last
+
+
 def overview(
-    *, session: Session, area: str | None, road: RoadModel, now: datetime, margin: timedelta
+    *,
+    session: Session,
+    area: str | None,
+    road: RoadModel,
+    now: datetime,
+    margin: timedelta,
+    at: datetime | None = None,
 ) -> CustodyOverview:
-    """`GET /api/v1/custody`: counts per kecamatan and each box on the road with its position."""
-    kecamatan = custody_counts(session=session, area=area)
+    """`GET /api/v1/custody`: counts per kecamatan and each box on the road with its position.
+
+    `at`: as it stood then (a replayed moment; `now` should be the same moment).
+    """
+    kecamatan = custody_counts(session=session, area=area, at=at)
     boxes = [
         b
-        for b in list_boxes(session=session, area_code=area)
+        for b in list_boxes(session=session, area_code=area, at=at)
         if b.departed_at is not None and b.handed_at is None
     ]
     ppk = ppk_places(session=session, kecamatan_codes=(b.kecamatan_code for b in boxes))
-    escorts = escorts_of(session=session, tps_ids=(b.tps_id for b in boxes))
+    escorts = escorts_of(session=session, tps_ids=(b.tps_id for b in boxes), at=at)
     officer_ids = {o for e in escorts.values() for o in e.officer_ids}
-    last: dict[int, tuple[datetime, float, float]] = {}
-    if officer_ids:
-        for oid, at, lat, lon in session.execute(
-            sa_select(
-                col(OfficerLastFix.officer_id),
-                col(OfficerLastFix.device_time),
-                col(OfficerLastFix.lat),
-                col(OfficerLastFix.lon),
-            ).where(col(OfficerLastFix.officer_id).in_(officer_ids))
-        ):
-            last[oid] = (at, lat, lon)
+    last = _last_fixes(session, officer_ids, at)
     on_road = []
     for b in sorted(boxes, key=lambda b: (b.kecamatan_code, b.tps)):
         place = ppk.get(b.kecamatan_code)
@@ -645,14 +694,32 @@ def overview(
     )
 
 
-def timeline(*, session: Session, tps: Tps, road: RoadModel) -> CustodyTimeline:
-    """A TPS's custody steps in device-time order, with who, when and where."""
-    rows = session.execute(
+PHOTO_URL = "/api/v1/photos/"  # where photos/views.py serves a photo by id
+
+
+def timeline(
+    *, session: Session, tps: Tps, road: RoadModel, at: datetime | None = None
+) -> CustodyTimeline:
+    """A TPS's custody steps in device-time order, with who, when, where and the seals' photo.
+
+    `at`: only what was stored by then (a replayed moment), photos included.
+    """
+    q = (
         sa_select(CustodyEvent, col(Officer.nrp), col(Officer.name))
         .join(Officer, col(Officer.id) == col(CustodyEvent.officer_id))
         .where(col(CustodyEvent.tps_id) == tps.id)
         .order_by(col(CustodyEvent.device_time), col(CustodyEvent.id))
-    ).all()
+    )
+    if at is not None:
+        q = q.where(col(CustodyEvent.received_at) <= at)
+    rows = session.execute(q).all()
+    photos = {
+        p.custody_event_id: p.id
+        for p in list_for_custody(
+            session=session, custody_event_ids=[ev.id for ev, _, _ in rows if ev.id is not None]
+        )
+        if p.index == 0 and (at is None or p.received_at <= at)
+    }
     steps = [
         CustodyStepPublic(
             step=ev.step,
@@ -670,13 +737,15 @@ def timeline(*, session: Session, tps: Tps, road: RoadModel) -> CustodyTimeline:
             note=ev.note,
             flags=flags_to_list(ev.flags),
             source=ev.source,
+            photo_url=f"{PHOTO_URL}{photos[ev.id]}" if ev.id in photos else None,
+            photo_thumb_url=f"{PHOTO_URL}{photos[ev.id]}/thumb" if ev.id in photos else None,
         )
         for ev, nrp, name in rows
     ]
     place = ppk_places(session=session, kecamatan_codes=[tps.kecamatan_code]).get(
         tps.kecamatan_code
     )
-    boxes = list_boxes(session=session, tps_codes=[tps.code])
+    boxes = list_boxes(session=session, tps_codes=[tps.code], at=at)
     due = expected_at(boxes[0], place, road) if boxes else None
     return CustodyTimeline(
         tps=tps.code, kecamatan_code=tps.kecamatan_code, steps=steps, expected_at=due, ppk=place

@@ -1,11 +1,11 @@
 """Check a photo by its bytes, decode it safely, make its thumbnail, store it once, audit its hash.
 
-A photo belongs to one officer's incident report and an index (0-2). Its type is what its bytes
-say (JPEG, PNG or WebP signatures), never the Content-Type header. Pillow only reads the header
-before the size check: a small file declaring a huge picture (a decompression bomb) is refused
-before a single pixel is allocated, and decoding runs in a worker thread, at most two at once.
-The bytes are stored as sent (their sha256 goes in the audit chain), beside a 320 px JPEG
-thumbnail with the EXIF orientation applied.
+A photo belongs to an owner and an index: an officer's incident report (0-2) or the seals of
+his custody step `segel` (0). Its type is what its bytes say (JPEG, PNG or WebP signatures),
+never the Content-Type header. Pillow only reads the header before the size check: a small file
+declaring a huge picture (a decompression bomb) is refused before a single pixel is allocated,
+and decoding runs in a worker thread, at most two at once. The bytes are stored as sent (their
+sha256 goes in the audit chain), beside a 320 px JPEG thumbnail with the EXIF orientation applied.
 """
 
 import hashlib
@@ -17,16 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PIL import ExifTags, Image, ImageOps
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from backend.audit.service import AuditRecord, append
+from backend.custody.models import CustodyEvent
 from backend.incidents.models import Incident, IncidentReport
 from backend.officers.models import Officer
 from backend.photos.models import IncidentPhoto
+from schemas.enums import CustodyStep
 from schemas.photos import PhotoPublic, PhotoType
 
 MAX_PIXELS = 40_000_000  # width x height above this is refused, whatever the file size
@@ -128,17 +130,49 @@ def _opaque(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRef:
-    """The incident report a photo belongs to."""
+REPORT = "incident_report"
+CUSTODY = "custody_event"
+# The column that names each kind of owner (and its unique slot with photo_index).
+_OWNER_COLUMN = {REPORT: "report_id", CUSTODY: "custody_event_id"}
 
+
+@dataclass(frozen=True, slots=True)
+class PhotoOwner:
+    """What a photo belongs to: an incident report or a custody step (`kind`), by row id."""
+
+    kind: str  # REPORT | CUSTODY
     id: int
     event_id: uuid.UUID
     incident_id: int | None
     kabupaten_code: str | None
+    step: CustodyStep | None = None  # a custody step's
 
 
-def find_report(*, session: Session, event_id: uuid.UUID, officer_id: int) -> ReportRef | None:
+def find_custody_step(
+    *, session: Session, event_id: uuid.UUID, officer_id: int
+) -> PhotoOwner | None:
+    """The officer's own stored custody step with this event id (another officer's is not found)."""
+    row = session.execute(
+        sa_select(
+            col(CustodyEvent.id), col(CustodyEvent.kabupaten_code), col(CustodyEvent.step)
+        ).where(
+            col(CustodyEvent.event_id) == event_id,
+            col(CustodyEvent.officer_id) == officer_id,
+        )
+    ).first()
+    if row is None:
+        return None
+    return PhotoOwner(
+        kind=CUSTODY,
+        id=row[0],
+        event_id=event_id,
+        incident_id=None,
+        kabupaten_code=row[1],
+        step=CustodyStep(row[2]),
+    )
+
+
+def find_report(*, session: Session, event_id: uuid.UUID, officer_id: int) -> PhotoOwner | None:
     """The officer's own stored report with this event id (another officer's is not found)."""
     row = session.execute(
         sa_select(
@@ -154,12 +188,14 @@ def find_report(*, session: Session, event_id: uuid.UUID, officer_id: int) -> Re
     ).first()
     if row is None:
         return None
-    return ReportRef(id=row[0], event_id=event_id, incident_id=row[1], kabupaten_code=row[2])
+    return PhotoOwner(
+        kind=REPORT, id=row[0], event_id=event_id, incident_id=row[1], kabupaten_code=row[2]
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A photo already stored at a report's index."""
+    """A photo already stored at an owner's index."""
 
     id: int
     sha256: str
@@ -169,8 +205,9 @@ class Slot:
     content_type: PhotoType
 
 
-def stored_at(*, session: Session, report_id: int, index: int) -> Slot | None:
-    """The photo stored at (report, index), if any."""
+def stored_at(*, session: Session, owner: PhotoOwner, index: int) -> Slot | None:
+    """The photo stored at (owner, index), if any."""
+    owner_column = getattr(IncidentPhoto, _OWNER_COLUMN[owner.kind])
     row = session.execute(
         sa_select(
             col(IncidentPhoto.id),
@@ -179,7 +216,7 @@ def stored_at(*, session: Session, report_id: int, index: int) -> Slot | None:
             col(IncidentPhoto.width),
             col(IncidentPhoto.height),
             col(IncidentPhoto.content_type),
-        ).where(col(IncidentPhoto.report_id) == report_id, col(IncidentPhoto.photo_index) == index)
+        ).where(col(owner_column) == owner.id, col(IncidentPhoto.photo_index) == index)
     ).first()
     if row is None:
         return None
@@ -193,15 +230,15 @@ def taken(slot: Slot, sha256: str, index: int) -> PhotoRefusedError | None:
     return PhotoRefusedError(
         409,
         "index",
-        f"another photo (sha256 {slot.sha256[:12]}…) is already stored at index {index} of "
-        "this report; photos are never replaced",
+        f"another photo (sha256 {slot.sha256[:12]}…) is already stored at index {index}; "
+        "photos are never replaced",
     )
 
 
 def store(
     *,
     session: Session,
-    report: ReportRef,
+    owner: PhotoOwner,
     index: int,
     data: bytes,
     kind: PhotoType,
@@ -217,12 +254,13 @@ def store(
     table: Table = IncidentPhoto.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    owner_column = _OWNER_COLUMN[owner.kind]
     # Two uploads of one photo at once (a retry racing its original, on any node): the unique
-    # (report, index) lets one row in; the other finds it below and answers "duplicate".
+    # (owner, index) lets one row in; the other finds it below and answers "duplicate".
     stmt = (
         insert_fn(table)
         .values(
-            report_id=report.id,
+            **{owner_column: owner.id},
             photo_index=index,
             content_type=kind.value,
             size=len(data),
@@ -233,18 +271,23 @@ def store(
             thumb=decoded.thumb,
             received_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["report_id", "photo_index"])
+        .on_conflict_do_nothing(index_elements=[owner_column, "photo_index"])
         .returning(table.c.id)
     )
     new_id = session.execute(stmt).scalar()
     if new_id is None:
         session.rollback()
-        slot = stored_at(session=session, report_id=report.id, index=index)
+        slot = stored_at(session=session, owner=owner, index=index)
         assert slot is not None  # a conflict means a committed row holds the slot
         refusal = taken(slot, sha256, index)
         if refusal is not None:
             raise refusal
         return slot, False
+    owner_data: dict[str, object] = (
+        {"report_id": owner.id, "incident_id": owner.incident_id}
+        if owner.kind == REPORT
+        else {"custody_event_id": owner.id, "step": owner.step.value if owner.step else None}
+    )
     append(
         session=session,
         records=[
@@ -252,18 +295,17 @@ def store(
                 at=now,
                 actor=actor,
                 action="photo.stored",
-                subject_kind="incident_report",
-                subject=str(report.event_id),
+                subject_kind=owner.kind,
+                subject=str(owner.event_id),
                 data={
                     "photo_id": new_id,
-                    "report_id": report.id,
-                    "incident_id": report.incident_id,
+                    **owner_data,
                     "index": index,
                     "sha256": sha256,
                     "size": len(data),
                     "content_type": kind.value,
                 },
-                area_code=report.kabupaten_code,
+                area_code=owner.kabupaten_code,
             )
         ],
     )
@@ -326,18 +368,57 @@ class PhotoBytes:
 
 
 def read_bytes(*, session: Session, photo_id: int, thumb: bool) -> PhotoBytes | None:
-    """The photo as sent (or its thumbnail), with the kabupaten of its incident."""
+    """The photo as sent (or its thumbnail), with the kabupaten of its incident or TPS."""
     row = session.execute(
         sa_select(
             col(IncidentPhoto.content_type),
             col(IncidentPhoto.thumb) if thumb else col(IncidentPhoto.data),
-            col(Incident.kabupaten_code),
+            func.coalesce(col(Incident.kabupaten_code), col(CustodyEvent.kabupaten_code)),
         )
-        .join(IncidentReport, col(IncidentReport.id) == col(IncidentPhoto.report_id))
+        .outerjoin(IncidentReport, col(IncidentReport.id) == col(IncidentPhoto.report_id))
         .outerjoin(Incident, col(Incident.id) == col(IncidentReport.incident_id))
+        .outerjoin(CustodyEvent, col(CustodyEvent.id) == col(IncidentPhoto.custody_event_id))
         .where(col(IncidentPhoto.id) == photo_id)
     ).first()
     if row is None:
         return None
     ctype = PhotoType.JPEG.value if thumb else row[0]
     return PhotoBytes(content_type=ctype, data=bytes(row[1]), kabupaten_code=row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class StepPhoto:
+    """A custody step's photo, without its bytes: where to see it."""
+
+    custody_event_id: int
+    id: int
+    index: int
+    content_type: PhotoType
+    width: int
+    height: int
+    sha256: str
+    received_at: datetime
+
+
+def list_for_custody(*, session: Session, custody_event_ids: list[int]) -> list[StepPhoto]:
+    """Photos of these custody steps, by step and index."""
+    if not custody_event_ids:
+        return []
+    rows = session.execute(
+        sa_select(
+            col(IncidentPhoto.custody_event_id),
+            col(IncidentPhoto.id),
+            col(IncidentPhoto.photo_index),
+            col(IncidentPhoto.content_type),
+            col(IncidentPhoto.width),
+            col(IncidentPhoto.height),
+            col(IncidentPhoto.sha256),
+            col(IncidentPhoto.received_at),
+        )
+        .where(col(IncidentPhoto.custody_event_id).in_(custody_event_ids))
+        .order_by(col(IncidentPhoto.custody_event_id), col(IncidentPhoto.photo_index))
+    )
+    return [
+        StepPhoto(ev, pid, index, PhotoType(ctype), w, h, sha, at)
+        for ev, pid, index, ctype, w, h, sha, at in rows
+    ]

@@ -1,15 +1,19 @@
-"""Photos API: the reporting phone uploads; readers whose area covers the incident look.
+"""Photos API: the reporting phone uploads; readers whose area covers the incident/TPS look.
 
-Upload: `PUT /api/v1/incident-reports/{event_id}/photos/{index}`, the body the image's bytes, by
-the device credential of the officer who made the report (Bearer, or the webhooks' HMAC over
-the body). Idempotent: the same bytes again answer 200 "duplicate", other bytes at a taken index
-409. Every refusal past the credential check is kept as a dead letter (who, what, why; never
-the image itself), a refused credential as an auth failure.
+Upload: `PUT /api/v1/incident-reports/{event_id}/photos/{index}` (an incident report's, 0-2) or
+`PUT /api/v1/custody/{event_id}/photos/{index}` (a `segel` step's seals, 0), the body the image's
+bytes, by the device credential of the officer who sent the report or step (Bearer, or the
+webhooks' HMAC over the body); one road for both. Idempotent: the same bytes again answer 200
+"duplicate", other bytes at a taken index 409. Every refusal past the credential check is kept
+as a dead letter (who, what, why; never the image itself), a refused credential as an auth
+failure.
 """
 
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -33,9 +37,11 @@ from backend.incidents.models import Incident
 from backend.intake.validate import PAYLOAD_KEEP, Rejected, printable
 from backend.intake.writer import StorageUnavailable, is_storage_fault
 from backend.photos.service import (
+    PhotoOwner,
     PhotoRefusedError,
     Slot,
     decode,
+    find_custody_step,
     find_report,
     list_for_incident,
     read_bytes,
@@ -46,8 +52,15 @@ from backend.photos.service import (
     taken,
 )
 from backend.runtime import Runtime
+from schemas.enums import CustodyStep
 from schemas.errors import ProblemResponse, problem_responses
-from schemas.photos import MAX_PHOTOS_PER_REPORT, PhotosPublic, PhotoStored, PhotoType
+from schemas.photos import (
+    MAX_PHOTOS_PER_REPORT,
+    MAX_PHOTOS_PER_STEP,
+    PhotosPublic,
+    PhotoStored,
+    PhotoType,
+)
 
 log = logging.getLogger("posko.photos")
 router = APIRouter(prefix="/api/v1", tags=["photos"])
@@ -83,9 +96,32 @@ def _stored(slot: Slot, index: int, *, new: bool) -> Response:
     return Response(answer.model_dump_json(), code, media_type="application/json")
 
 
-def _index(raw: str) -> int | None:
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    """What kind of thing an upload's path names: how to find it and how many photos it takes."""
+
+    find: Callable[..., PhotoOwner | None]  # (session=, event_id=, officer_id=)
+    slots: int
+    missing: str  # the 404's reason
+
+
+_REPORT = _Owner(
+    find_report,
+    MAX_PHOTOS_PER_REPORT,
+    "no incident report with this event id from you is stored (yet): send the report first, "
+    "then its photos",
+)
+_CUSTODY = _Owner(
+    find_custody_step,
+    MAX_PHOTOS_PER_STEP,
+    "no custody step with this event id from you is stored (yet): send the step first, "
+    "then its photo",
+)
+
+
+def _index(raw: str, slots: int) -> int | None:
     # ASCII digits only ("²".isdigit() is true and int() refuses it), and few of them.
-    if raw.isascii() and raw.isdigit() and len(raw) <= 2 and int(raw) < MAX_PHOTOS_PER_REPORT:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 2 and int(raw) < slots:
         return int(raw)
     return None
 
@@ -144,7 +180,7 @@ async def _in_thread_or_503(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-async def _upload(request: Request, rt: Runtime) -> Response:
+async def _upload(request: Request, rt: Runtime, owner: _Owner) -> Response:
     limit = rt.settings.photo_max_bytes
     body, size = await read_capped(request, limit)
     if size > limit and request.headers.get(KEY_ID_HEADER) is not None:
@@ -174,12 +210,14 @@ async def _upload(request: Request, rt: Runtime) -> Response:
         return await refusals.answer(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "event_id", "not a UUID"
         )
-    index = _index(str(request.path_params["index"]))
+    index = _index(str(request.path_params["index"]), owner.slots)
     if index is None:
         return await refusals.answer(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             "index",
-            f"must be 0 to {MAX_PHOTOS_PER_REPORT - 1} (at most {MAX_PHOTOS_PER_REPORT} photos)",
+            f"must be 0 to {owner.slots - 1} (at most {owner.slots} photos)"
+            if owner.slots > 1
+            else "must be 0 (one photo)",
         )
     kind = sniff(body)
     if kind is None:
@@ -189,7 +227,7 @@ async def _upload(request: Request, rt: Runtime) -> Response:
             "not a JPEG, PNG or WebP image (judged by its bytes, not by Content-Type)",
         )
     try:
-        return await _keep(rt, principal, refusals, event_id, index, body, kind)
+        return await _keep(rt, principal, refusals, owner, event_id, index, body, kind)
     except PhotoRefusedError as err:
         return await refusals.answer(err.status, err.field, err.reason)
     except StorageUnavailable as exc:
@@ -202,28 +240,32 @@ async def _keep(
     rt: Runtime,
     principal: Principal,
     refusals: _Refusals,
+    kind_of: _Owner,
     event_id: uuid.UUID,
     index: int,
     body: bytes,
     kind: PhotoType,
 ) -> Response:
-    """Find the officer's report, answer a taken index at once, else decode and store."""
+    """Find the officer's report or step, answer a taken index at once, else decode and store."""
     assert principal.officer_id is not None
     officer_id = principal.officer_id
 
-    def lookup() -> tuple[Any, Slot | None]:
+    def lookup() -> tuple[PhotoOwner | None, Slot | None]:
         with Session(rt.engine) as session:
-            report = find_report(session=session, event_id=event_id, officer_id=officer_id)
-            slot = stored_at(session=session, report_id=report.id, index=index) if report else None
-            return report, slot
+            owner = kind_of.find(session=session, event_id=event_id, officer_id=officer_id)
+            slot = stored_at(session=session, owner=owner, index=index) if owner else None
+            return owner, slot
 
     report, slot = await _in_thread_or_503(lookup)
     if report is None:
+        return await refusals.answer(status.HTTP_404_NOT_FOUND, "event_id", kind_of.missing)
+    if report.step is not None and report.step is not CustodyStep.SEGEL:
+        # The issue's photo is of the seals: a departure or handover has none to show.
         return await refusals.answer(
-            status.HTTP_404_NOT_FOUND,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             "event_id",
-            "no incident report with this event id from you is stored (yet): send the report "
-            "first, then its photos",
+            f"this custody step is {report.step.value}: only a segel step takes a photo "
+            "(of its seals)",
         )
     sha256 = sha256_of(body)
     if slot is not None:
@@ -238,7 +280,7 @@ async def _keep(
         with Session(rt.engine) as session:
             return store(
                 session=session,
-                report=report,
+                owner=report,
                 index=index,
                 data=body,
                 kind=kind,
@@ -307,7 +349,53 @@ for _code in (401, 404, 409, 413, 415, 422, 503):
 )
 async def put_photo(request: Request, rt: RuntimeDep) -> Response:
     """Store a photo of your own incident report; answer after it is committed."""
-    return await _upload(request, rt)
+    return await _upload(request, rt, _REPORT)
+
+
+_CUSTODY_OPENAPI: dict[str, Any] = {
+    **_UPLOAD_OPENAPI,
+    "parameters": [
+        {
+            "name": "event_id",
+            "in": "path",
+            "required": True,
+            "description": "event id of your custody step `segel` (stored before its photo)",
+            "schema": {"type": "string", "format": "uuid"},
+        },
+        {
+            "name": "index",
+            "in": "path",
+            "required": True,
+            "description": "0: one photo of the seals",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PHOTOS_PER_STEP - 1},
+        },
+        *signed_header_params(),
+    ],
+}
+_CUSTODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_UPLOAD_RESPONSES,
+    404: {
+        "description": "no custody step of yours with this event id (yet)",
+        "model": ProblemResponse,
+    },
+    422: {
+        "description": "event_id not a UUID or not a segel step, or index not 0",
+        "model": ProblemResponse,
+    },
+}
+
+
+@router.put(
+    "/custody/{event_id}/photos/{index}",
+    summary="Upload the photo of your segel step's seals (the body is the image)",
+    openapi_extra=_CUSTODY_OPENAPI,
+    responses=_CUSTODY_RESPONSES,
+    status_code=201,
+    response_model=None,
+)
+async def put_custody_photo(request: Request, rt: RuntimeDep) -> Response:
+    """Store the photo of your own segel step's seals; answer after it is committed."""
+    return await _upload(request, rt, _CUSTODY)
 
 
 def _not_found(field: str, reason: str) -> HTTPException:

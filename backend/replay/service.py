@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Table, and_, bindparam, func, or_, text
+from sqlalchemy import Integer, Select, Table, and_, bindparam, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -29,6 +29,7 @@ from backend.db import UtcDateTime, sqlite_time
 from backend.incidents.models import Incident, IncidentReport, IncidentVersion
 from backend.incidents.service import situations_of
 from backend.officers.models import Officer, Unit
+from backend.officers.service import list_public as list_officers
 from backend.photos.models import IncidentPhoto
 from backend.positions.models import OfficerPosition
 from backend.positions.service import OfficerFix, officer_fix
@@ -40,6 +41,7 @@ from backend.tps.service import (
     area_clause,
     list_views,
     summary_of,
+    timeline,
 )
 from backend.tps.state import (
     PingFacts,
@@ -59,8 +61,9 @@ from schemas.enums import (
     Phase,
     Situation,
 )
-from schemas.live import IncidentPublic, LogEntry, Summary, TpsView
+from schemas.live import IncidentPublic, LogEntry, Summary, TpsTimeline, TpsView
 from schemas.ops import AlertKind, AlertPublic
+from schemas.registry import OfficerPublic
 
 _UNASSIGNED = FLAG_BITS[EventFlag.UNASSIGNED]
 _CLOCK_SKEW = FLAG_BITS[EventFlag.CLOCK_SKEW]
@@ -98,8 +101,12 @@ def _aware(v: datetime | None) -> datetime | None:
 # --- TPS ---------------------------------------------------------------------------------------
 
 
-def _pings(session: Session, area_code: str | None, at: datetime) -> dict[int, list[PingFacts]]:
+def _pings(
+    session: Session, area_code: str | None, at: datetime, tps_id: int | None = None
+) -> dict[int, list[PingFacts]]:
     """Every ping and custody step stored by `at`, as the facts intake merged, per TPS.
+
+    `tps_id`: of that TPS only (the commander's detail panel at a moment).
 
     The driver's rows, not the ORM's: a day is tens of thousands of pings, and the column types'
     per-value processing cost more than the query (measured: bench/replay.py).
@@ -107,11 +114,15 @@ def _pings(session: Session, area_code: str | None, at: datetime) -> dict[int, l
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    where, params = f"received_at <= {mark}", [sqlite_time(at) if sqlite else at]
+    where = f"received_at <= {mark}"
+    params: list[Any] = [sqlite_time(at) if sqlite else at]
     if area_code is not None:
         column = "province_code" if len(area_code) == 2 else "kabupaten_code"
         where += f" AND tps_id IN (SELECT id FROM tps WHERE {column} = {mark})"
         params.append(area_code)
+    if tps_id is not None:
+        where += f" AND tps_id = {mark}"
+        params.append(tps_id)
     cur = conn.connection.cursor()  # the DBAPI cursor: SQLAlchemy's row objects cost 20 µs each
     try:
         # A custody step joins the merge as a ping with the phase it proves and no situation,
@@ -230,10 +241,14 @@ def _tps_at(
     area_code: str | None,
     at: datetime,
     situations: dict[int, Situation],
+    code: str | None = None,
 ) -> list[TpsView]:
-    views = list_views(session=session, area_code=area_code)
-    ids: dict[str, int] = {code: i for code, i in session.execute(_codes(area_code)) if i}
-    pings = _pings(session, area_code, at)
+    views = list_views(session=session, area_code=area_code, codes=[code] if code else None)
+    ids: dict[str, int] = {c: i for c, i in session.execute(_codes(area_code)) if i}
+    one = ids.get(code) if code else None
+    if code is not None and one is None:
+        return []
+    pings = _pings(session, area_code, at, one)
     steps = _steps(session, at)
     officer_ids = {p.officer_id for ps in pings.values() for p in ps}
     nrps: dict[int, str] = {}
@@ -449,6 +464,90 @@ def state_at(*, session: Session, area_code: str | None, at: datetime) -> Replay
         incidents=incidents,
         alerts=_alerts_at(session, area_code, at),
     )
+
+
+def tps_detail_at(
+    *, session: Session, code: str, area_code: str | None, at: datetime
+) -> TpsTimeline | None:
+    """One TPS as it stood at `at`, with its events stored by then (None: not in the area)."""
+    at = at.astimezone(UTC)
+    _, situations = _incidents_at(session, area_code, at)
+    views = _tps_at(session, area_code, at, situations, code=code)
+    if not views:
+        return None
+    tps_id = session.execute(sa_select(col(Tps.id)).where(col(Tps.code) == code)).scalar_one()
+    events = timeline(session=session, tps_id=tps_id, limit=300, until=at)
+    return TpsTimeline(tps=views[0], events=events)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """An officer's last heard as intake had set it at a moment (`officer` row's columns)."""
+
+    seen_at: datetime  # last_seen_at: the newest effective time
+    received_at: datetime  # last_received_at
+    clock_offset_s: float  # of the last event received
+
+
+def heard_at(*, session: Session, at: datetime) -> dict[int, Heard]:
+    """Each officer heard by `at`, by officer id, as intake's `_touch_officers` had set it then.
+
+    The newest effective time (device time, or the receive time when the clock ran ahead) and
+    receive time of the officer's pings, incident reports and custody steps received by then,
+    merged by max; the clock offset of the last one received. Positions do not count (they never
+    touch these columns).
+    """
+    parts = [
+        f"SELECT officer_id, CASE WHEN (flags & {_CLOCK_SKEW}) <> 0 THEN received_at "
+        f"ELSE device_time END AS seen, received_at, device_time FROM {table} "
+        "WHERE received_at <= :at"
+        for table in ("ping", "incident_report", "custody_event")
+    ]
+    sql = (
+        "WITH heard AS (" + " UNION ALL ".join(parts) + "), "
+        "ranked AS (SELECT officer_id, seen, received_at, device_time, row_number() OVER "
+        "(PARTITION BY officer_id ORDER BY received_at DESC, seen DESC) AS rn FROM heard) "
+        "SELECT r.officer_id, m.seen, m.received, r.device_time, r.received_at FROM ranked r "
+        "JOIN (SELECT officer_id, max(seen) AS seen, max(received_at) AS received FROM heard "
+        "GROUP BY officer_id) m ON m.officer_id = r.officer_id WHERE r.rn = 1"
+    )
+    times = {k: UtcDateTime() for k in ("seen", "received", "device_time", "received_at")}
+    stmt = (
+        text(sql)
+        .bindparams(bindparam("at", type_=UtcDateTime()))
+        .columns(officer_id=Integer, **times)
+    )
+    out: dict[int, Heard] = {}
+    for oid, seen, received, last_device, last_received in session.execute(
+        stmt, {"at": at.astimezone(UTC)}
+    ):
+        offset = round((last_device - last_received).total_seconds(), 3)
+        out[oid] = Heard(_aware(seen) or seen, _aware(received) or received, offset)
+    return out
+
+
+def officers_at(*, session: Session, area_code: str | None, at: datetime) -> list[OfficerPublic]:
+    """The area's officers with when they were last heard from as of `at` (`heard_at`)."""
+    heard = heard_at(session=session, at=at)
+    ids = dict(session.execute(sa_select(col(Officer.nrp), col(Officer.id))).all())
+    out = []
+    for o in list_officers(session=session, area_code=area_code):
+        h = heard.get(ids.get(o.nrp, -1))
+        out.append(
+            o.model_copy(
+                update={
+                    "last_seen_at": h.seen_at if h else None,
+                    "last_received_at": h.received_at if h else None,
+                    "clock_offset_s": h.clock_offset_s if h else None,
+                }
+            )
+        )
+    return out
+
+
+def tps_at(*, session: Session, area_code: str | None, at: datetime) -> list[TpsView]:
+    """Every TPS of the area as it stood at `at`, without the incidents' situation (cheaper)."""
+    return _tps_at(session, area_code, at.astimezone(UTC), {})
 
 
 def resolved_at(

@@ -2,10 +2,11 @@
 
 `draft` takes the moment it is drafted at (the server's clock, or an exercise's) and the
 period it covers, and returns `ReportContent`: the kabupaten as a whole, then each kecamatan.
-TPS phases, silence and boxes (each TPS at its furthest custody step) are as of `now` (the
-state tables hold the present, not the past); incidents are counted over the period from
-their steps, so a report drafted late for an earlier period still counts that period's
-incidents right.
+TPS phases, personnel heard, silence and boxes (each TPS at its furthest custody step) are as of
+the period's end, or `now` if that is earlier: a period still running reads the state tables (the
+present); a period already over (the daily report closing the day, a report drafted late) is
+rebuilt as it stood at its end by backend/replay, from what was stored by then. Incidents are
+counted over the period from their steps.
 """
 
 from collections import defaultdict
@@ -16,16 +17,18 @@ from datetime import datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from backend.alerts.rules import evaluate
+from backend.alerts.rules import Facts, OfficerFacts, TpsFacts, evaluate
 from backend.alerts.service import load_facts
 from backend.config import Settings
 from backend.custody.service import custody_counts
 from backend.incidents.models import Incident, IncidentStepRow
 from backend.officers.models import Assignment, Officer, Unit
 from backend.regions.models import Region
+from backend.replay.service import Heard, heard_at, tps_at
 from backend.schedule.calendar import behind_schedule
 from backend.tps.models import Tps, TpsState
-from schemas.enums import OPEN_STATUSES, IncidentStatus
+from schemas.enums import OPEN_STATUSES, IncidentStatus, Phase
+from schemas.live import TpsView
 from schemas.ops import AlertKind
 from schemas.reports import (
     AreaSection,
@@ -41,9 +44,18 @@ HANDLED = frozenset({IncidentStatus.SELESAI, IncidentStatus.DITUTUP})
 ACCOUNT_CHARS = 140
 
 
-def _boxes(session: Session, area: str, accs: dict[str, "_Acc"]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Past:
+    """The area as it stood at a past moment (backend/replay): TPS, officers heard."""
+
+    at: datetime
+    tps: list[TpsView]
+    heard: dict[int, Heard]
+
+
+def _boxes(session: Session, area: str, accs: dict[str, "_Acc"], at: datetime | None) -> None:
     """Ballot boxes per kecamatan from the chain of custody, each TPS at its furthest step."""
-    for k in custody_counts(session, area):
+    for k in custody_counts(session, area, at):
         for acc in (accs[""], accs[k.kecamatan_code]):
             acc.boxes.sealed += k.sealed
             acc.boxes.on_road += k.on_road
@@ -101,13 +113,26 @@ def _names(session: Session, area: str) -> tuple[str, dict[str, str]]:
 
 
 def _tps(
-    session: Session, area: str, now: datetime, settings: Settings, accs: dict[str, _Acc]
+    session: Session,
+    area: str,
+    now: datetime,
+    settings: Settings,
+    accs: dict[str, _Acc],
+    past: _Past | None,
 ) -> None:
-    for kec, phase in session.execute(
-        sa_select(col(Tps.kecamatan_code), col(TpsState.phase))
-        .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
-        .where(col(Tps.kabupaten_code) == area)
-    ):
+    rows: list[tuple[str, Phase | None]] = (
+        [(v.kecamatan_code, v.phase) for v in past.tps]
+        if past is not None
+        else [
+            (kec, phase)
+            for kec, phase in session.execute(
+                sa_select(col(Tps.kecamatan_code), col(TpsState.phase))
+                .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
+                .where(col(Tps.kabupaten_code) == area)
+            )
+        ]
+    )
+    for kec, phase in rows:
         key = phase.value if phase is not None else NOT_REPORTED
         late = behind_schedule(settings.calendar, phase, now) is not None
         for acc in (accs[""], accs[kec]):
@@ -116,9 +141,12 @@ def _tps(
 
 
 def _personnel(
-    session: Session, area: str, since: datetime, accs: dict[str, _Acc]
+    session: Session, area: str, since: datetime, accs: dict[str, _Acc], past: _Past | None
 ) -> dict[int, tuple[str, str]]:
-    """Officers assigned to the area's TPS, by unit, and how many were heard since `since`."""
+    """Officers assigned to the area's TPS, by unit, and how many were heard since `since`.
+
+    Heard: by the period's end when it is over (`past`), else by now.
+    """
     kecs_of: dict[int, set[str]] = defaultdict(set)
     unit_of: dict[int, tuple[int, bool]] = {}
     for oid, unit_id, received, kec in session.execute(
@@ -133,6 +161,9 @@ def _personnel(
         .where(col(Tps.kabupaten_code) == area)
     ):
         kecs_of[oid].add(kec)
+        if past is not None:
+            h = past.heard.get(oid)
+            received = h.received_at if h is not None else None
         unit_of[oid] = (unit_id, received is not None and received >= since)
     for oid, (unit_id, heard) in unit_of.items():
         for acc in (accs[""], *(accs[k] for k in kecs_of[oid])):
@@ -239,6 +270,64 @@ def _incidents(
             acc.lines.append(line)
 
 
+def _facts_at(session: Session, area: str, past: _Past, listening_since: datetime) -> Facts:
+    """What the silence rules saw at `past.at`: `alerts/service.py: load_facts` rebuilt then.
+
+    The same facts from replay's TPS and officers' last heard at that moment; incidents and
+    custody are left out (the silence rules do not read them).
+    """
+    kecs: dict[int, set[str]] = defaultdict(set)
+    by_officer: dict[str, datetime] = {}
+    for oid, code, kec in session.execute(
+        sa_select(col(Assignment.officer_id), col(Tps.code), col(Tps.kecamatan_code))
+        .join(Tps, col(Tps.id) == col(Assignment.tps_id))
+        .where(col(Tps.kabupaten_code) == area)
+    ):
+        kecs[oid].add(kec)
+        h = past.heard.get(oid)
+        if h is not None and (code not in by_officer or h.received_at > by_officer[code]):
+            by_officer[code] = h.received_at
+    tps = [
+        TpsFacts(
+            code=v.code,
+            kecamatan_code=v.kecamatan_code,
+            kabupaten_code=area,
+            risk=v.risk,
+            phase=v.phase,
+            last_seen_at=v.last_seen_at,
+            last_heard_at=max(
+                (t for t in (v.last_received_at, by_officer.get(v.code)) if t is not None),
+                default=None,
+            ),
+            claimed_phase=v.claimed_phase,
+            claimed_by=v.claimed_by,
+            claimed_at=v.claimed_at,
+        )
+        for v in past.tps
+    ]
+    officers = [
+        OfficerFacts(
+            nrp=nrp,
+            kabupaten_code=kab,
+            last_received_at=past.heard[oid].received_at if oid in past.heard else None,
+            kecamatan_codes=frozenset(kecs.get(oid, ())),
+        )
+        for oid, nrp, kab in session.execute(
+            sa_select(col(Officer.id), col(Officer.nrp), col(Officer.kabupaten_code)).where(
+                col(Officer.kabupaten_code) == area
+            )
+        )
+    ]
+    return Facts(
+        now=past.at,
+        tps=tps,
+        officers=officers,
+        incidents=[],
+        listening_since=listening_since,
+        intake_stalled=False,
+    )
+
+
 def _silence(
     session: Session,
     area: str,
@@ -246,14 +335,22 @@ def _silence(
     settings: Settings,
     listening_since: datetime,
     accs: dict[str, _Acc],
+    past: _Past | None,
 ) -> None:
-    """TPS not visited and officers silent, by the alert rules' own judgement of the facts."""
-    facts = load_facts(
-        session=session,
-        now=now,
-        listening_since=listening_since,
-        intake_stalled=False,
-        area_code=area,
+    """TPS not visited and officers silent, by the alert rules' own judgement of the facts.
+
+    For a period over (`past`), the facts as they stood at its end.
+    """
+    facts = (
+        _facts_at(session, area, past, listening_since)
+        if past is not None
+        else load_facts(
+            session=session,
+            now=now,
+            listening_since=listening_since,
+            intake_stalled=False,
+            area_code=area,
+        )
     )
     kec_of_tps = {t.code: t.kecamatan_code for t in facts.tps}
     kecs_of_officer = {o.nrp: o.kecamatan_codes for o in facts.officers}
@@ -287,12 +384,23 @@ def draft(
     accs[""] = _Acc(area, kab_name)
     for code, name in kec_names.items():
         accs[code] = _Acc(code, name)
-    _tps(session, area, now, settings, accs)
-    units = _personnel(session, area, period_start, accs)
+    # A period over is read as it stood at its end; one still running, as it stands now.
+    past = (
+        _Past(
+            at=period_end,
+            tps=tps_at(session=session, area_code=area, at=period_end),
+            heard=heard_at(session=session, at=period_end),
+        )
+        if period_end < now
+        else None
+    )
+    as_of = past.at if past is not None else now
+    _tps(session, area, as_of, settings, accs, past)
+    units = _personnel(session, area, period_start, accs, past)
     _incidents(session, area, period_start, period_end, kec_names, accs)
     since = listening_since if listening_since is not None else settings.calendar.setup_from
-    _silence(session, area, now, settings, since, accs)
-    _boxes(session, area, accs)
+    _silence(session, area, as_of, settings, since, accs, past)
+    _boxes(session, area, accs, past.at if past is not None else None)
     for code, acc in accs.items():
         if code and not acc.code:
             acc.code, acc.name = code, code  # a kecamatan missing from the region table

@@ -193,39 +193,50 @@ def _officers_of(session: Session, tps_ids: list[int]) -> dict[int, list[str]]:
 _IDS_PER_QUERY = 10_000
 
 
-def _pings_of(session: Session, tps_id: int, limit: int) -> list[tuple[Ping, str]]:
+def _pings_of(
+    session: Session, tps_id: int, limit: int, until: datetime | None = None
+) -> list[tuple[Ping, str]]:
     """A TPS's newest pings: the bulk-written lookup plus the tail not yet indexed."""
-    rows = list(
-        session.execute(
-            sa_select(Ping, col(Officer.nrp))
-            .join(PingByTps, col(PingByTps.ping_id) == col(Ping.id))
-            .join(Officer, col(Officer.id) == col(Ping.officer_id))
-            .where(col(PingByTps.tps_id) == tps_id)
-            .order_by(col(PingByTps.device_time).desc())
-            .limit(limit)
-        ).all()
+    q = (
+        sa_select(Ping, col(Officer.nrp))
+        .join(PingByTps, col(PingByTps.ping_id) == col(Ping.id))
+        .join(Officer, col(Officer.id) == col(Ping.officer_id))
+        .where(col(PingByTps.tps_id) == tps_id)
+        .order_by(col(PingByTps.device_time).desc())
+        .limit(limit)
     )
+    if until is not None:
+        q = q.where(col(Ping.received_at) <= until)
+    rows = list(session.execute(q).all())
     upto = get_value(session=session, key=PING_INDEX_KEY)
     if session.get_bind().dialect.name == "sqlite":
         # At most a second or a chunk of pings is not indexed yet: scan that tail by rowid.
-        rows += session.execute(
+        tail = (
             sa_select(Ping, col(Officer.nrp))
             .join(Officer, col(Officer.id) == col(Ping.officer_id))
             .where(col(Ping.id) > int(upto or 0), col(Ping.tps_id) == tps_id)
-        ).all()
+        )
+        if until is not None:
+            tail = tail.where(col(Ping.received_at) <= until)
+        rows += session.execute(tail).all()
     return [(p, nrp) for p, nrp in rows]
 
 
-def timeline(*, session: Session, tps_id: int, limit: int = 500) -> list[TimelineEvent]:
-    """A TPS's stored events, newest device time first."""
-    pings = _pings_of(session, tps_id, limit)
-    reports = session.exec(
+def timeline(
+    *, session: Session, tps_id: int, limit: int = 500, until: datetime | None = None
+) -> list[TimelineEvent]:
+    """A TPS's stored events, newest device time first (`until`: only those received by then)."""
+    pings = _pings_of(session, tps_id, limit, until)
+    rq = (
         select(IncidentReport, Officer.nrp)
         .join(Officer, col(Officer.id) == col(IncidentReport.officer_id))
         .where(col(IncidentReport.tps_id) == tps_id)
         .order_by(col(IncidentReport.device_time).desc())
         .limit(limit)
-    ).all()
+    )
+    if until is not None:
+        rq = rq.where(col(IncidentReport.received_at) <= until)
+    reports = session.exec(rq).all()
     events = [
         TimelineEvent(
             event_id=p.event_id,

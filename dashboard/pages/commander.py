@@ -7,6 +7,7 @@ from dash import Input, Output, Patch, State, callback_context, html, no_update
 from dash.exceptions import PreventUpdate
 
 from backend.runtime import Runtime
+from backend.tps.liveness import grace_table
 from dashboard import ids
 from dashboard.components.detail import silent_list, tps_detail
 from dashboard.components.views import commander_layout
@@ -29,6 +30,7 @@ from dashboard.figures import (
     timeline_figure,
 )
 from dashboard.i18n import lang_of, t
+from dashboard.replay import REPLAY_MOMENT, replayed_moment
 from dashboard.serving import (
     PageCallbacks,
     Serving,
@@ -273,20 +275,21 @@ def _focus_patch(code: str, lat: Any, lon: Any, *, fly: bool) -> Patch:
     Output(ids.CMD_DETAIL, "children"),
     Input(ids.CMD_SELECTED, "data"),
     Input(ids.CMD_PANELS_TICK, "data"),
+    Input(REPLAY_MOMENT, "data"),  # a replayed moment (dashboard/replay.py), None: live
     State(C.page, "data"),
 )
-async def detail(srv: Serving, code: str | None, _tick: Any, page: Any) -> Any:
-    """The selected TPS with its whole timeline of events."""
+async def detail(srv: Serving, code: str | None, _tick: Any, moment: Any, page: Any) -> Any:
+    """The selected TPS with its whole timeline of events (as it stood at a replayed moment)."""
     lang = lang_of((page or {}).get("lang"))
     if not code:
         return t("detail_hint", lang)
+    at = replayed_moment(moment)
 
     def build(rt: Runtime, area: str | None) -> Any:
-        d = read_tps_detail(rt, code=code, area_code=area)
+        d = read_tps_detail(rt, code=code, area_code=area, at=at)
         if d is None:
             return t("search_none", lang, q=code)
-        pic = read_picture(rt, area_code=area)
-        return tps_detail(d, now=pic.now, grace=pic.grace, lang=lang)
+        return tps_detail(d, now=at or rt.clock.now(), grace=grace_table(rt.settings), lang=lang)
 
     return await srv.in_thread(build, page=page)
 
@@ -296,15 +299,18 @@ async def detail(srv: Serving, code: str | None, _tick: Any, page: Any) -> Any:
     Input(ids.CMD_MINUTE, "data"),
     Input(C.page, "data"),
     Input(C.refresh, "data"),
+    Input(REPLAY_MOMENT, "data"),
 )
-async def panels(srv: Serving, _minute: Any, page: Any, _refresh: Any) -> Any:
-    """The officers gone silent (incidents and alerts are drawn by the browser script)."""
+async def panels(srv: Serving, _minute: Any, page: Any, _refresh: Any, moment: Any) -> Any:
+    """The officers gone silent, live or at a replayed moment (incidents and alerts: the script)."""
     lang = lang_of((page or {}).get("lang"))
+    at = replayed_moment(moment)
 
     def build(rt: Runtime, area: str | None) -> Any:
         # Officers only: reading every TPS just for the clock cost a full picture a minute.
+        now = at or rt.clock.now()
         return silent_list(
-            silent_officers(read_officers(rt, area_code=area), rt.clock.now()), lang=lang
+            silent_officers(read_officers(rt, area_code=area, at=at), now), lang=lang
         )
 
     return await srv.in_thread(build, page=page)

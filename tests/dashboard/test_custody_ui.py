@@ -1,7 +1,8 @@
 """The boxes' way to the PPK in Chromium: the commander's timeline, the wall's counts and map.
 
 One server and one browser for the module, on the small registry with an election-day clock at
-19:00 WIB (counting done); officers send custody steps over the real field socket.
+19:00 WIB (counting done); officers send custody steps over the real field socket (and the seals'
+photo over the upload the phone uses).
 """
 
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from tests.dashboard.scenario import CHROMIUM, CHROMIUM_ARGS, has_chromium
 from tests.factories import NOW, MiniRegistry, device_token, person_token, seed_mini
 from tests.helpers import field_socket, send
 from tests.ops.harness import wib
+from tests.photos.images import jpeg
 
 pytestmark = [
     pytest.mark.browser,
@@ -126,10 +128,19 @@ def test_custody001_commander_sees_a_tps_custody_timeline_with_who_when_where(
 ) -> None:
     code = env.mini.tps_codes[0]
     now = env.now()
+    sealed_step = custody(code, "segel", at=now, minutes=-30, lat=-4.297, lon=104.346)
     env.send(
-        custody(code, "segel", at=now, minutes=-30, lat=-4.297, lon=104.346),
+        sealed_step,
         custody(code, "berangkat", at=now, minutes=-10, escort_nrps=[env.mini.officer_nrps[1]]),
     )
+    # The officer's phone sends the seals' photo after the step's ack.
+    up = httpx.put(
+        f"{env.server.url}/api/v1/custody/{sealed_step['event_id']}/photos/0",
+        content=jpeg(900, 600),
+        headers={"authorization": f"Bearer {env.device}", "content-type": "image/jpeg"},
+        timeout=30,
+    )
+    assert up.status_code == 201, up.text
     page, errors = _open(browser, env, env.tokens["commander"], "/", ids.COMMANDER.map)
     page.fill(f"#{ids.CMD_SEARCH}", code)
     page.press(f"#{ids.CMD_SEARCH}", "Enter")
@@ -140,6 +151,16 @@ def test_custody001_commander_sees_a_tps_custody_timeline_with_who_when_where(
     assert "Disegel" in sealed and "Petugas 0 (85010000)" in sealed
     assert "SGL-0001, SGL-0002" in sealed and "-4.29700, 104.34600" in sealed
     assert "WIB" in sealed
+    # The seals' photo: a thumbnail in the segel step, linked to the photo as sent.
+    page.wait_for_function(
+        """(sel) => { const img = document.querySelector(sel);
+          return !!img && img.complete && img.naturalWidth > 0; }""",
+        arg=f"{TIMELINE} .step-segel img.custody-photo",
+        timeout=WAIT,
+    )
+    link = page.locator(f"{TIMELINE} .step-segel a.custody-photo-link")
+    assert link.get_attribute("href") == up.json()["url"]
+    assert page.locator(f"{TIMELINE} .step-berangkat img").count() == 0
     left = steps.nth(1).inner_text()
     assert "BG 1234 XY" in left and env.mini.officer_nrps[1] in left
     expected = page.locator(f"{TIMELINE} .custody-expected").inner_text()

@@ -58,6 +58,8 @@ PICTURE = """(codes) => {
   }
   return out;
 }"""
+# How many events the selected TPS's detail panel lists.
+EVENTS = f"document.querySelectorAll('#{ids.CMD_DETAIL} .events .event').length"
 TIMELINE_REV = (
     f"String(((document.querySelector('#{ids.COMMANDER.timeline} .js-plotly-plot') || {{}})"
     ".layout || {meta: {}}).meta.rev)"
@@ -141,6 +143,10 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
         "(c) => (window.poskoLive.state(c) || {}).phase === 'persiapan'", arg=code, timeout=WAIT
     )
     assert "LANGSUNG" in p.text("#" + REPLAY_AT)
+    # The TPS's detail panel, live: both reports.
+    page.fill(f"#{ids.CMD_SEARCH}", code)
+    page.press(f"#{ids.CMD_SEARCH}", "Enter")
+    page.wait_for_function(EVENTS + " === 2", timeout=WAIT)
 
     # Seek: just after the first report (the control takes whole seconds), typed in WIB.
     typed = (first + timedelta(seconds=1)).astimezone(WIB).strftime("%H:%M:%S")
@@ -155,6 +161,9 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
     assert page.evaluate("window.poskoLive.connection") == "replay"
     # The server-drawn timeline is redrawn up to the moment (dashboard/replay.py).
     page.wait_for_function(TIMELINE_REV + ".startsWith('replay-')", timeout=WAIT)
+    # The side panels follow the moment: the TPS as it stood then (one report) ...
+    page.wait_for_function(EVENTS + " === 1", timeout=WAIT)
+    assert "persiapan" not in p.text(f"#{ids.CMD_DETAIL} .events").lower()
     assert page.evaluate("window.poskoLive.live") is False
     assert "PUTAR ULANG" in p.text("#" + REPLAY_AT)
     assert page.evaluate("document.body.classList.contains('posko-replay')")
@@ -164,6 +173,16 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
     _ping(env, "pemungutan")
     time.sleep(2.5)
     assert _phase(p, code) == "logistik_tiba"
+    assert page.evaluate(EVENTS) == 1
+    # ... and an officer heard only later is "never heard" in the silent list of 07:00.
+    page.fill("#" + REPLAY_TIME, "07:00:00")
+    page.click("#" + REPLAY_SEEK)
+    page.wait_for_function(
+        "(n) => (document.getElementById(n[0]) || {innerText: ''}).innerText.includes(n[1])",
+        arg=[ids.CMD_SILENT, env.mini.officer_nrps[0]],
+        timeout=WAIT,
+    )
+    page.wait_for_function(EVENTS + " === 0", timeout=WAIT)
 
     # Play forward at 600x: the moment moves on and the second report appears.
     page.select_option("#" + REPLAY_RATE, "600")
@@ -185,6 +204,8 @@ def test_replay001_seek_play_and_back_to_live(browser: Any, env: Env) -> None:
     assert page.evaluate("window.poskoLive.replay.active") is False
     page.wait_for_function("!" + TIMELINE_REV + ".startsWith('replay-')", timeout=WAIT)
     assert "LANGSUNG" in p.text("#" + REPLAY_AT)
+    page.wait_for_function(EVENTS + " === 3", timeout=WAIT)  # the panels are live again
+    assert env.mini.officer_nrps[0] not in p.text("#" + ids.CMD_SILENT)
     recorded_at = _ping(env, "penghitungan")
     page.wait_for_function(
         "(c) => (window.poskoLive.state(c) || {}).phase === 'penghitungan'", arg=code, timeout=WAIT

@@ -1,8 +1,8 @@
 """The phone app's Kotak screen in a real Chromium at 360x640, against `posko serve` on HTTPS.
 
 An officer enrols from the sheet's link, then reports the boxes of a TPS step by step: sealed
-with its seal numbers, left for the PPK, handed over without a berita acara number (the app
-asks first). What the server kept is read from its database.
+with its seal numbers and a photo of the seals, left for the PPK, handed over without a berita
+acara number (the app asks first). What the server kept is read from its database.
 """
 
 import re
@@ -22,6 +22,7 @@ from tests.conftest import TEST_DB, TEST_SECRET
 from tests.dashboard.scenario import has_chromium
 from tests.factories import MiniRegistry, person_token, seed_mini
 from tests.lapor.phone import PHONE, TlsNode, launch, until
+from tests.photos.images import jpeg
 
 pytestmark = [
     pytest.mark.browser,
@@ -98,8 +99,24 @@ def test_lapor_custody001_an_officer_reports_the_boxes_step_by_step(
         page.get_by_role("button", name="Kirim langkah kotak").click()
         assert "nomor segel" in page.locator("form.custody .form-error").inner_text()
         page.fill("input[name=seals]", "SG-001, SG-002 SG-003")
+        # The seals' photo, optional: one, shrunk on the phone, sent after the step's ack.
+        page.locator("#seal-photo-input").set_input_files(
+            files=[{"name": "segel.jpg", "mimeType": "image/jpeg", "buffer": jpeg(1800, 1200)}]
+        )
+        page.wait_for_selector("form.custody .thumb img")
+        assert page.locator("#seal-photo-input").count() == 0, "one photo of the seals"
         page.get_by_role("button", name="Kirim langkah kotak").click()
         until("the seal stored", lambda: _sql(db, "SELECT count(*) FROM custody_event")[0][0] == 1)
+        photo = until(
+            "the seal photo stored",
+            lambda: _sql(
+                db,
+                "SELECT e.step, p.width, p.height, p.size, p.report_id FROM incident_photo p"
+                " JOIN custody_event e ON e.id = p.custody_event_id",
+            ),
+        )
+        assert photo == [("segel", 1280, 853, photo[0][3], None)], photo
+        assert photo[0][3] <= 300 * 1024  # shrunk on the phone
 
         page.locator(".tab-kotak").click()
         # The next step is picked for the TPS whose boxes were sealed.

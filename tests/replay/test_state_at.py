@@ -11,26 +11,62 @@ from backend.alerts.service import acknowledge, list_alerts, silence
 from backend.incidents.lifecycle import Action
 from backend.incidents.models import IncidentReport
 from backend.incidents.service import list_public, merge, split, transition
-from backend.replay.service import log_at, positions_at, rollup_at, state_at
+from backend.officers.service import list_public as list_officers
+from backend.replay.service import (
+    log_at,
+    officers_at,
+    positions_at,
+    rollup_at,
+    state_at,
+    tps_detail_at,
+)
 from backend.tps.models import Tps
-from backend.tps.service import correct_state, list_views, recent_log, summary
+from backend.tps.service import correct_state, list_views, recent_log, summary, timeline
 from schemas.enums import Phase, Situation
+from schemas.live import TpsTimeline
 from tests.custody.builders import custody
 from tests.factories import MiniRegistry
 from tests.helpers import incident, ping
 from tests.ops.harness import Field, wib
 
 AREA = "16.08"
+# The TPS whose detail panel is compared too: the mini registry's first three.
+DETAILED = ("16.08.01.1007-001", "16.08.01.1007-002", "16.08.01.1007-003")
 
 
 def live(engine: Any, area: str | None = AREA) -> dict[str, Any]:
-    """The picture GET /api/v1/snapshot reads now, without what replay numbers itself."""
+    """The picture GET /api/v1/snapshot reads now, without what replay numbers itself.
+
+    With the commander's side panels: each officer's last heard and the TPS detail panel.
+    """
     with Session(engine) as s:
         return picture(
             list_views(session=s, area_code=area),
             list_public(session=s, area_code=area, open_only=True),
             list_alerts(session=s, area_code=area, open_only=True),
+        ) | panels(
+            list_officers(session=s, area_code=area),
+            {code: _live_detail(s, code, area) for code in DETAILED},
         )
+
+
+def _live_detail(s: Session, code: str, area: str | None) -> TpsTimeline | None:
+    views = list_views(session=s, area_code=area, codes=[code])
+    if not views:
+        return None
+    tps_id = s.exec(select(Tps.id).where(col(Tps.code) == code)).one()
+    return TpsTimeline(tps=views[0], events=timeline(session=s, tps_id=tps_id, limit=300))
+
+
+def panels(officers: list[Any], details: dict[str, TpsTimeline | None]) -> dict[str, Any]:
+    """The side panels as comparable JSON (a detail's `version`: as `picture`)."""
+    return {
+        "officers": [o.model_dump(mode="json") for o in officers],
+        "details": {
+            c: d.model_dump(mode="json", exclude={"tps": {"version"}}) if d else None
+            for c, d in details.items()
+        },
+    }
 
 
 def picture(tps: list[Any], incidents: list[Any], alerts: list[Any]) -> dict[str, Any]:
@@ -42,11 +78,20 @@ def picture(tps: list[Any], incidents: list[Any], alerts: list[Any]) -> dict[str
     }
 
 
+def snapshot_part(pic: dict[str, Any]) -> dict[str, Any]:
+    """What a snapshot holds of a recorded picture (the side panels are read apart)."""
+    return {k: pic[k] for k in ("tps", "incidents", "alerts")}
+
+
 def replayed(engine: Any, at: datetime, area: str | None = AREA) -> dict[str, Any]:
     """The picture replay rebuilds for `at`."""
     with Session(engine) as s:
         st = state_at(session=s, area_code=area, at=at)
-    return picture(st.tps, st.incidents, st.alerts)
+        side = panels(
+            officers_at(session=s, area_code=area, at=at),
+            {code: tps_detail_at(session=s, code=code, area_code=area, at=at) for code in DETAILED},
+        )
+    return picture(st.tps, st.incidents, st.alerts) | side
 
 
 def scripted_day(field: Field, mini: MiniRegistry) -> list[tuple[datetime, dict[str, Any]]]:
@@ -187,6 +232,10 @@ def test_every_recorded_moment_replays_to_the_live_picture(
     assert any(t["claimed_phase"] for t in tps) and any(t["corrected_at"] for t in tps)
     assert any(t["incident_situation"] for t in tps)
     assert any(t["phase"] == "kotak_dikawal" for t in tps)
+    # The side panels change over the day too: officers heard, a TPS's events.
+    heard = [o["last_seen_at"] for _, p in seen for o in p["officers"]]
+    assert None in heard and any(heard)
+    assert len({len(p["details"][DETAILED[0]]["events"]) for _, p in seen}) > 2
     for moment, expected in seen:
         assert replayed(field.engine, moment) == expected, moment
     # Later moments with nothing new in between replay to the same picture.

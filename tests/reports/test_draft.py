@@ -1,9 +1,13 @@
 """Drafting a report from a seeded morning: every count checked against what was sent."""
 
+from typing import Any
+
 from sqlmodel import Session
 
 from backend.config import Settings
 from backend.reports.draft import draft
+from tests.custody.builders import custody
+from tests.helpers import ping
 from tests.ops.harness import Field, wib
 from tests.reports.conftest import Morning
 
@@ -73,3 +77,39 @@ def test_an_earlier_period_counts_only_its_own_incidents(
     inc = c.kabupaten.incidents
     assert (inc.new, inc.handled, inc.still_open) == (1, 0, 1)  # only the 06:30 logistics report
     assert [i.id for i in c.kabupaten.incident_lines] == [morning.logistik_id]
+
+
+def test_a_report_drafted_late_reads_its_period_as_it_stood_at_its_end(
+    field: Field, morning: Morning, settings: Settings
+) -> None:
+    """Phases, personnel, silence and boxes as of the period's end, whatever came after it."""
+    tps, nrp = morning.mini.tps_codes, morning.mini.officer_nrps
+
+    def report(now: str, start: str = "07:00", end: str = "08:00") -> dict[str, Any]:
+        with Session(field.engine) as s:
+            c = draft(s, "16.08", wib(27, start), wib(27, end), wib(27, now), settings=settings)
+        return c.model_dump(mode="json", exclude={"drafted_at"})
+
+    on_time = report("08:00")  # drafted at the period's end: the state tables, as they are
+    # After 08:00 the field moves on: the silent officer comes back, TPS open and count, the
+    # boxes move, an officer goes quiet.
+    at = wib(27, "08:40")
+    field.send(
+        [
+            *[(nrp[3], ping(tps[i], "penghitungan", at=at)) for i in (9, 10, 11)],
+            (nrp[2], ping(tps[6], "selesai_hitung", at=at)),
+            (nrp[0], custody(tps[0], "berangkat", at=at)),
+            (nrp[0], custody(tps[1], "tiba", at=at)),
+            (nrp[0], custody(tps[1], "serah_terima", at=at, minutes=1)),
+        ],
+        at=at,
+    )
+    running = report("09:30", "08:00", "10:00")["kabupaten"]
+    assert running["silent_officers"] != on_time["kabupaten"]["silent_officers"]
+    assert running["tps_by_phase"] != on_time["kabupaten"]["tps_by_phase"]
+    assert running["boxes"] != on_time["kabupaten"]["boxes"]
+    # Drafted late (at 09:30) for 07:00-08:00: the very report drafted at 08:00.
+    assert report("09:30") == on_time
+    late = report("09:30")["kabupaten"]
+    assert late["silent_officers"] == [nrp[3]] and late["silent_tps"] == [tps[9]]
+    assert late["boxes"] == {"sealed": 1, "on_road": 1, "received": 1}

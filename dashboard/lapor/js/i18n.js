@@ -80,6 +80,7 @@ const WORDS = {
   step_tiba: ["3 · Tiba di PPK", "3 · Arrived at the PPK"],
   step_serah_terima: ["4 · Serah terima ke PPK", "4 · Handed over to the PPK"],
   custody_seals: ["Nomor segel (pisahkan dengan spasi atau koma)", "Seal numbers (space or comma between)"],
+  custody_seal_photo: ["Foto segel (boleh tidak ada)", "Photo of the seals (optional)"],
   custody_vehicle: ["Kendaraan (mis. nomor polisi)", "Vehicle (e.g. plate number)"],
   custody_escorts: ["NRP pengawal (boleh kosong)", "Escorts' NRP (may be empty)"],
   custody_ba: ["Nomor berita acara penerimaan", "Receipt record (BA) number"],

@@ -185,9 +185,12 @@ const actions = {
     if (ok === true) ui.toast(t("queued_ok"));
     return ok;
   },
-  async custody({ tps, step, seals, vehicle, escorts, baNumber, receiver }) {
-    const ok = await queueReport(({ id, time, fix }) =>
-      custodyEvent({ id, time, tps, step, seals, vehicle, escorts, baNumber, receiver, fix }),
+  async custody({ tps, step, seals, vehicle, escorts, baNumber, receiver, photos = [] }) {
+    // Only a segel carries a photo (of its seals); the server takes one.
+    const kept = step === "segel" ? photos.slice(0, 1) : [];
+    const ok = await queueReport(
+      ({ id, time, fix }) => custodyEvent({ id, time, tps, step, seals, vehicle, escorts, baNumber, receiver, fix }),
+      { photos: kept },
     );
     if (ok === true) ui.toast(t("queued_ok"));
     return ok === true;

@@ -6,7 +6,7 @@
 // made. The server answers an array frame with an array of acks, each naming its event_id; a
 // storage error frame names the event ids to send again. When the socket cannot open (a carrier
 // proxy, a captive portal), the batch goes to the webhook POST /api/v1/events with the same
-// bearer credential. Photos go after their incident's ack, one PUT each.
+// bearer credential. Photos go after their report's ack (an incident's, a segel's), one PUT each.
 //
 // Retries: on `online`, on focus / the page becoming visible, and on a timer with exponential
 // backoff and full jitter (capped at a minute) — never on Background Sync alone (Safari and
@@ -48,6 +48,12 @@ function utf8Length(value) {
     } else n += 3;
   }
   return n;
+}
+
+/** Where a report's photo goes: a custody step's (the seals of a segel) or an incident's. */
+export function photoUrl(base, record, index) {
+  const owner = record.kind === "custody" ? "custody" : "incident-reports";
+  return `${base}/api/v1/${owner}/${record.event_id}/photos/${index}`;
 }
 
 /**
@@ -438,7 +444,7 @@ export function createSender(deps) {
     }
     let res;
     try {
-      res = await deps.fetch(`${urls.http}/api/v1/incident-reports/${id}/photos/${index}`, {
+      res = await deps.fetch(photoUrl(urls.http, record, index), {
         method: "PUT",
         headers: {
           Authorization: "Bearer " + deps.token(),

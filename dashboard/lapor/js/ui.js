@@ -95,7 +95,7 @@ export function createUi({ doc, actions }) {
   let toastTimer = null;
   const drafts = { notes: new Map(), situations: new Map() };
   const incident = { category: "kericuhan", severity: 2, where: null, description: "", photos: [], busy: false };
-  const custody = { tps: null, step: null, seals: "", vehicle: "", escorts: "", ba: "", receiver: "" };
+  const custody = { tps: null, step: null, seals: "", vehicle: "", escorts: "", ba: "", receiver: "", photos: [], busy: false };
 
   const navButtons = new Map();
   for (const r of ROUTES) {
@@ -397,14 +397,12 @@ export function createUi({ doc, actions }) {
     return opts;
   }
 
-  function renderIncident(v) {
-    const opts = whereOptions(v);
-    if (!incident.where || !opts.some((o) => o.value === incident.where)) incident.where = opts[0].value;
+  /** A form's photos (`holder.photos`, `holder.busy`): thumbnails to remove, add up to `max`. */
+  function photoPicker(holder, max, inputId) {
     const photoList = h("div", { class: "photos" });
-    const error = h("p", { class: "form-error", role: "alert" });
     const drawPhotos = () => {
       photoList.replaceChildren(
-        ...incident.photos.map((p, i) =>
+        ...holder.photos.map((p, i) =>
           h(
             "figure",
             { class: "thumb" },
@@ -418,7 +416,7 @@ export function createUi({ doc, actions }) {
                 on: {
                   click: () => {
                     URL.revokeObjectURL(p.url);
-                    incident.photos.splice(i, 1);
+                    holder.photos.splice(i, 1);
                     drawPhotos();
                   },
                 },
@@ -428,31 +426,41 @@ export function createUi({ doc, actions }) {
           ),
         ),
       );
-      if (incident.busy) photoList.append(h("p", { class: "muted", text: t("photo_working") }));
-      if (incident.photos.length < 3 && !incident.busy) {
+      if (holder.busy) photoList.append(h("p", { class: "muted", text: t("photo_working") }));
+      if (holder.photos.length < max && !holder.busy) {
         const input = h("input", {
           type: "file",
           accept: "image/*",
           class: "visually-hidden",
-          id: "photo-input",
+          id: inputId,
           on: {
             change: async (e) => {
               const file = e.target.files && e.target.files[0];
               if (!file) return;
-              incident.busy = true;
+              holder.busy = true;
               drawPhotos();
               const shrunk = await actions.shrinkPhoto(file);
-              incident.busy = false;
-              if (shrunk) incident.photos.push({ ...shrunk, url: URL.createObjectURL(shrunk.blob) });
+              holder.busy = false;
+              if (shrunk) holder.photos.push({ ...shrunk, url: URL.createObjectURL(shrunk.blob) });
               else toast(t("photo_failed"), "bad");
-              drawPhotos();
+              // The screen may have been drawn anew while the photo shrank: then draw it again.
+              if (photoList.isConnected) drawPhotos();
+              else draw();
             },
           },
         });
-        photoList.append(h("label", { class: "btn secondary add-photo", for: "photo-input" }, t("add_photo")), input);
+        photoList.append(h("label", { class: "btn secondary add-photo", for: inputId }, t("add_photo")), input);
       }
     };
     drawPhotos();
+    return photoList;
+  }
+
+  function renderIncident(v) {
+    const opts = whereOptions(v);
+    if (!incident.where || !opts.some((o) => o.value === incident.where)) incident.where = opts[0].value;
+    const photoList = photoPicker(incident, 3, "photo-input");
+    const error = h("p", { class: "form-error", role: "alert" });
     const sevs = [1, 2, 3, 4].map((n) =>
       h(
         "label",
@@ -554,7 +562,10 @@ export function createUi({ doc, actions }) {
         h("input", { name: key, value: custody[key], autocomplete: "off", ...extra, on: { input: (e) => (custody[key] = e.target.value) } }),
       );
     const fields = {
-      segel: [input("seals", "custody_seals", { maxlength: "2000" })],
+      segel: [
+        input("seals", "custody_seals", { maxlength: "2000" }),
+        h("div", { class: "field" }, h("span", { class: "label", text: t("custody_seal_photo") }), photoPicker(custody, 1, "seal-photo-input")),
+      ],
       berangkat: [input("vehicle", "custody_vehicle", { maxlength: "80" }), input("escorts", "custody_escorts", { inputmode: "numeric" })],
       tiba: [],
       serah_terima: [input("ba", "custody_ba", { maxlength: "80" }), input("receiver", "custody_receiver", { maxlength: "120" })],
@@ -600,9 +611,11 @@ export function createUi({ doc, actions }) {
         escorts: custody.escorts,
         baNumber: custody.ba,
         receiver: custody.receiver,
+        photos: custody.step === "segel" ? custody.photos.map((p) => p.blob) : [],
       });
       if (ok) {
-        Object.assign(custody, { step: null, seals: "", ba: "", receiver: "" });
+        for (const p of custody.photos) URL.revokeObjectURL(p.url);
+        Object.assign(custody, { step: null, seals: "", ba: "", receiver: "", photos: [] });
         actions.go("kiriman");
       }
     };

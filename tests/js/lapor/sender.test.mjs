@@ -18,7 +18,7 @@ import {
   SOCKET_SKIP_MS,
 } from "../../../dashboard/lapor/js/sender.js";
 import { createUuid7 } from "../../../dashboard/lapor/js/uuid7.js";
-import { pingEvent, incidentEvent } from "../../../dashboard/lapor/js/events.js";
+import { pingEvent, incidentEvent, custodyEvent } from "../../../dashboard/lapor/js/events.js";
 
 const TOKEN = "pkd_secret-token";
 const WS = "wss://posko.test/ws/field";
@@ -442,6 +442,25 @@ test("photos go after their incident's ack, one PUT each; a 404 and a lost netwo
   t.fetch.last.answer(200, { result: "duplicate", sha256: "cd" });
   await settle();
   assert.equal(inc.photos[1].state, DITERIMA);
+  assert.equal(t.outbox.unsent(), 0);
+});
+
+test("a segel step's photo of the seals goes to the custody photo address after the step's ack", async () => {
+  const t = setup();
+  const ev = custodyEvent({ id: t.uuid7(), time: new Date(t.clock.now()).toISOString(), tps: TPS, step: "segel", seals: "SG-1 SG-2" });
+  const step = t.outbox.add(makeRecord(ev, { seq: 1, now: t.clock.now(), photos: 1 }));
+  const sock = connected(t);
+  assert.equal(t.fetch.calls.length, 0, "no photo before the step is stored");
+  t.sockets.receive(sock, acksOf(sock.sent[0]));
+  await settle();
+  assert.equal(t.fetch.last.url, `${HTTP}/api/v1/custody/${step.event_id}/photos/0`);
+  assert.equal(t.fetch.last.init.method, "PUT");
+  assert.equal(t.fetch.last.body, JPEG);
+  t.fetch.last.answer(415, { detail: { field: "body", reason: "not a JPEG, PNG or WebP image" } });
+  await settle();
+  assert.equal(step.photos[0].state, DITOLAK, "refused for good: marked, not retried");
+  assert.equal(step.photos[0].error.field, "body");
+  assert.equal(t.fetch.calls.length, 1);
   assert.equal(t.outbox.unsent(), 0);
 });
 

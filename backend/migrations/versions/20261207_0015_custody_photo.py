@@ -7,7 +7,7 @@ are incident photos and keep their report. Batch mode: SQLite rebuilds the table
 NOT NULL; PostgreSQL alters it in place.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 14:00:00.000000
 """
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0015'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"[bench] {suite}: running ({now_iso()} UTC)", flush=True)
         s0 = time.monotonic()
+        load0 = load_average()
         try:
             got = module.run(quick=args.quick)
         except Exception:
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             skipped[suite] = "FAILED: " + traceback.format_exc().strip().splitlines()[-1]
             traceback.print_exc()
             continue
+        # The machine is shared: each figure says the load it was measured under (a re-run of
+        # one suite keeps the others' figures, measured under another load).
+        load = f"load average {load0[0]:.1f} → {load_average()[0]:.1f} during the suite"
+        for f in got:
+            f.note = f"{f.note}; {load}" if f.note else load
         figures += got
         print(f"[bench] {suite}: {len(got)} figures in {time.monotonic() - s0:.0f} s", flush=True)
         for f in got:

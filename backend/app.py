@@ -51,6 +51,7 @@ from backend.incidents.situations import Situations
 from backend.intake import views as intake_views
 from backend.intake.socket import FieldSocketRoute
 from backend.intake.validate import Checker
+from backend.intake.views import WebhookRoute
 from backend.intake.writer import Writer
 from backend.meta import EXERCISE_CLOCK, get_value, set_value
 from backend.migrate import upgrade
@@ -357,6 +358,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(FieldSocketRoute)
+    app.add_middleware(WebhookRoute)  # the webhooks' POSTs, ahead of the router (views.py)
     for module in (
         intake_views,
         tps_views,

@@ -1,5 +1,6 @@
 """Engine, SQLite pragmas, the timezone-aware time column, and the session dependency."""
 
+import sqlite3
 import uuid as uuidlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a connection waits for another's write lock
+
+
 def sqlite_time(value: datetime) -> str:
     """Format an aware datetime the way SQLAlchemy stores it in SQLite (for raw hot-path SQL)."""
     # "YYYY-MM-DD HH:MM:SS.ffffff": C-level isoformat, then cut the "+00:00".
@@ -73,7 +77,7 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             # survive power loss (the fsync is paid once per batch, not per event).
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA cache_size=-16384")  # 16 MiB per reader; the writer takes more
             cur.execute("PRAGMA temp_store=MEMORY")
@@ -166,6 +170,24 @@ class RawDb:
         """Start a write transaction (SQLite: take the write lock now, not at first write)."""
         if self.is_sqlite:
             self.conn.execute("BEGIN IMMEDIATE")
+
+    def try_begin(self) -> bool:
+        """SQLite: take the write lock only if it is free now; False if another connection holds it.
+
+        PostgreSQL has no such lock to wait for at BEGIN: always True.
+        """
+        if not self.is_sqlite:
+            return True
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False
+            raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return True
 
     def commit(self) -> None:
         """Commit the transaction."""

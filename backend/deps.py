@@ -26,8 +26,9 @@ BEARER_SUBPROTOCOL = "posko.bearer."
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="row id")]
 
 
-def get_runtime(conn: HTTPConnection) -> Runtime:
+async def get_runtime(conn: HTTPConnection) -> Runtime:
     """The running server's parts."""
+    # async: a plain def dependency is run on a worker thread, a hop per request for a lookup.
     rt: Runtime = conn.app.state.runtime
     return rt
 

@@ -32,6 +32,11 @@ class Metrics:
         self.commit_failures = Counter(
             "posko_commit_failures", "Group commits that failed", registry=r
         )
+        self.writer_lock_waits = Counter(
+            "posko_writer_lock_waits",
+            "SQLite group commits that found the write lock taken and waited off the event loop",
+            registry=r,
+        )
         self.auth_failures = Counter(
             "posko_auth_failures", "Refused credentials", ["reason"], registry=r
         )

@@ -20,6 +20,8 @@ from bench.prep import Prepared, copy_pg, copy_sqlite, prepare_pg, shared_sqlite
 from tests.scale.conftest import Node
 
 CEILING = "bare websockets + grouped SQLite commits (ceiling)"
+PG_CEILING = "bare websockets + grouped PostgreSQL COPY commits (ceiling)"
+TRIVIAL = "the load processes against a trivial HTTP endpoint (their own ceiling)"
 NAIVE = "FastAPI + SQLModel add()+commit() per request (naive)"
 WS_TARGET = "≥ 0.7 x ceiling and ≥ 25,000/s"
 HTTP_TARGET = "≥ 3 x naive and ≥ 4,000/s"
@@ -121,7 +123,9 @@ def med(runs: list[Run]) -> float:
     return statistics.median(r.rate for r in runs)
 
 
-def ws_figure(name: str, db_label: str, posko: list[Run], ceiling: float, load: Load) -> Figure:
+def ws_figure(
+    name: str, db_label: str, posko: list[Run], ceiling: float, load: Load, label: str = CEILING
+) -> Figure:
     """A websocket figure beside the ceiling."""
     value = med(posko)
     return Figure(
@@ -129,7 +133,7 @@ def ws_figure(name: str, db_label: str, posko: list[Run], ceiling: float, load: 
         name=f"{name}, {db_label}",
         value=value,
         unit="pings/s",
-        baseline=CEILING,
+        baseline=label,
         baseline_value=ceiling,
         target=WS_TARGET,
         met=value >= 0.7 * ceiling and value >= 25_000,
@@ -137,9 +141,16 @@ def ws_figure(name: str, db_label: str, posko: list[Run], ceiling: float, load: 
     )
 
 
-def http_figure(name: str, db_label: str, posko: list[Run], naive: float, load: Load) -> Figure:
-    """A webhook figure beside the naive path."""
+def http_figure(
+    name: str, db_label: str, posko: list[Run], naive: float, load: Load, trivial: float | None
+) -> Figure:
+    """A webhook figure beside the naive path (and the load processes' own ceiling)."""
     value = med(posko)
+    of_trivial = (
+        f"; {value / trivial:.2f} x the load processes' own ceiling ({trivial:,.0f}/s, same run)"
+        if trivial
+        else ""
+    )
     return Figure(
         suite="intake",
         name=f"{name}, {db_label}",
@@ -149,7 +160,8 @@ def http_figure(name: str, db_label: str, posko: list[Run], naive: float, load: 
         baseline_value=naive,
         target=HTTP_TARGET,
         met=value >= 3 * naive and value >= 4_000,
-        note=f"HMAC-signed; {load.describe()}; median of {len(posko)}; {durability_note(posko)}",
+        note=f"HMAC-signed; {load.describe()}; median of {len(posko)}; {durability_note(posko)}"
+        + of_trivial,
     )
 
 
@@ -177,36 +189,65 @@ def sqlite_suite(b: Bench) -> tuple[list[Figure], dict[str, float]]:
         figs.append(baseline_figure(f"ceiling: {name}, SQLite", c_runs, load, h))
         figs.append(ws_figure(name, "SQLite", p_runs, ceilings[name], load))
     http = [HTTP_SINGLE] if b.sizes.quick else [HTTP_SINGLE, HTTP_BATCH]
-    with servers(b, ["naive", "posko"]) as ((nn, ndb), (pn, pdb)):
-        n_runs, *http_runs = alternate(b, [(nn, ndb, HTTP_SINGLE)] + [(pn, pdb, x) for x in http])
+    with servers(b, ["trivial_http", "naive", "posko"]) as ((tn, tdb), (nn, ndb), (pn, pdb)):
+        t_runs, n_runs, *http_runs = alternate(
+            b, [(tn, tdb, HTTP_SINGLE), (nn, ndb, HTTP_SINGLE)] + [(pn, pdb, x) for x in http]
+        )
     naive = med(n_runs)
+    trivial = trivial_figure(t_runs, HTTP_SINGLE)
+    figs.append(trivial)
     figs.append(
         baseline_figure("naive: webhook, one ping per request, SQLite", n_runs, HTTP_SINGLE, h)
     )
     for load, runs in zip(http, http_runs, strict=True):
         per = "one ping" if load.frame == 1 else f"{load.frame} pings"
-        figs.append(http_figure(f"webhook, {per} per request", "SQLite", runs, naive, load))
+        figs.append(
+            http_figure(
+                f"webhook, {per} per request",
+                "SQLite",
+                runs,
+                naive,
+                load,
+                trivial.value if load.frame == 1 else None,
+            )
+        )
     return figs, ceilings
 
 
+def trivial_figure(runs: list[Run], load: Load) -> Figure:
+    """The load processes' own ceiling: signed single-ping requests against a trivial endpoint."""
+    return Figure(
+        suite="intake",
+        name="load processes' ceiling: webhook, one ping per request, trivial endpoint",
+        value=med(runs),
+        unit="requests/s",
+        note=f"{TRIVIAL}; {load.describe()}; median of {len(runs)}; the endpoint stores nothing",
+    )
+
+
 def pg_suite(b: Bench, ceilings: dict[str, float]) -> list[Figure]:
-    """The 200-connection shapes and the webhooks on PostgreSQL (ratios to the SQLite ceiling)."""
+    """The 200-connection shapes and the webhooks on PostgreSQL, beside the PostgreSQL ceiling."""
     figs: list[Figure] = []
+    h = b.prepared.history
     for name, load in shapes(b.sizes.quick)[1]:
-        with servers(b, ["posko"]) as ((pn, pdb),):
-            runs = alternate(b, [(pn, pdb, load)])[0]
-        fig = ws_figure(name, "PostgreSQL", runs, ceilings[name], load)
-        fig.note += "; ceiling is the SQLite one of this run (no bare PostgreSQL ceiling)"
+        with servers(b, ["pg_ceiling", "posko"]) as ((cn, cdb), (pn, pdb)):
+            c_runs, runs = alternate(b, [(cn, cdb, load), (pn, pdb, load)])
+        ceiling = med(c_runs)
+        figs.append(baseline_figure(f"ceiling: {name}, PostgreSQL", c_runs, load, h))
+        fig = ws_figure(name, "PostgreSQL", runs, ceiling, load, PG_CEILING)
+        if ceilings.get(name):
+            fig.note += f"; {med(runs) / ceilings[name]:.2f} x the SQLite ceiling of this run"
         figs.append(fig)
     with servers(b, ["naive", "posko"]) as ((nn, ndb), (pn, pdb)):
         n_runs, p_single = alternate(b, [(nn, ndb, HTTP_SINGLE), (pn, pdb, HTTP_SINGLE)])
     naive = med(n_runs)
-    h = b.prepared.history
     figs.append(
         baseline_figure("naive: webhook, one ping per request, PostgreSQL", n_runs, HTTP_SINGLE, h)
     )
     figs.append(
-        http_figure("webhook, one ping per request", "PostgreSQL", p_single, naive, HTTP_SINGLE)
+        http_figure(
+            "webhook, one ping per request", "PostgreSQL", p_single, naive, HTTP_SINGLE, None
+        )
     )
     return figs
 

@@ -219,11 +219,14 @@ class Writer:
             log.warning("write connection opened again")
         return db
 
-    def _commit(self, items: list[Item], failures: list[AuthFailureRecord]) -> BatchOutcome:
+    def _commit(
+        self, items: list[Item], failures: list[AuthFailureRecord], *, begun: bool = False
+    ) -> BatchOutcome:
         db = self._connection()
         t0 = time.perf_counter()
         for attempt in range(3):
-            db.begin()
+            if not (begun and attempt == 0):
+                db.begin()
             try:
                 outcome = store_batch(
                     db,
@@ -321,9 +324,14 @@ class Writer:
     async def _commit_one(
         self, items: list[Item], failures: list[AuthFailureRecord]
     ) -> BatchOutcome:
-        if self._inline:
-            return self._commit(items, failures)
         loop = asyncio.get_running_loop()
+        if self._inline:
+            if self._connection().try_begin():
+                return self._commit(items, failures, begun=True)
+            # Another connection (an alert sweep, a lease, a CLI command) holds SQLite's write
+            # lock. Waiting for it here would freeze every socket and screen for as long as it
+            # keeps it (up to seconds, measured): wait on the writer's thread instead.
+            METRICS.writer_lock_waits.inc()
         return await loop.run_in_executor(self._pool, self._commit, items, failures)
 
     async def _commit_isolating(

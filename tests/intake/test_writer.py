@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -80,3 +81,34 @@ async def test_refused_credentials_wait_for_the_next_commit_when_a_commit_fails(
     finally:
         await writer.stop()
     assert count(engine, "auth_failure") == 1
+
+
+async def test_a_commit_waits_for_another_connections_write_lock_off_the_event_loop(
+    engine: Engine, mini: MiniRegistry
+) -> None:
+    """SQLite: while another connection (an alert sweep, a CLI command) holds the write lock,
+    the inline writer waits for it on its own thread, the loop keeps running, and the commit
+    lands once the lock is free."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("by design: PostgreSQL has no database-wide write lock to wait for")
+    writer = Writer(engine, batch_max=100, queue_max=1000, rules=IncidentRules(), inline=True)
+    await writer.start()
+    holder = engine.raw_connection()
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        holder.execute(  # type: ignore[attr-defined]
+            "INSERT INTO auth_failure (at, remote, path, reason) "
+            "VALUES ('2026-12-07 00:00:00.000000', 'x', '/held', 'held')"
+        )
+        writer.record_auth_failure(AuthFailureRecord(NOW, "10.0.0.9", "/ws/field", "test", None))
+        t0 = time.monotonic()
+        for _ in range(20):  # 1 s of loop turns while the lock is held
+            await asyncio.sleep(0.05)
+        # Waiting on the loop, these turns would take busy_timeout (30 s); 10 s is generous.
+        assert time.monotonic() - t0 < 10, "the event loop froze behind another's write lock"
+        assert count(engine, "auth_failure") == 0  # nothing could be committed meanwhile
+        holder.commit()
+        await _until(lambda: count(engine, "auth_failure") == 2, "the commit after the lock")
+    finally:
+        holder.close()
+        await writer.stop()

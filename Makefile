@@ -13,7 +13,8 @@ PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 # `make check` leaves these out: they need a browser or PostgreSQL, or take minutes.
 CHECK_MARKS := not browser and not postgres and not slow
 
-.PHONY: install demo serve check test test-js test-sqlite test-postgres lint fmt bench soak screenshots clean
+.PHONY: install demo serve check test test-js test-databases test-sqlite test-postgres lint fmt bench \
+	soak screenshots clean
 
 $(BIN)/posko: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -39,7 +40,18 @@ serve: $(BIN)/posko ## the server alone
 check: install lint test-js ## the quick loop (< 3 min): lint, JS tests, no browser/PostgreSQL/slow tests
 	$(PYTEST) -m "$(CHECK_MARKS)"
 
-test: install lint test-js test-sqlite test-postgres ## everything CI checks
+test: install lint test-js test-databases ## everything CI checks
+
+# The two passes run at once: the suite mostly waits (servers starting, sockets, timers), so two
+# passes of two workers each keep both cores busy where one pass left one idle. They cannot
+# collide: each test has its own database (a temporary file, or a uniquely named PostgreSQL one),
+# port (bound by the kernel), Redis key prefix and temporary directory; the PostgreSQL pass keeps
+# its own pytest cache. --output-sync: each pass's output is printed whole when it ends; make
+# fails if either does.
+test-databases: install ## the SQLite pass and the PostgreSQL pass at the same time
+	@echo "SQLite and PostgreSQL passes running at once; each prints its output when it ends"
+	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) -j2 --output-sync=target \
+		test-sqlite test-postgres
 
 test-js: ## the live client (recorded frames) and the phone app (tests/js/lapor), under Node (no browser)
 	node --test tests/js/
@@ -49,7 +61,7 @@ test-sqlite: install ## the whole suite on SQLite
 
 # The tests that never touch the database ran in the SQLite pass: only the others run again.
 test-postgres: install ## the database tests on PostgreSQL (skip with a reason if none is reachable)
-	POSKO_TEST_DB=postgres $(PYTEST) --db-tests-only
+	POSKO_TEST_DB=postgres $(PYTEST) --db-tests-only -o cache_dir=.pytest_cache/postgres
 
 lint: install
 	$(BIN)/ruff check backend dashboard schemas tests bench

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # lease lasts three intervals, so a dead holder is replaced within about four).
     rollup_check_s: float = Field(default=60.0, gt=0)
     credential_cache_s: float = 5.0
+    # How often an open socket's credential is resolved again: a revoked phone's idle /ws/field
+    # socket, and a /ws/live screen whose credential ended, close within this (tests shorten it).
+    field_revalidate_s: float = Field(default=5.0, gt=0)
+    live_revalidate_s: float = Field(default=2.0, gt=0)
 
     # Operations (backend/schedule, backend/alerts): the election calendar and its bounds,
     # liveness of officers, outage grouping, escalation. Minutes are on the server's clock.

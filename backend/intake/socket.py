@@ -28,7 +28,6 @@ from schemas.enums import CredentialKind
 log = logging.getLogger("posko.intake")
 
 PATH = "/ws/field"
-REVALIDATE_S = 5.0  # how soon a revoked device token loses an idle socket
 POLICY_VIOLATION = 1008
 
 
@@ -122,7 +121,8 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
 
     async def still_valid() -> bool:
         try:
-            # Off the loop: a cache miss reads the database, and 298 phones re-check every 5 s.
+            # Off the loop: a cache miss reads the database, and 298 phones re-check every 5 s
+            # (settings.field_revalidate_s).
             await asyncio.to_thread(rt.resolver.resolve, token, now=rt.clock.now())
         except AuthError as err:
             await refuse(err)
@@ -134,7 +134,8 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
     async def watch_credential() -> None:
         # A phone that sends nothing is re-checked too: a revoked device must lose its socket
         # within seconds, not at its next report.
-        while await asyncio.sleep(REVALIDATE_S, result=True) and await still_valid():
+        every = rt.settings.field_revalidate_s
+        while await asyncio.sleep(every, result=True) and await still_valid():
             pass
 
     sender = asyncio.create_task(send_acks(), name="posko-field-acks")

@@ -32,10 +32,6 @@ from schemas.live import Snapshot
 router = APIRouter()
 log = logging.getLogger("posko")
 HEARTBEAT_S = 2.0  # a screen that hears nothing for a few of these knows it is not live
-# How often an open socket's credential is resolved again: a sign-out or a revocation on this
-# node closes it within this; on another node, within this plus the resolver's cache
-# (settings.credential_cache_s).
-REVALIDATE_S = 2.0
 POLICY_VIOLATION = 1008
 
 
@@ -110,25 +106,34 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
     watcher = asyncio.create_task(watch_close())
     # Checked at open only, a socket would outlive a sign-out or a revoked link for as long as
     # the screen stays open (days, for a wall): re-resolve the credential every few seconds.
-    next_check = time.monotonic() + REVALIDATE_S
+    # A sign-out or a revocation on this node closes it within settings.live_revalidate_s; on
+    # another node, within that plus the resolver's cache (settings.credential_cache_s).
+    every = rt.settings.live_revalidate_s
+    next_check = time.monotonic() + every
     try:
         await ws.send_text(_control(rt, "hello", channel))
+        last_sent = time.monotonic()
         while not closed.is_set():
             if time.monotonic() >= next_check:
-                next_check = time.monotonic() + REVALIDATE_S
+                next_check = time.monotonic() + every
                 ended = _still_valid(rt, ws, token)
                 if ended is not None:
                     await _refuse(ws, "token", ended.reason)
                     return
             try:
-                data = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_S)
+                # Woken for the heartbeat, or for the next check when that comes first.
+                due = min(last_sent + HEARTBEAT_S, next_check)
+                data = await asyncio.wait_for(sub.queue.get(), timeout=due - time.monotonic())
             except TimeoutError:
-                await ws.send_text(_control(rt, "heartbeat", channel))
+                if time.monotonic() >= last_sent + HEARTBEAT_S:
+                    await ws.send_text(_control(rt, "heartbeat", channel))
+                    last_sent = time.monotonic()
                 continue
             if data is RESYNC or data == RESYNC:
                 await ws.send_text(_control(rt, "resync", channel))
             else:
                 await ws.send_text(data.decode())
+            last_sent = time.monotonic()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -12,9 +12,17 @@ from websockets.exceptions import ConnectionClosed
 
 from backend.auth.models import Credential
 from backend.auth.service import hash_token, revoke
+from backend.config import Settings
 from tests.conftest import LiveServer
 from tests.factories import NOW, MiniRegistry, device_token
 from tests.helpers import field_socket, ping, send
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Sockets re-check their credential every 0.2 s and the resolver caches it as briefly (5 s
+    each by default): the revocation, written behind the server's back, shows within a blink."""
+    return settings.model_copy(update={"field_revalidate_s": 0.2, "credential_cache_s": 0.2})
 
 
 def test_token_is_stored_only_as_a_hash(engine: Engine, mini: MiniRegistry) -> None:

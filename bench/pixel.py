@@ -159,6 +159,8 @@ SOCKET_HOOK = """(() => {
   Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 })();"""
 
+STATS = "() => Object.assign({t: performance.now()}, window.poskoLive.stats)"
+
 MAP_READY = """(id) => {
   const g = document.querySelector('#' + id + ' .js-plotly-plot');
   return !!(g && g._fullData && g._fullData[0] && g._fullData[0].ids
@@ -311,6 +313,62 @@ def _near_wanted(px: list[int] | None, red: bool) -> bool:
     return dist(want) < dist(other)
 
 
+class LiveWatcher:
+    """A Python `/ws/live` subscriber in this process: when the probe's delta left the server.
+
+    It splits the server's share from the browser's: `at` in the delta is the server's clock
+    when the delta was built (after the ping's commit); the arrival here is when it was on the
+    wire (queue, loop and send behind it), before the page's main thread had any part in it.
+    """
+
+    def __init__(self, ws_url: str, token: str, code: str) -> None:
+        import threading
+
+        from websockets.sync.client import connect
+
+        self.code = code
+        self.seen: list[tuple[float, float, str]] = []  # (arrival ms, server `at` ms, situation)
+        self._lock = threading.Lock()
+        self._ws = connect(
+            f"{ws_url}/ws/live",
+            additional_headers={"Authorization": f"Bearer {token}"},
+            compression=None,
+            max_size=None,
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        needle = self.code.encode()
+        try:
+            for frame in self._ws:
+                t = time.time() * 1000.0
+                data = frame.encode() if isinstance(frame, str) else frame
+                if needle not in data:
+                    continue
+                msg = orjson.loads(data)
+                for st in msg.get("tps") or []:
+                    if st.get("code") == self.code:
+                        at = datetime.fromisoformat(msg["at"]).timestamp() * 1000.0
+                        with self._lock:
+                            self.seen.append((t, at, st.get("situation") or ""))
+        except Exception:  # the socket closes at the end of the run
+            return
+
+    def first_after(self, t0: float, situation: str) -> tuple[float, float] | None:
+        """(arrival, server `at`) of the first delta after t0 giving the probe `situation`."""
+        with self._lock:
+            self.seen = [x for x in self.seen if x[0] >= t0 - 1000.0]
+            for t, at, sit in self.seen:
+                if t >= t0 and sit == situation:
+                    return t, at
+        return None
+
+    def close(self) -> None:
+        """Close the socket (the thread ends with it)."""
+        self._ws.close()
+
+
 def probe_series(
     page: Any,
     phone: Any,
@@ -319,6 +377,7 @@ def probe_series(
     n: int,
     flip: list[bool],
     stages: list[dict] | None = None,
+    watcher: LiveWatcher | None = None,
 ) -> tuple[list[float], list[float], int]:
     """Send n colour-flipping pings about `code`; return (data ms, screen ms, misses)."""
     data_ms: list[float] = []
@@ -334,9 +393,11 @@ def probe_series(
         ack = orjson.loads(phone.recv(timeout=10))
         assert ack["result"] == "stored", ack
         if stages is not None:
-            stages.append(
-                {k: (v - t0 if isinstance(v, float | int) else v) for k, v in res.items()}
-            )
+            row = {k: (v - t0 if isinstance(v, float | int) else v) for k, v in res.items()}
+            seen = watcher.first_after(t0, "gangguan" if red else "aman") if watcher else None
+            if seen is not None:
+                row["wire"], row["built"] = seen[0] - t0, seen[1] - t0
+            stages.append(row)
         if res["data"] and res["shown"]:
             data_ms.append(res["data"] - t0)
             screen_ms.append(res["shown"] - t0)
@@ -348,8 +409,8 @@ def probe_series(
     return data_ms, screen_ms, misses
 
 
-def measure(quick: bool) -> dict[str, Any]:
-    """Run the whole scenario; return raw samples and counts."""
+def measure(quick: bool, probes: int | None = None) -> dict[str, Any]:
+    """Run the whole scenario (`probes` per phase, else 12 quick / 200); return raw samples."""
     from playwright.sync_api import sync_playwright
 
     from dashboard import ids, theme
@@ -358,7 +419,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
     assert theme.SITUATION_COLOURS["aman"] == GREEN
     assert theme.SITUATION_COLOURS["gangguan"] == RED
-    n = 12 if quick else 200
+    n = probes or (12 if quick else 200)
     out: dict[str, Any] = {"n": n}
     with tempfile.TemporaryDirectory(prefix="posko-pixel-") as tmp:
         db = Path(tmp) / "posko.db"
@@ -406,6 +467,7 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
     )
     res: dict[str, Any] = {"probe": code, "gap_px": probe["gap"], "figure_bytes": figure_bytes}
     flip = [True]  # next flip goes to green (aman)
+    watcher = LiveWatcher(node.ws_url, seeded.kiosk, code)
     with field_socket(node.ws_url, token) as phone:
         # Warm-up: the first flips (first state of this TPS, first patches) are not measured.
         probe_series(page, phone, code, j, 6, flip)
@@ -417,7 +479,8 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
         res["method"] = method
         res["loadavg_idle"] = os.getloadavg()[0]
         res["idle_stages"] = []
-        res["idle"] = probe_series(page, phone, code, j, n, flip, res["idle_stages"])
+        res["idle"] = probe_series(page, phone, code, j, n, flip, res["idle_stages"], watcher)
+        res["loop_lag_idle_ms"] = _loop_lag(node.url)
         others = [v.code for v in seeded.views if v.code != code]
         probe_nrp = officer_of[code]
         tokens = [t for nrp, t in sorted(seeded.devices.items()) if nrp != probe_nrp]
@@ -444,11 +507,12 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
             time.sleep(warmup + 1.0)
             if PROFILE_TO:
                 _profile(page, Path(PROFILE_TO))
-            stats0 = page.evaluate("() => Object.assign({}, window.poskoLive.stats)")
+            stats0 = page.evaluate(STATS)
             res["loadavg_load"] = os.getloadavg()[0]
             res["load_stages"] = []
-            res["load"] = probe_series(page, phone, code, j, n, flip, res["load_stages"])
-            stats1 = page.evaluate("() => Object.assign({}, window.poskoLive.stats)")
+            res["load"] = probe_series(page, phone, code, j, n, flip, res["load_stages"], watcher)
+            res["loop_lag_load_ms"] = _loop_lag(node.url)
+            stats1 = page.evaluate(STATS)
         finally:
             stop.set()
             try:
@@ -461,11 +525,26 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
                 proc.join(timeout=30)
                 if proc.is_alive():
                     proc.kill()
+    watcher.close()
     res["browser_bytes"] = stats1["bytes"] - stats0["bytes"]
     res["browser_frames"] = stats1["frames"] - stats0["frames"]
     res["browser_resyncs"] = stats1["resyncs"] - stats0["resyncs"]
     res["browser_patches"] = stats1["patches"] - stats0["patches"]
+    res["load_s"] = stats1["t"] - stats0["t"]
+    for k in ("mapDraws", "mapDrawMs", "chartDraws", "chartDrawMs"):
+        # Counters of the live client (a client without them counts nothing).
+        res[f"browser_{k}"] = (stats1.get(k) or 0) - (stats0.get(k) or 0)
     return res
+
+
+def _loop_lag(url: str) -> float | None:
+    """The server's worst event-loop lag of the last 10-20 s (/healthz), in ms."""
+    import httpx
+
+    try:
+        return float(httpx.get(url + "/healthz", timeout=5).json().get("loop_lag_ms"))
+    except (httpx.HTTPError, ValueError, TypeError):
+        return None
 
 
 # Per graph: how often Plotly.react ran and how long until its promise settled.
@@ -519,6 +598,15 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
         f"{os.cpu_count()} cores; t0 = Python time.time() before send, page times = "
         f"performance.timeOrigin + performance.now(), both the same machine's wall clock"
     )
+    secs = m.get("load_s", 0) / 1000.0
+    if secs and m.get("browser_chartDraws") is not None:
+        draws = m["browser_mapDraws"]
+        cond += (
+            f"; under load the page drew the map {draws / secs:.1f} times/s "
+            f"({m['browser_mapDrawMs'] / max(draws, 1):.0f} ms each, patch to repaint) and "
+            f"the timeline and progress bars {m['browser_chartDraws']} times in {secs:.0f} s "
+            f"({m['browser_chartDrawMs'] / secs:.0f} ms of the page's thread per s)"
+        )
     out: list[Figure] = []
     for what, load, idle, target in (
         ("ping → colour in figure data", load_data, idle_data, TARGET_DATA_P95_MS),
@@ -578,13 +666,14 @@ def main() -> None:
     """Print this suite's figures (and keep the raw samples with --raw FILE)."""
     parser = argparse.ArgumentParser(description="Ping -> pixel and bytes on the wire.")
     parser.add_argument("--quick", action="store_true", help="12 probes instead of 200")
+    parser.add_argument("--probes", type=int, help="probes per phase (idle, load)")
     parser.add_argument("--raw", type=Path, help="write the raw samples here (JSON)")
     parser.add_argument("--profile", help="write a CPU profile of the page under load here")
     args = parser.parse_args()
     global PROFILE_TO
     PROFILE_TO = args.profile
     started = time.monotonic()
-    m = measure(args.quick)
+    m = measure(args.quick, args.probes)
     if args.raw:
         args.raw.write_bytes(orjson.dumps(m, option=orjson.OPT_INDENT_2))
     for f in figures_from(m):
@@ -600,10 +689,11 @@ def main() -> None:
     for phase in ("idle", "load"):
         st = m[f"{phase}_stages"]
         cells = []
-        for k in ("socket", "applied", "data", "pixel", "shown"):
+        for k in ("built", "wire", "socket", "applied", "data", "pixel", "shown"):
             vals = [x[k] for x in st if isinstance(x.get(k), float | int)]
             cells.append(f"{k} p50 {pct(vals, 50):.0f} p95 {pct(vals, 95):.0f}")
         print(f"stages {phase} (ms after send): " + "; ".join(cells))
+        print(f"server loop lag peak {phase}: {m.get(f'loop_lag_{phase}_ms')} ms")
     print(f"took {time.monotonic() - started:.0f} s")
 
 

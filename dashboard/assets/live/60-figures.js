@@ -24,15 +24,50 @@
 ) {
   "use strict";
 
-  var CHARTS_EVERY_MS = 2000; // timeline and progress bars (the map follows every tick)
+  // The timeline and progress bars (the map follows every tick) are drawn at most every
+  // CHARTS_EVERY_MS, and less often when their draws are slow: a draw holds the page's one
+  // thread (a CPU profile of /wall under bench/pixel.py's load, load average ~30: ~1 s per
+  // timeline draw, 30 % of the thread), and live frames and map patches wait behind it. Their share of the
+  // thread is kept near CHARTS_SHARE, but a day-long chart is never more than CHARTS_MAX_MS old.
+  var CHARTS_EVERY_MS = 2000;
+  var CHARTS_MAX_MS = 15000;
+  var CHARTS_SHARE = 0.1;
   var MAP_MIN_MS = 100; // an idle map takes a change at once, but not more often than this
   var HOVER_REFRESH_MS = 30000; // "x min ago" in every hover label
   var ms = text.ms;
 
+  /** How long after a round of chart draws the next may start, given what that round cost. */
+  function chartsGap(costMs) {
+    return Math.min(CHARTS_MAX_MS, Math.max(CHARTS_EVERY_MS, (costMs || 0) / CHARTS_SHARE));
+  }
+
+  /**
+   * Times rounds of draws of some graphs: from the first graph that starts drawing (dcc.Graph
+   * marks it pending just before Plotly.react) until none is drawing. `note` returns the
+   * round's ms when it ends, else null.
+   */
+  function createMeter() {
+    var drawing = new Set();
+    var start = 0;
+    return {
+      note: function (id, pending, t) {
+        if (pending) {
+          if (!drawing.size) start = t;
+          drawing.add(id);
+          return null;
+        }
+        if (!drawing.has(id)) return null;
+        drawing.delete(id);
+        return drawing.size ? null : t - start;
+      },
+    };
+  }
+
   /**
    * The figures of one page. `o.store`, `o.bridge` (50-dash.js), `o.cfg()` the page's config,
    * `o.now()` monotonic ms, `o.onNewDay()` when the timeline runs past its day (the server
-   * redraws), `o.onIdle()` when the map finished a draw with changes waiting.
+   * redraws), `o.onIdle()` when the map finished a draw with changes waiting, `o.stats` counters
+   * shared with the page (this adds mapDraws/mapDrawMs and chartDraws/chartDrawMs).
    */
   function createFigures(o) {
     var store = o.store;
@@ -50,6 +85,10 @@
     var lastHoverAll = 0;
     var mapAt = 0;
     var chartsAt = 0;
+    var chartsCost = 0; // ms the last round of chart draws held the page's thread
+    var chartsMeter = createMeter();
+    var mapMeter = createMeter();
+    var stats = o.stats || {};
     var applied = new Map(); // code -> now() when its newest state was sent to Dash
     var appliedVersion = new Map();
 
@@ -92,11 +131,11 @@
       return sent;
     }
 
-    // The charts take 50-200 ms of this thread per draw, and the map's draw waits behind them:
-    // under load they were redrawn every tick and the map fell seconds behind. A day-long
-    // timeline and the progress bars lose nothing by following every CHARTS_EVERY_MS.
+    // The charts take 50-1,000 ms of this thread per draw, and the map's draw waits behind
+    // them: under load they were redrawn every tick and the map fell seconds behind. A day-long
+    // timeline and the progress bars lose nothing by following every few seconds (chartsGap).
     function drawCharts() {
-      if (now() - chartsAt < CHARTS_EVERY_MS && !Q.timeline.all) return;
+      if (now() - chartsAt < chartsGap(chartsCost) && !Q.timeline.all) return;
       var ids = cfg().ids;
       chartsAt = now();
       if (!bridge.busy(ids.timeline)) syncTimeline();
@@ -435,21 +474,50 @@
       return true;
     }
 
-    function watchMapIdle() {
-      // dcc.Graph drops its pending class when a draw is done: the next change goes out then.
-      var gd = bridge.plotOf(cfg().ids.map);
-      if (!gd || gd.__poskoIdle || !window.MutationObserver) return;
-      gd.__poskoIdle = true;
-      new MutationObserver(function () {
-        if (!gd.classList.contains("dash-graph--pending") && (store.changed.codes.size || Q.map.codes.size)) o.onIdle();
-      }).observe(gd, { attributes: true, attributeFilter: ["class"] });
+    /** What a graph's draw (its pending class going on or off) means; `t` is now(). */
+    function noteDraw(which, pending, t) {
+      if (which === "map") {
+        var mapMs = mapMeter.note("map", pending, t);
+        if (mapMs !== null) {
+          stats.mapDraws = (stats.mapDraws || 0) + 1;
+          stats.mapDrawMs = (stats.mapDrawMs || 0) + mapMs;
+        }
+        // The next change goes out as soon as the map is done.
+        if (!pending && (store.changed.codes.size || Q.map.codes.size)) o.onIdle();
+        return;
+      }
+      var ms = chartsMeter.note(which, pending, t);
+      if (ms !== null) {
+        chartsCost = ms;
+        stats.chartDraws = (stats.chartDraws || 0) + 1;
+        stats.chartDrawMs = (stats.chartDrawMs || 0) + ms;
+      }
+    }
+
+    function watchGraphs() {
+      // dcc.Graph holds a pending class while it draws (Plotly.react until its promise settles;
+      // for the map that includes MapLibre's repaint): when it goes, the draw is done.
+      var ids = cfg().ids;
+      ["map", "timeline", "progress"].forEach(function (which) {
+        var gd = ids[which] && bridge.plotOf(ids[which]);
+        if (!gd || gd.__poskoWatched || !window.MutationObserver) return;
+        gd.__poskoWatched = true;
+        var was = gd.classList.contains("dash-graph--pending");
+        new MutationObserver(function () {
+          var pending = gd.classList.contains("dash-graph--pending");
+          if (pending === was) return;
+          was = pending;
+          noteDraw(which, pending, now());
+        }).observe(gd, { attributes: true, attributeFilter: ["class"] });
+      });
     }
 
     return {
       take: take,
       drawMap: drawMap,
       drawCharts: drawCharts,
-      watchMapIdle: watchMapIdle,
+      watchGraphs: watchGraphs,
+      noteDraw: noteDraw,
       /** Forget the figures held: the next draw starts from what Dash holds now. */
       reset: function () {
         M = null;
@@ -469,5 +537,5 @@
     };
   }
 
-  return { createFigures: createFigures };
+  return { createFigures: createFigures, chartsGap: chartsGap, createMeter: createMeter };
 });

@@ -51,6 +51,10 @@
       patches: 0,
       lastPatchBytes: 0,
       resyncs: 0,
+      mapDraws: 0, // draws of the map and the ms they took (pending class on → off)
+      mapDrawMs: 0,
+      chartDraws: 0, // rounds of timeline/progress draws and the ms they held the thread
+      chartDrawMs: 0,
     };
     var cfg = null;
     var store = storeModule.createStore({ now: now, stats: stats });
@@ -114,6 +118,7 @@
       now: now,
       onNewDay: refresh,
       onIdle: soon,
+      stats: stats,
     });
     var repair = maprepair.createMapRepair({ cfg: getCfg, bridge: bridge, now: now, isLive: conn.isLive });
     var panels = panelsModule.createPanels({
@@ -341,7 +346,7 @@
 
     function tick() {
       if (!cfg) return;
-      figures.watchMapIdle();
+      figures.watchGraphs();
       repair.tend();
       if (synced()) flush();
     }

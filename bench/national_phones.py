@@ -145,7 +145,7 @@ class Phone:
                     compression=None,
                     max_size=None,
                     ping_interval=None,
-                    open_timeout=10,
+                    open_timeout=60,  # a loaded node answers late; a retry would queue twice
                 ) as ws:
                     if first:
                         first = False
@@ -172,7 +172,8 @@ class Phone:
                 self.node = (self.node + 1) % len(urls)
                 await asyncio.sleep(0.2 + self.rng.random() * 0.3)
             elif not self.sh.go and first:
-                await asyncio.sleep(0.5)  # not open yet: try again
+                self.node = (self.node + 1) % len(urls)  # as a balancer would
+                await asyncio.sleep(0.5)
         if producer is not None:
             await producer
 
@@ -250,7 +251,7 @@ async def main_async(cfg: dict[str, Any]) -> dict[str, Any]:
     ready = Ready(len(devs), sh)
     phones = [Phone(sh, d, i % len(cfg["nodes"])) for i, d in enumerate(devs)]
     end = float(cfg["end"])
-    opening = asyncio.Semaphore(64)
+    opening = asyncio.Semaphore(32)
     results = await asyncio.wait_for(
         asyncio.gather(*(p.run(end, ready, opening) for p in phones), return_exceptions=True),
         end + 900,

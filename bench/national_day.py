@@ -669,10 +669,12 @@ def measure(
     steps: list[float],
     reuse: bool,
     processes: int = 2,
+    credential_cache_s: float | None = None,
     say: Any = print,
 ) -> dict[str, Any]:
     """Run the day; every raw number the figures need."""
     m: dict[str, Any] = {"rate": rate, "speed": speed, "steps": steps, "load": [os.getloadavg()]}
+    m["credential_cache_s"] = credential_cache_s
     _, m["build_s"] = template(reuse, say)
     prefix = f"posko:soak:{uuid.uuid4().hex}:"
     plan = Plan(speed, steps)
@@ -714,6 +716,11 @@ def measure(
             POSKO_CALENDAR=json.dumps({"open_late_min": 600}),
             POSKO_REPORT_SCHEDULE="false",
             POSKO_OUTAGE_SILENCE_MIN=str(SILENCE_MIN),
+            **(
+                {"POSKO_CREDENTIAL_CACHE_S": str(credential_cache_s)}
+                if credential_cache_s is not None
+                else {}
+            ),
         )
         t0 = time.perf_counter()
         nodes = Nodes(env, work)
@@ -982,7 +989,8 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
     load = f"load avg {m['load'][0][0]:.1f} → {m['load'][-1][0]:.1f}"
     scope = (
         f"{pl['tps']:,} TPS of {pl['national_tps']:,} played ({pl['kabupaten']} kabupaten), "
-        f"{pl['phones']:,} phones, exercise clock x{m['speed']:g}; {load}"
+        f"{pl['phones']:,} phones, exercise clock x{m['speed']:g}, credential cache "
+        f"{m.get('credential_cache_s') or 5:g} s; {load}"
     )
     out = [
         Figure(
@@ -1230,6 +1238,11 @@ def main() -> None:
         action="store_true",
         help=f"keep {TEMPLATE} afterwards and reuse it when present",
     )
+    ap.add_argument(
+        "--credential-cache-s",
+        type=float,
+        help="POSKO_CREDENTIAL_CACHE_S of the nodes (default: the setting's default, 5 s)",
+    )
     ap.add_argument("--json", type=Path, help="write the analysed numbers here")
     ap.add_argument("--from", dest="raw", type=Path, help=f"analyse a kept run ({RAW})")
     ap.add_argument(
@@ -1245,6 +1258,7 @@ def main() -> None:
             steps=[float(x) for x in args.steps.split(",") if x],
             reuse=args.keep_registry,
             processes=args.processes,
+            credential_cache_s=args.credential_cache_s,
         )
     figs = figures_from(m)
     a = analyse(m)

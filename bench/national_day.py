@@ -73,6 +73,7 @@ BURST = 5.0
 SILENCE_MIN = 10.0  # POSKO_OUTAGE_SILENCE_MIN (the default)
 OUTAGE_MIN = 20.0
 ROLLUP_EVERY_S = 3.0
+DRAIN_S = 120.0  # after the schedule, how long phones wait for their last acks
 RAW = REPO / "var" / "national_day.pickle"
 
 
@@ -743,6 +744,7 @@ def measure(
             "outage": {"province": p.outage_province, "from": o_from, "to": o_to},
             "clock": {"sim0": sim.sim0.isoformat(), "real0": sim.real0, "speed": sim.speed},
             "end": plan.end,
+            "drain_s": DRAIN_S,
         }
         t0 = time.perf_counter()
         procs = _phones(cfg, p.devices, processes, work)

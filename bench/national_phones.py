@@ -84,6 +84,7 @@ class Phone:
         self.i = self.rng.randrange(len(dev["tps"]))
         self.connected = asyncio.Event()
         self.making = True
+        self.drain_until = float("inf")
 
     def make(self) -> dict[str, Any]:
         """The next ping, about the next of this officer's TPS in turn."""
@@ -129,10 +130,13 @@ class Phone:
         first = True
         lost_at: float | None = None
         producer: asyncio.Task[None] | None = None
+        self.drain_until = drain_until = end + float(self.sh.cfg.get("drain_s", 120.0))
         while True:
             t = time.time() - self.sh.go if self.sh.go else -1.0
             if not first and not self.making and not self.queue and not self.pending:
                 break
+            if self.sh.go and t > drain_until:
+                break  # what is still queued or unacknowledged is reported as such
             if self.sh.go and self.sh.offline(self.dev["prov"], t):
                 await asyncio.sleep(0.1)
                 continue
@@ -206,6 +210,8 @@ class Phone:
                 if self.sh.offline(self.dev["prov"], t):
                     ws.transport.abort()  # the network is gone: no goodbye
                     break
+                if not self.making and t > self.drain_until:
+                    break
                 if not self.queue:
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):
@@ -254,7 +260,7 @@ async def main_async(cfg: dict[str, Any]) -> dict[str, Any]:
     opening = asyncio.Semaphore(32)
     results = await asyncio.wait_for(
         asyncio.gather(*(p.run(end, ready, opening) for p in phones), return_exceptions=True),
-        end + 900,
+        end + float(cfg.get("drain_s", 120.0)) + 300,
     )
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
     out = Path(cfg["out"])

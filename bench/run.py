@@ -2,7 +2,7 @@
 
     python -m bench.run [--quick] [--out DIR]
         [--only intake,pixel,wire,subscribers,memory,restart,channels,positions,lapor,reports,
-                custody,exports,replay,sweep]
+                custody,exports,replay,sweep,national_day]
 
 Each suite is a module `bench.<name>` with `run(quick: bool) -> list[Figure]`. The pixel
 suite (bench/pixel.py) also produces the "wire" figures. A missing module is skipped with a
@@ -35,8 +35,12 @@ SUITES = {
     "exports": "bench.exports",
     "replay": "bench.replay",
     "sweep": "bench.sweep",
+    "national_day": "bench.national_day",
 }
 ALIASES = {"wire": "pixel"}
+# Suites too long for --quick (the national day builds a 435k-TPS registry and plays minutes of
+# an election day): run in a full `make bench`, or with --quick only when named in --only.
+FULL_ONLY = {"national_day": "needs the national registry and ~15 minutes; not in --quick"}
 OUT = Path(__file__).resolve().parent
 
 
@@ -73,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     failed = False
     for suite in selected:
+        if args.quick and suite in FULL_ONLY and suite not in wanted:
+            skipped[suite] = FULL_ONLY[suite]
+            print(f"[bench] {suite}: skipped ({skipped[suite]})", flush=True)
+            continue
         try:
             module = importlib.import_module(SUITES[suite])
         except ModuleNotFoundError as exc:

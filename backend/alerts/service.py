@@ -543,24 +543,30 @@ class _Apply:
 
     def clear_unwanted(self, current: dict[Key, _Open], desired: dict[Key, Desired]) -> None:
         """Clear open alerts no longer wanted, or wanted for another reason."""
-        for key, o in current.items():
-            if key[0] not in self.frozen and (
-                key not in desired or desired[key].reason != o.reason
-            ):
-                self._clear(key, o)
-
-    def _clear(self, key: Key, o: _Open) -> None:
-        res = self.session.execute(
-            update(Alert)
-            .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
-            .values(cleared_at=self.now, version=col(Alert.version) + 1)
-        )
-        if res.rowcount == 1:  # type: ignore[attr-defined]
-            self.changes.cleared.append(o.id)
-            self._audit("alert.cleared", o.id, key, o.subject_kind, o.kabupaten_code)
-            if o.notified:
-                self.visible.append((o.id, "cleared"))
-        self.ids.pop(key, None)
+        gone = [
+            (key, o)
+            for key, o in current.items()
+            if key[0] not in self.frozen and (key not in desired or desired[key].reason != o.reason)
+        ]
+        done: set[int] = set()
+        # One UPDATE per few hundred ids (a storm clears thousands): still a compare-and-set,
+        # RETURNING names the rows that were open, and only those count as cleared here.
+        for i in range(0, len(gone), _RAISE_CHUNK):
+            part = [o.id for _, o in gone[i : i + _RAISE_CHUNK]]
+            res = self.session.execute(
+                update(Alert)
+                .where(col(Alert.id).in_(part), col(Alert.cleared_at).is_(None))
+                .values(cleared_at=self.now, version=col(Alert.version) + 1)
+                .returning(col(Alert.id))
+            )
+            done.update(r[0] for r in res)
+        for key, o in gone:
+            if o.id in done:
+                self.changes.cleared.append(o.id)
+                self._audit("alert.cleared", o.id, key, o.subject_kind, o.kabupaten_code)
+                if o.notified:
+                    self.visible.append((o.id, "cleared"))
+            self.ids.pop(key, None)
 
     def raise_missing(self, desired: dict[Key, Desired]) -> None:
         """Raise wanted alerts not open yet: the outages first, then what they may hold."""

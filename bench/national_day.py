@@ -354,6 +354,8 @@ class Watch:
     outage_closed: dict[str, float] = field(default_factory=dict)
     rollup: list[tuple[float, float]] = field(default_factory=list)
     health: list[tuple[float, int, bool, str | None]] = field(default_factory=list)
+    lease: list[tuple[float, str | None]] = field(default_factory=list)  # alerts lease holder
+    raised: dict[str, str] = field(default_factory=dict)  # kab -> raised_at (exercise clock)
     rss: list[tuple[float, int, float]] = field(default_factory=list)
     resyncs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     frames: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -423,6 +425,7 @@ async def _read_screen(ws: Any, name: str, w: Watch, probe: str, kabs: set[str])
         for a in msg.get("alerts", ()):
             if a.get("kind") != "network_outage" or a.get("subject") not in kabs:
                 continue
+            w.raised.setdefault(a["subject"], a.get("raised_at") or "")
             if a.get("cleared_at") is None:
                 w.outage_open.setdefault(a["subject"], now)
             else:
@@ -488,9 +491,13 @@ async def _rollup(urls: list[str], token: str, w: Watch, stop: asyncio.Event) ->
 
 def _health(nodes: Nodes, w: Watch, stop: threading.Event) -> None:
     """Every second: which node sweeps, when it last swept (exercise clock), memory."""
-    with httpx.Client(timeout=2) as client:
+    eng = create_engine(nodes.env["POSKO_DATABASE_URL"])
+    with httpx.Client(timeout=10) as client:  # a node's loop lags by seconds under this load
         while not stop.is_set():
             t = time.time()  # epoch: this starts before `go` is known
+            with contextlib.suppress(Exception), eng.connect() as c:
+                row = c.execute(text("SELECT holder FROM lease WHERE name = 'alerts'")).first()
+                w.lease.append((t, row[0] if row else None))
             for i, n in enumerate(nodes.nodes):
                 rss = rss_mib(n.proc.pid)
                 if rss is not None and n.proc.poll() is None:
@@ -501,6 +508,7 @@ def _health(nodes: Nodes, w: Watch, stop: threading.Event) -> None:
                 except (httpx.HTTPError, ValueError):
                     pass
             stop.wait(1.0)
+    eng.dispose()
 
 
 class SimClock:
@@ -930,6 +938,17 @@ def analyse(m: dict[str, Any]) -> dict[str, Any]:
     sweep_idle = [g for g, t in gaps if t < 0]
     sweep_load = [g for g, t in gaps if 0 <= t < kill_at - 15 or t > kill_at + 60]
     victim = m["kill"]["node"]
+    holders = [(t - w.go, h) for t, h in getattr(w, "lease", [])]
+    before = [h for t, h in holders if t < kill_at]
+    lease_moved = next(
+        (t - kill_at for t, h in holders if t > kill_at and before and h and h != before[-1]),
+        float("nan"),
+    )
+    raised = {
+        k: sim.real(datetime.fromisoformat(v)) - w.go - m["due"][k]
+        for k, v in getattr(w, "raised", {}).items()
+        if v and k in m["due"]
+    }
     takeover = next(
         (
             t - kill_at
@@ -970,6 +989,8 @@ def analyse(m: dict[str, Any]) -> dict[str, Any]:
         "rollup": {"idle": split(w.rollup, False), "load": split(w.rollup, True)},
         "sweep": {"idle": sweep_idle, "load": sweep_load, "n": len(sweeps)},
         "takeover": takeover,
+        "lease_moved": lease_moved,
+        "raised": raised,
         "victim": victim,
         "back": back,
         "alert": alert,
@@ -1105,26 +1126,31 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
             ),
         )
     )
-    alert, cleared = a["alert"], a["cleared"]
+    alert, cleared, raised = a["alert"], a["cleared"], a.get("raised", {})
+    # On screen if a screen saw it open; else the server's own raised_at (a screen that was
+    # reconnecting missed the delta): both are after the due moment, in real seconds.
+    worst = max(alert.values()) if alert else (max(raised.values()) if raised else float("nan"))
     out.append(
         Figure(
             SUITE,
-            f"network_outage on screen after it fell due, worst of {len(m['due'])} kabupaten",
-            round(max(alert.values()), 1) if alert else float("nan"),
+            f"network_outage raised after it fell due, worst of {len(m['due'])} kabupaten",
+            round(worst, 1),
             "s",
             baseline="alert sweep start to start p50",
             baseline_value=round(_p(sw["load"], 50), 1),
-            target="≤ one sweep pass + 2 s",
+            target="≤ one sweep pass + 2 s, within the outage",
             met=bool(alert)
             and len(alert) == len(m["due"])
             and max(alert.values()) <= max(sw["load"], default=0) + 2,
             note=(
                 f"province {pl['outage_province']} off for {OUTAGE_MIN:g} exercise min "
                 f"({a['outage'][1] - a['outage'][0]:.0f} s real); due = the rule's moment from the "
-                f"last-heard times; per kabupaten "
-                + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(alert.items()))
-                + f"; raised {len(alert)}/{len(m['due'])}; cleared after the network came back: "
-                + (", ".join(f"{k} {v:.1f} s" for k, v in sorted(cleared.items())) or "not seen")
+                "last-heard times; seen open on the national screen: "
+                + (", ".join(f"{k} +{v:.1f} s" for k, v in sorted(alert.items())) or "never")
+                + "; raised_at (server) after due: "
+                + (", ".join(f"{k} +{v:.1f} s" for k, v in sorted(raised.items())) or "n/a")
+                + "; cleared seen after the network came back: "
+                + (", ".join(f"{k} +{v:.1f} s" for k, v in sorted(cleared.items())) or "never")
             ),
         )
     )
@@ -1140,7 +1166,8 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
             target="≤ lease 10 s + one pass",
             met=a["takeover"] <= 10 + max(sw["load"], default=0) + 2,
             note=(
-                f"node {a['victim']} killed, restarted 10 s later; {len(back)} phones moved, "
+                f"alerts lease changed hands {a.get('lease_moved', float('nan')):.1f} s after the "
+                f"kill; node {a['victim']} killed, restarted 10 s later; {len(back)} phones moved, "
                 f"worst reconnect {max((b for b, _ in back), default=float('nan')):.1f} s "
                 f"(first connection of all phones: {m['connect_s']:.0f} s)"
             ),

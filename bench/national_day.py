@@ -1,31 +1,32 @@
 """A national election day in minutes: two nodes on PostgreSQL + Redis, the national registry,
 officers' phones at the national profile, a national screen and a kabupaten wall, faults.
 
-    python -m bench.national_day [--rate 300] [--speed 10] [--steps 2,3,8] [--keep-registry]
+    python -m bench.national_day [--rate 60] [--speed 6] [--steps 2,3,8] [--keep-registry]
+        [--credential-cache-s S] [--results] [--from var/national_day.pickle]
     python -m bench.run --only national_day --keep-others        (writes bench/results.md)
 
 The national registry (435,296 TPS, ~128k officers; bench.national's builder, COPY) goes into a
 template database `posko_soak_tpl` (kept and reused with --keep-registry when it holds the same
-number of TPS), copied to `posko_soak` for the run and dropped afterwards. Two `posko serve`
-processes share it, with a Redis fan-out under a key prefix of their own, and an exercise clock
-from 06:55 WIB at `--speed` times real time so that twenty minutes of outage pass in 20x60/speed
-real seconds.
+number of TPS; POSKO_BENCH_KEEP_REGISTRY=1 under bench.run), copied to `posko_soak` for the run
+and dropped afterwards. Two `posko serve` processes share it, with a Redis fan-out under a key
+prefix of their own, and an exercise clock at `--speed` times real time (from 06:40 WIB when the
+first node starts) so that twenty minutes of outage pass in 20x60/speed real seconds.
 
 The profile: every TPS reported every 10 minutes (exercise time) on average, five times that at
 the opening and the closing. This machine cannot play 435k TPS at that cadence, so the run plays
-whole kabupaten, drawn across every province in turn, until `rate` pings/s at the base cadence:
-rate x 600 / speed TPS (at 300/s and x10: ~18k TPS, ~5k phones, one per officer, each reporting
-its own assigned TPS). The rest of the registry stays in it (every read and every sweep sees all
+whole kabupaten, drawn across the provinces in turn, until `rate` pings/s at the base cadence:
+rate x 600 / speed TPS (60/s at x6: ~6.7k TPS, ~2k phones, one per officer, each reporting its
+own assigned TPS). The rest of the registry stays in it (every read and every sweep sees all
 435k TPS) but is not played; so that it does not raise artifact alerts, the run sets the
 not-open milestone to 10 h after opening and officer silence to 1,000 days.
 
-Timeline (real seconds at x10; exercise minutes in brackets): opening burst 5x (06:55-07:05),
-steady 1x (07:05-07:15, the baseline), a province's phones off the network (07:15-07:35),
-steady, the node holding the alert lease SIGKILLed and restarted 10 s later (07:42), steady,
-closing burst 5x, then steps (`--steps`, multipliers of the base rate, 30 s each). A national
-/ws/live subscriber and a kabupaten /ws/live subscriber listen throughout; a probe phone sends a
-ping about a TPS of that kabupaten every second; the national rollup is read every 3 s as the
-/nasional page does.
+Timeline, in exercise minutes from go (x6: 10 real seconds each): opening burst 5x (0-6), steady
+1x (6-12, the baseline), a province's phones off the network (12-32), steady, the node holding
+the alert lease SIGKILLed at 37 and restarted 10 s later, steady, closing burst 5x (44-50), then
+steps (`--steps`, multipliers of the base rate, 30 real seconds each). A national /ws/live
+subscriber and a kabupaten /ws/live subscriber listen throughout; a probe phone sends a ping
+about a TPS of that kabupaten every second; the national rollup is read every 3 s as the
+/nasional page does. The raw run is kept in var/national_day.pickle (`--from` re-analyses it).
 """
 
 import argparse

@@ -1211,7 +1211,7 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
             "database growth per hour at this run's rate",
             round(a["grow_per_h"] / 2**20, 0),
             "MiB/h",
-            baseline="database size at start (national registry)",
+            baseline="database size at start, MiB (the national registry)",
             baseline_value=round(m["size_start"] / 2**20, 0),
             note=(
                 f"{a['per_event']:.0f} bytes per stored ping (with indexes, alerts, audit); at the "

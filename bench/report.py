@@ -21,6 +21,10 @@ SUITE_TITLES = {
     "subscribers": "Live dashboards per node",
     "memory": "Memory (server RSS)",
     "lapor": "The officer's phone (/lapor) in Chromium",
+    "reports": "Situation reports: drafting and printing",
+    "custody": "Chain of custody: the sweeper's read",
+    "exports": "Exports: throughput per format",
+    "replay": "Replay: seek and rollups at a moment",
 }
 
 

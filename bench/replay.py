@@ -240,6 +240,7 @@ def national_rollup(*, quick: bool) -> list[Figure]:
     from backend.tps.service import summary
     from bench.prep import bench_settings
     from tests.conftest import fresh_pg_database
+    from tests.databases import DROPPER
 
     at = datetime(2024, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 WIB
     with fresh_pg_database() as url:
@@ -278,6 +279,7 @@ def national_rollup(*, quick: bool) -> list[Figure]:
             n = s.execute(text("SELECT count(*) FROM tps")).scalar_one()
             moves = s.execute(text("SELECT count(*) FROM tps_transition")).scalar_one()
         engine.dispose()
+    DROPPER.wait()  # the drop runs in a daemon thread: outside pytest nothing else waits for it
     value = statistics.median(took)
     return [
         Figure(

@@ -22,6 +22,10 @@ SUITE_TITLES = {
     "memory": "Memory (server RSS)",
     "lapor": "The officer's phone (/lapor) in Chromium",
     "national_day": "A national election day (2 nodes, PostgreSQL + Redis, faults)",
+    "reports": "Situation reports: drafting and printing",
+    "custody": "Chain of custody: the sweeper's read",
+    "exports": "Exports: throughput per format",
+    "replay": "Replay: seek and rollups at a moment",
 }
 
 

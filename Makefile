@@ -4,12 +4,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-# Two pytest-xdist workers (CI's machines have 2 cores).
+# Two pytest-xdist workers per pass (CI's machines have 2 cores; make test runs two passes at
+# once). make check's one pass takes four: the suite mostly waits, and two workers leave a core
+# idle.
 TEST_WORKERS ?= 2
+CHECK_WORKERS ?= 4
 # --dist loadfile: a module's tests share one worker, so a server or browser built once per
 # module (and tests that follow one phone in order) stay together. Not loadgroup: on pytest 9.2
 # pytest-xdist 3.8 cannot rename node ids, and its groups silently split.
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST_WITH = $(PY) -m pytest -q -n $(1) --dist loadfile
+PYTEST := $(call PYTEST_WITH,$(TEST_WORKERS))
 # `make check` leaves these out: they need a browser or PostgreSQL, or take minutes.
 CHECK_MARKS := not browser and not postgres and not slow
 
@@ -38,7 +42,7 @@ serve: $(BIN)/posko ## the server alone
 	$(BIN)/posko serve
 
 check: install lint test-js ## the quick loop (< 3 min): lint, JS tests, no browser/PostgreSQL/slow tests
-	$(PYTEST) -m "$(CHECK_MARKS)"
+	$(call PYTEST_WITH,$(CHECK_WORKERS)) -m "$(CHECK_MARKS)"
 
 test: install lint test-js test-databases ## everything CI checks
 

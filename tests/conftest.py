@@ -4,6 +4,7 @@ import asyncio
 import os
 import random
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -45,6 +46,37 @@ MISSING_PART = ("not reachable", "needs Debian chromium", "is not installed")
 DATABASE_FIXTURES = frozenset({"database_url", "make_db", "db_templates"})
 # PostgreSQL whatever the run's database: left out of `make check` (-m "not postgres").
 POSTGRES_FIXTURES = frozenset({"pg_url"})
+
+
+def _share_default_ssl_context() -> None:
+    """One default SSL context for every httpx client this process makes.
+
+    httpx builds a context for each client, and each `httpx.get()` is a client: loading certifi's
+    CA bundle costs 20-40 ms of CPU each time, and `make check` made ~2,500 of them (a tenth of
+    its CPU), nearly all to talk plain HTTP to a test server. The shared context verifies exactly
+    as a fresh one would (same bundle, same defaults; httpcore sets ALPN on it to http/1.1 only,
+    no test uses HTTP/2); any other `verify=` is left alone.
+    """
+    from httpx._transports import default as transport  # where httpx calls it from
+
+    made = transport.create_ssl_context
+    shared: list[ssl.SSLContext] = []
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True,
+        cert: object = None,
+        trust_env: bool = True,
+    ) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return made(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+        if not shared:
+            shared.append(made(verify=True, trust_env=trust_env))
+        return shared[0]
+
+    transport.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_share_default_ssl_context()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -21,6 +21,7 @@ SUITE_TITLES = {
     "subscribers": "Live dashboards per node",
     "memory": "Memory (server RSS)",
     "lapor": "The officer's phone (/lapor) in Chromium",
+    "sweep": "The alert sweep: full and incremental",
     "national_day": "A national election day (2 nodes, PostgreSQL + Redis, faults)",
     "reports": "Situation reports: drafting and printing",
     "custody": "Chain of custody: the sweeper's read",

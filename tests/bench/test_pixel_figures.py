@@ -2,7 +2,7 @@
 
 import math
 
-from bench.pixel import TARGET_BYTES_PER_TPS, figures_from, pct
+from bench.pixel import TARGET_BYTES_PER_TPS, figures_from, pct, split
 
 
 def _samples(data: list[float], screen: list[float]) -> tuple[list[float], list[float], int]:
@@ -60,3 +60,19 @@ def test_bytes_per_changed_tps_are_held_to_one_kilobyte() -> None:
     assert under.suite == "wire" and under.value == 400.0 and under.met is True
     over = figures_from(_measured([200.0] * 100, (TARGET_BYTES_PER_TPS + 1) * 1000))[-1]
     assert over.met is False
+
+
+def test_the_split_names_each_stage_over_the_probes_that_reached_the_screen() -> None:
+    m = _measured([200.0] * 100, 400_000.0)
+    reached = {"built": 10.0, "wire": 20.0, "socket": 30.0, "data": 40.0, "shown": 90.0}
+    # A missed probe has its early stages only: it must not pull them towards its own times.
+    missed = {"built": 3000.0, "wire": 3100.0, "socket": 4900.0, "data": None, "shown": None}
+    m["load_stages"] = [reached] * 3 + [missed]
+    m["loop_lag_load_ms"] = 12.0
+    text = split(m, "load")
+    assert text.startswith("delta built on the server 10 / 10 → delta on the wire 20 / 20")
+    assert "frame handled in the page 30 / 30" in text and "next frame 90 / 90" in text
+    assert "patch handed to Dash" not in text  # no probe had that stage
+    assert text.endswith("(server loop lag peak 12 ms)")
+    note = next(f.note for f in figures_from(m) if "on screen p95" in f.name)
+    assert "under load: delta built on the server 10 / 10" in note

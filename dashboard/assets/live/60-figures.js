@@ -27,8 +27,8 @@
   // The timeline and progress bars (the map follows every tick) are drawn at most every
   // CHARTS_EVERY_MS, and less often when their draws are slow: a draw holds the page's one
   // thread (a CPU profile of /wall under bench/pixel.py's load, load average ~30: ~1 s per
-  // timeline draw, 30 % of the thread), and live frames and map patches wait behind it. Their share of the
-  // thread is kept near CHARTS_SHARE, but a day-long chart is never more than CHARTS_MAX_MS old.
+  // timeline draw, 30 % of the thread), and live frames and map patches wait behind it. Their
+  // share of the thread is kept near CHARTS_SHARE; a day-long chart is at most CHARTS_MAX_MS old.
   var CHARTS_EVERY_MS = 2000;
   var CHARTS_MAX_MS = 15000;
   var CHARTS_SHARE = 0.1;

@@ -142,11 +142,18 @@ class Sweeper:
             return None
         now = self.clock.now()
         read_at = time.monotonic()
+        # A full sweep of the national registry outlasts the lease (~31 s against 10 s): keep
+        # renewing it meanwhile, or another node takes it over and sweeps the same alerts too.
+        keeper = asyncio.create_task(self._keep_lease(), name="posko-sweeper-lease")
         try:
             changes = await asyncio.to_thread(self.sweep, now, stalled)
         except Exception:
             self.model = None  # what was applied is unknown: the next tick sweeps in full
             raise
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         self.last_sweep_at = now
         # Situations and alerts come from one read of the open incidents, and the map's change
         # goes out first: no screen shows a severe-incident alert before its TPS turns red.
@@ -158,6 +165,23 @@ class Sweeper:
         if changes.outbox and self.wake_outbox is not None:
             self.wake_outbox()
         return changes
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease every third of its life while a sweep runs."""
+        while True:
+            await asyncio.sleep(self.settings.sweep_lease_s / 3)
+            grant = await asyncio.to_thread(
+                acquire,
+                engine=self.engine,
+                name=LEASE_NAME,
+                holder=self.holder,
+                ttl_s=self.settings.sweep_lease_s,
+            )
+            if grant is None:
+                # Too slow to renew in time: another node holds it. This sweep's changes are
+                # still safe (the alert table's constraints), only done twice.
+                log.warning("alert lease lost during a sweep")
+                return
 
     def sweep(self, now: datetime, stalled: bool) -> SweepChanges:
         """Sweep at `now`: in full when due (see the module's docstring), else incrementally."""

@@ -1,5 +1,7 @@
 """The sweeper on the server's clock: moved with time-machine, never waited for."""
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -11,8 +13,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from backend.alerts import sweeper as sweeper_module
-from backend.alerts.sweeper import Sweeper
+from backend.alerts.sweeper import LEASE_NAME, Sweeper
 from backend.app import create_app
+from backend.cluster import acquire
 from backend.config import Settings
 from backend.meta import REGISTRY_STAMP, set_value
 from schemas.enums import Role
@@ -160,3 +163,29 @@ async def test_the_sweeper_sweeps_in_full_on_the_lease_and_after_a_registry_writ
         sweeper._reconciled_mono -= settings.sweep_reconcile_s
         await sweeper.tick()
         assert sweeper.model is not rebuilt  # and every sweep_reconcile_s
+
+
+async def test_a_sweep_longer_than_the_lease_keeps_it_so_no_other_node_sweeps_meanwhile(
+    settings: Settings, mini: MiniRegistry, engine: Engine
+) -> None:
+    """A national full sweep (~31 s) outlasts the lease (10 s): it is renewed while it runs."""
+    quick = settings.model_copy(update={"sweep_interval_s": 3600, "sweep_lease_s": 0.6})
+    app = create_app(quick)
+    async with app.router.lifespan_context(app):
+        sweeper = app.state.runtime.sweeper
+        assert sweeper is not None
+        real = sweeper.sweep
+
+        def slow(now: datetime, stalled: bool) -> Any:
+            time.sleep(2.0)  # as long as three leases: the sweep of a big registry
+            return real(now, stalled)
+
+        sweeper.sweep = slow  # type: ignore[method-assign]
+        tick = asyncio.create_task(sweeper.tick())
+        taken: list[object] = []
+        for _ in range(8):
+            await asyncio.sleep(0.25)
+            taken.append(acquire(engine=engine, name=LEASE_NAME, holder="other", ttl_s=0.6))
+        await tick
+        assert sweeper.is_leader
+        assert taken == [None] * 8  # the other node never got it while the sweep ran

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from backend.auth.service import CredentialResolver
-from backend.realtime.broadcast import RESYNC, Message, make_broadcaster
+from backend.realtime.broadcast import RESYNC, Message
 from backend.realtime.hub import LiveHub
 
 log = logging.getLogger("posko.auth")
@@ -83,15 +83,13 @@ def announce_from_cli(broadcast_url: str, credential_ids: Iterable[int]) -> bool
     if not ids or not broadcast_url.startswith(("redis://", "rediss://")):
         return False
 
-    async def send() -> bool:
-        broadcaster = make_broadcaster(broadcast_url)
-        await broadcaster.connect(lambda _: None)
-        try:
-            if not broadcaster.healthy:
-                return False
-            await broadcaster.publish(CHANNEL, _body(ids))
-        finally:
-            await broadcaster.disconnect()  # flushes the outbox first (bounded)
-        return True
+    from redis.exceptions import RedisError
 
-    return asyncio.run(send())
+    from backend.realtime.redis_broadcast import RedisBroadcaster
+
+    try:
+        RedisBroadcaster(broadcast_url).publish_blocking(CHANNEL, _body(ids))
+    except (RedisError, OSError) as exc:
+        log.error("could not announce a revocation on %s: %s", broadcast_url, exc)
+        return False
+    return True

@@ -94,7 +94,8 @@ def serve(
     if workers > 1 and settings.broadcast_url.startswith("memory://"):
         typer.echo(
             "warning: with several workers and POSKO_BROADCAST_URL=memory:// each worker's "
-            "walls see only that worker's events; use redis:// (docs/deployment.md)",
+            "walls see only that worker's events, and a revocation reaches the other workers "
+            "only within POSKO_CREDENTIAL_CACHE_S; use redis:// (docs/deployment.md)",
             err=True,
         )
     ssl_certfile, ssl_keyfile = _tls_files(

@@ -28,6 +28,7 @@ from backend.audit import views as audit_views
 from backend.audit.anchor import Checkpointer
 from backend.audit.service import claim_key
 from backend.auth import views as auth_views
+from backend.auth.revocation import install as install_revocations
 from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.browser import OriginGuard
 from backend.channels import sms as sms_channel
@@ -250,9 +251,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_future_s=settings.max_future_s,
         max_age_s=settings.max_age_s,
     )
-    rt.tracker_keys = TrackerKeys(engine, settings.credential_cache_s)
+    # Tracker keys are not announced on the revocation channel: they keep a short cache.
+    rt.tracker_keys = TrackerKeys(engine, min(settings.credential_cache_s, 5.0))
     app.state.runtime = rt
     await hub.start()
+    await install_revocations(hub, rt.resolver)
     await writer.start()
     await rt.positions.start()
     await sweeper.start()

@@ -94,7 +94,8 @@ def serve(
     if workers > 1 and settings.broadcast_url.startswith("memory://"):
         typer.echo(
             "warning: with several workers and POSKO_BROADCAST_URL=memory:// each worker's "
-            "walls see only that worker's events; use redis:// (docs/deployment.md)",
+            "walls see only that worker's events, and a revocation reaches the other workers "
+            "only within POSKO_CREDENTIAL_CACHE_S; use redis:// (docs/deployment.md)",
             err=True,
         )
     ssl_certfile, ssl_keyfile = _tls_files(
@@ -329,7 +330,7 @@ def token_list(
 
 @token_app.command("revoke")
 def token_revoke(credential_id: int) -> None:
-    """Revoke a credential; servers drop it within seconds."""
+    """Revoke a credential; servers sharing a redis:// broadcast refuse it at once."""
     from backend.authority import SERVER
     from backend.clock import Clock
     from backend.users.service import UserError, revoke_credential
@@ -345,7 +346,15 @@ def token_revoke(credential_id: int) -> None:
             )
         except UserError as exc:
             raise typer.BadParameter(str(exc)) from None
+    from backend.auth.revocation import announce_from_cli
+
+    announced = announce_from_cli(settings.broadcast_url, [credential_id])
     typer.echo(f"revoked credential {c.id} ({c.name})")
+    if not announced:
+        typer.echo(
+            f"servers on {settings.broadcast_url} cannot be told: each refuses it within "
+            f"credential_cache_s ({settings.credential_cache_s:g} s)"
+        )
 
 
 def main() -> None:

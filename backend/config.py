@@ -97,10 +97,15 @@ class Settings(BaseSettings):
     # Scale-out: how often one node of the cluster checks tps_rollup against tps_state (its
     # lease lasts three intervals, so a dead holder is replaced within about four).
     rollup_check_s: float = Field(default=60.0, gt=0)
-    credential_cache_s: float = 5.0
-    # How often an open socket's credential is resolved again: a revoked phone's idle /ws/field
-    # socket, and a /ws/live screen whose credential ended, close within this (tests shorten it).
-    field_revalidate_s: float = Field(default=5.0, gt=0)
+    # Revocations are announced to every node (backend/auth/revocation.py), which forgets them
+    # at once; the cache only bounds how stale a credential can be if an announcement is lost
+    # with no resync (docs/deployment.md, "Credential checks"). 300 s: a national phone sends a
+    # frame every ~3 min, so nearly every frame is a dict hit, not a database read.
+    credential_cache_s: float = 300.0
+    # How often an open /ws/field socket re-checks its credential with no frame coming in: a
+    # backstop (a revocation wakes the socket at once), jittered ±20 % so 128k phones that
+    # connected together do not re-check together. /ws/live screens are few: every 2 s.
+    field_revalidate_s: float = Field(default=60.0, gt=0)
     live_revalidate_s: float = Field(default=2.0, gt=0)
 
     # Operations (backend/schedule, backend/alerts): the election calendar and its bounds,

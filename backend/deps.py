@@ -110,6 +110,17 @@ def authenticate(rt: Runtime, conn: HTTPConnection, *, allow_query: bool) -> Pri
         raise
 
 
+async def authenticate_async(rt: Runtime, conn: HTTPConnection, *, allow_query: bool) -> Principal:
+    """authenticate() for async endpoints: a cache miss reads the database off the event loop."""
+    try:
+        return await rt.resolver.resolve_async(
+            token_from(conn, allow_query=allow_query), now=rt.clock.now()
+        )
+    except AuthError as err:
+        record_refusal(rt, conn, err)
+        raise
+
+
 def _unauthorized(err: AuthError) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,

@@ -1,10 +1,12 @@
 """Issue, revoke and resolve credentials; verify HMAC-signed webhooks."""
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -132,7 +134,7 @@ def issue(
 
 
 def revoke(*, session: Session, credential_id: int, now: datetime) -> Credential:
-    """Revoke a credential; resolvers drop it within their cache time."""
+    """Revoke a credential (callers announce it: backend.auth.revocation)."""
     cred = session.get(Credential, credential_id)
     if cred is None:
         raise LookupError(f"no credential {credential_id}")
@@ -260,18 +262,79 @@ _BY_ID = _credential_query("id")
 
 
 class CredentialResolver:
-    """Resolves tokens to principals with a short cache, so revocation lands within seconds."""
+    """Resolves tokens to principals with a long cache that revocations empty at once.
+
+    A revocation is announced on the cluster's broadcaster (backend.auth.revocation), and every
+    node's resolver `forget`s those credentials and wakes the sockets holding them; so the cache
+    can be long (settings.credential_cache_s) and a revoked phone is still refused at its very
+    next frame on every node.
+    """
 
     def __init__(self, engine: Engine, cache_s: float) -> None:
         self._engine = engine
         self._cache_s = cache_s
         self._cache: dict[str, tuple[float, Principal | AuthError]] = {}
         self._by_id: dict[int, tuple[float, Principal | AuthError]] = {}
+        self._hash_of: dict[int, str] = {}  # credential id -> token hash, for forget()
+        self._watchers: dict[str, set[Callable[[], None]]] = {}
+        # Bumped by every forget/clear: a read that started before one must not cache what it
+        # read (it may predate the revocation, and the cache would keep it for cache_s).
+        self._generation = 0
 
     def clear(self) -> None:
-        """Forget cached results (after a revocation in this process)."""
+        """Forget every cached result (revocations may have been missed: re-read them all)."""
+        self._generation += 1
         self._cache.clear()
         self._by_id.clear()
+        self._hash_of.clear()
+
+    def forget(self, credential_ids: Iterable[int]) -> None:
+        """Drop these credentials from the cache and wake the sockets that hold them."""
+        self._generation += 1
+        for cred_id in credential_ids:
+            self._by_id.pop(cred_id, None)
+            h = self._hash_of.pop(cred_id, None)
+            if h is None:
+                continue
+            self._cache.pop(h, None)
+            for wake in list(self._watchers.get(h, ())):
+                wake()
+
+    def watch(self, token_hash: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake` when this credential is forgotten; returns the function that stops it."""
+        self._watchers.setdefault(token_hash, set()).add(wake)
+
+        def stop() -> None:
+            watchers = self._watchers.get(token_hash)
+            if watchers is not None:
+                watchers.discard(wake)
+                if not watchers:
+                    del self._watchers[token_hash]
+
+        return stop
+
+    def cached(self, token: str | None) -> Principal | None:
+        """The cached principal of a token (AuthError if refused), or None on a miss."""
+        if not token or len(token) > 200:
+            return None  # resolve() refuses it without the database
+        hit = self._cache.get(hash_token(token))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        if isinstance(hit[1], AuthError):
+            raise hit[1]
+        return hit[1]
+
+    def cached_id(self, cred_id: int) -> bool:
+        """Whether resolve_id would answer from the cache."""
+        hit = self._by_id.get(cred_id)
+        return hit is not None and hit[0] >= time.monotonic()
+
+    async def resolve_async(self, token: str | None, *, now: datetime) -> Principal:
+        """resolve(), reading the database (on a miss) in a thread: the event loop never waits."""
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        return await asyncio.to_thread(self.resolve, token, now=now)
 
     def resolve(self, token: str | None, *, now: datetime) -> Principal:
         """Return the principal for a token or raise AuthError with the reason."""
@@ -285,8 +348,11 @@ class CredentialResolver:
         if hit is None or hit[0] < mono:
             if len(self._cache) > 50_000:
                 self._cache.clear()  # bounded: a spray of random tokens must not grow memory
+            generation = self._generation
             hit = (mono + self._cache_s, self._load(_BY_HASH, h, token[:12], now))
-            self._cache[h] = hit
+            if generation == self._generation:
+                self._remember(hit[1])
+                self._cache[h] = hit
         result = hit[1]
         if isinstance(result, AuthError):
             raise result
@@ -299,18 +365,27 @@ class CredentialResolver:
         if hit is None or hit[0] < mono:
             if len(self._by_id) > 50_000:
                 self._by_id.clear()  # bounded like the token cache: key ids can be sprayed too
+            generation = self._generation
             hit = (mono + self._cache_s, self._load(_BY_ID, cred_id, None, now))
-            self._by_id[cred_id] = hit
+            if generation == self._generation:
+                self._remember(hit[1])
+                self._by_id[cred_id] = hit
         result = hit[1]
         if isinstance(result, AuthError):
             raise result
         return result, result.token_hash
 
+    def _remember(self, result: Principal | AuthError) -> None:
+        if isinstance(result, Principal):
+            if len(self._hash_of) > 100_000:
+                self.clear()  # bounded; clearing only costs re-reads
+            self._hash_of[result.credential_id] = result.token_hash
+
     def _load(
         self, query: Select[Any], key: str | int, prefix: str | None, now: datetime
     ) -> Principal | AuthError:
-        # One Core statement (its compiled form cached), not ORM gets: a miss runs on the
-        # event loop, every credential_cache_s per phone, and three ORM reads took ~1-10 ms.
+        # One Core statement (its compiled form cached), not ORM gets: a miss costs a round
+        # trip per phone every credential_cache_s, and three ORM reads took ~1-10 ms.
         with self._engine.connect() as c:
             row = c.execute(query, {"key": key}).first()
         if row is None:

@@ -4,6 +4,8 @@ The webhooks (backend/intake/views.py) and photo uploads (backend/photos/views.p
 every refusal is kept as an `auth_failure` (backend.deps.record_refusal).
 """
 
+import asyncio
+import contextlib
 import hmac
 import time
 from typing import Any
@@ -20,7 +22,7 @@ from backend.auth.service import (
     hmac_secret,
     parse_signed_headers,
 )
-from backend.deps import authenticate, record_refusal
+from backend.deps import authenticate_async, record_refusal
 from backend.runtime import Runtime
 from schemas.enums import CredentialKind
 
@@ -29,14 +31,30 @@ async def device_for_body(request: Request, rt: Runtime, body: bytes) -> Princip
     """Bearer device token, or an HMAC signature over timestamp and body."""
     key_id = request.headers.get(KEY_ID_HEADER)
     if key_id is None or request.headers.get("authorization"):
-        principal = authenticate(rt, request, allow_query=False)
+        principal = await authenticate_async(rt, request, allow_query=False)
     else:
+        await _load_key_off_loop(rt, key_id)
         principal = _verify_hmac(request, rt, key_id, body)
     if principal.kind is not CredentialKind.DEVICE:
         err = AuthError("not a device credential", principal.name[:12])
         record_refusal(rt, request, err)
         raise err
     return principal
+
+
+async def _load_key_off_loop(rt: Runtime, key_id: str) -> None:
+    """Cache a key id's credential, read in a thread: _verify_hmac then reads no database."""
+    if not (key_id.isascii() and key_id.isdigit() and len(key_id) <= 10):
+        return  # _verify_hmac refuses it without the database
+    cred_id = int(key_id)
+    if not 1 <= cred_id <= MAX_KEY_ID or rt.resolver.cached_id(cred_id):
+        return
+
+    def load() -> None:
+        with contextlib.suppress(AuthError):  # cached too; _verify_hmac refuses it
+            rt.resolver.resolve_id(cred_id, now=rt.clock.now())
+
+    await asyncio.to_thread(load)
 
 
 def _verify_hmac(request: Request, rt: Runtime, key_id: str, body: bytes) -> Principal:

@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from backend.audit.service import actor_of
+from backend.auth.revocation import announce
 from backend.auth.service import AuthError
 from backend.deps import SESSION_COOKIE, RuntimeDep
 from backend.users.service import logout as end_session
@@ -34,7 +35,7 @@ def logout(request: Request, rt: RuntimeDep) -> Response:
                 actor=actor_of(principal),
                 now=rt.clock.now(),
             )
-        rt.resolver.clear()
+        announce(rt.hub, rt.resolver, [principal.credential_id])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

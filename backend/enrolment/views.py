@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, 
 from fastapi.responses import HTMLResponse
 
 from backend.audit.service import actor_of
+from backend.auth.revocation import announce
 from backend.auth.service import AuthError, Principal
 from backend.authority import Authority
 from backend.deps import RowId, RuntimeDep, SessionDep, record_refusal, remote_of, require_role
@@ -178,8 +179,8 @@ async def redeem_enrolment(
         record_refusal(rt, request, AuthError(f"enrolment link {code}", kept))
         raise _refused(err) from None
     throttle.forgive(remote)
-    if done.revoked_credentials:
-        rt.resolver.clear()  # this node at once; the others within their cache time
+    # Every node forgets the phone's old credentials at once: refused at their next frame.
+    announce(rt.hub, rt.resolver, done.revoked_credentials)
     assert done.credential.id is not None
     return RedeemedEnrolment(
         token=done.token, credential_id=done.credential.id, officer=done.officer

@@ -12,6 +12,7 @@ through a FastAPI endpoint and 62k/s as a bare ASGI app), a third of intake's bu
 import asyncio
 import contextlib
 import logging
+import random
 from typing import Any
 
 import orjson
@@ -81,8 +82,9 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
             await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": err.reason})
 
     token = token_from(conn, allow_query=True, allow_subprotocol=True)
+    resolver = rt.resolver
     try:
-        principal = rt.resolver.resolve(token, now=rt.clock.now())
+        principal = await resolver.resolve_async(token, now=rt.clock.now())
     except AuthError as err:
         await refuse(err)
         return
@@ -121,9 +123,7 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
 
     async def still_valid() -> bool:
         try:
-            # Off the loop: a cache miss reads the database, and 298 phones re-check every 5 s
-            # (settings.field_revalidate_s).
-            await asyncio.to_thread(rt.resolver.resolve, token, now=rt.clock.now())
+            await resolver.resolve_async(token, now=rt.clock.now())
         except AuthError as err:
             await refuse(err)
             return False
@@ -131,12 +131,26 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
             log.warning("field socket: could not re-check a device credential", exc_info=True)
         return True
 
+    loop = asyncio.get_running_loop()
+    revoked = asyncio.Event()
+
+    # Woken when any node announces this credential revoked (backend/auth/revocation.py): a
+    # phone that sends nothing loses its socket at once, not at its next report.
+    def wake() -> None:
+        loop.call_soon_threadsafe(revoked.set)  # forget() may run in a request thread
+
+    unwatch = resolver.watch(principal.token_hash, wake)
+
     async def watch_credential() -> None:
-        # A phone that sends nothing is re-checked too: a revoked device must lose its socket
-        # within seconds, not at its next report.
+        # The timer is only a backstop (an announcement lost with no resync): jittered, so that
+        # phones that connected together do not all re-check together.
         every = rt.settings.field_revalidate_s
-        while await asyncio.sleep(every, result=True) and await still_valid():
-            pass
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(revoked.wait(), every * random.uniform(0.8, 1.2))
+            revoked.clear()
+            if not await still_valid():
+                return
 
     sender = asyncio.create_task(send_acks(), name="posko-field-acks")
     watcher = asyncio.create_task(watch_credential(), name="posko-field-credential")
@@ -164,12 +178,12 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
                 )
                 rej.size = len(data)
                 items, single = [rej], True
-            # Every frame asks the resolver (a dict hit; the database once per
-            # credential_cache_s): a phone revoked by a re-enrolment on this node is refused at
-            # its next frame, not after a timer of its socket's own (the resolver forgets it at
-            # once here, and within credential_cache_s on the other nodes).
+            # Every frame asks the resolver: a dict hit, or on a miss (once per
+            # credential_cache_s, or after a revocation) a read in a thread, never on the loop
+            # that serves every other phone. A phone revoked on any node is refused at its next
+            # frame: the announcement made every resolver forget it.
             try:
-                rt.resolver.resolve(token, now=rt.clock.now())
+                await resolver.resolve_async(token, now=rt.clock.now())
             except AuthError as err:
                 await refuse(err)
                 break
@@ -182,6 +196,7 @@ async def field_socket(scope: Scope, receive: Receive, send: Send) -> None:
     except OSError:
         pass  # the peer went away mid-frame
     finally:
+        unwatch()
         watcher.cancel()
         await pending.put(None)
         # Acks of events already queued still go out if the peer is listening.

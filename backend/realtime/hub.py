@@ -1,10 +1,11 @@
 """Live subscribers of this node: bounded queues, so a slow screen never slows intake."""
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 from backend.metrics import METRICS
-from backend.realtime.broadcast import RESYNC, Broadcaster, Message
+from backend.realtime.broadcast import RESYNC, Broadcaster, Deliver, Message
 
 __all__ = ["RESYNC", "LiveHub", "Subscriber", "channel_for_area", "channels_for_kabupaten"]
 
@@ -37,10 +38,21 @@ class LiveHub:
         self.broadcaster = broadcaster
         self._queue_max = queue_max
         self._subs: dict[str, set[Subscriber]] = {}
+        self._listeners: dict[str, Deliver] = {}  # node-internal channels (auth:revoked)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
 
     async def start(self) -> None:
         """Connect to the broadcaster."""
+        # Kept so that request threads can publish (backend.auth.revocation.announce).
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
         await self.broadcaster.connect(self.deliver)
+
+    async def listen(self, channel: str, listener: Deliver) -> None:
+        """Hand every message of a channel (resyncs too) to `listener`, on the event loop."""
+        self._listeners[channel] = listener
+        await self.broadcaster.watch(channel)
 
     async def stop(self) -> None:
         """Disconnect and wake every subscriber so its connection can close."""
@@ -69,6 +81,9 @@ class LiveHub:
 
     def deliver(self, msg: Message) -> None:
         """Queue a message for every subscriber of its channel, never waiting."""
+        listener = self._listeners.get(msg.channel)
+        if listener is not None:
+            listener(msg)
         for sub in self._subs.get(msg.channel, ()):
             try:
                 sub.queue.put_nowait(msg.data)

@@ -214,6 +214,23 @@ class RedisBroadcaster:
             return 0
         return int(value) if value else 0
 
+    def publish_blocking(self, channel: str, body: dict[str, Any]) -> None:
+        """Publish one message at once from a process with no hub (the CLI); raises RedisError."""
+        client = SyncRedis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        try:
+            client.eval(
+                _PUBLISH,
+                2,
+                self._seq_key(channel),
+                self._stream_key(channel),
+                orjson.dumps(body),
+                orjson.dumps(channel),
+                self.maxlen,
+                "d",
+            )
+        finally:
+            client.close()
+
     # --- publishing ---------------------------------------------------------------------------
 
     def _enqueue(self, channel: str, data: bytes, kind: str) -> None:

@@ -16,7 +16,7 @@ from backend.deps import (
     ReaderDep,
     RuntimeDep,
     SessionDep,
-    authenticate,
+    authenticate_async,
     record_refusal,
     scoped_area,
     token_from,
@@ -59,10 +59,10 @@ async def _refuse(ws: WebSocket, field: str, reason: str) -> None:
         await ws.close(code=POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
 
 
-def _still_valid(rt: Runtime, ws: WebSocket, token: str | None) -> AuthError | None:
+async def _still_valid(rt: Runtime, ws: WebSocket, token: str | None) -> AuthError | None:
     """Resolve the socket's credential again: None while it holds, the refusal once it ended."""
     try:
-        rt.resolver.resolve(token, now=rt.clock.now())
+        await rt.resolver.resolve_async(token, now=rt.clock.now())
     except AuthError as err:
         record_refusal(rt, ws, err)
         return err
@@ -78,7 +78,7 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
     """Subscribe to your area's deltas; `hello` first, `heartbeat` when quiet, `resync` on loss."""
     await ws.accept()
     try:
-        principal = authenticate(rt, ws, allow_query=True)
+        principal = await authenticate_async(rt, ws, allow_query=True)
     except AuthError as err:
         await _refuse(ws, "token", err.reason)
         return
@@ -106,8 +106,8 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
     watcher = asyncio.create_task(watch_close())
     # Checked at open only, a socket would outlive a sign-out or a revoked link for as long as
     # the screen stays open (days, for a wall): re-resolve the credential every few seconds.
-    # A sign-out or a revocation on this node closes it within settings.live_revalidate_s; on
-    # another node, within that plus the resolver's cache (settings.credential_cache_s).
+    # A sign-out or a revocation on any node closes it within settings.live_revalidate_s (every
+    # node's resolver forgot it when it was announced, backend/auth/revocation.py).
     every = rt.settings.live_revalidate_s
     next_check = time.monotonic() + every
     try:
@@ -116,7 +116,7 @@ async def live_socket(ws: WebSocket, rt: RuntimeDep) -> None:
         while not closed.is_set():
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + every
-                ended = _still_valid(rt, ws, token)
+                ended = await _still_valid(rt, ws, token)
                 if ended is not None:
                     await _refuse(ws, "token", ended.reason)
                     return

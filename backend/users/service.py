@@ -157,13 +157,15 @@ def create(
     return user
 
 
-def _end_sessions(session: Session, user_id: int, now: datetime) -> int:
+def _end_sessions(session: Session, user_id: int, now: datetime) -> list[int]:
+    # The ids, so that every node can be told to forget them (backend/auth/revocation.py).
     res = session.execute(
         update(Credential)
         .where(col(Credential.user_id) == user_id, col(Credential.revoked_at).is_(None))
         .values(revoked_at=now)
+        .returning(col(Credential.id))
     )
-    return int(res.rowcount)  # type: ignore[attr-defined]
+    return [int(i) for i in res.scalars()]
 
 
 def update_user(
@@ -175,11 +177,11 @@ def update_user(
     actor: str,
     settings: Settings,
     authority: Authority,
-) -> tuple[User, int]:
+) -> tuple[User, list[int]]:
     """Change a user the actor reaches, never beyond the actor's own role and area.
 
     Changing role, area, password or disabling ends their sessions. An `area_code` of null
-    means the actor's own area. Returns the user and how many sessions were ended.
+    means the actor's own area. Returns the user and the credential ids of the ended sessions.
     """
     user = get_reached(session=session, user_id=user_id, authority=authority)
     changed: dict[str, Any] = {}
@@ -197,7 +199,7 @@ def update_user(
     if data.password is not None:
         changed["password_hash"] = hasher(settings).hash(data.password)
     if not changed:
-        return user, 0
+        return user, []
     version, old_area = user.version, user.area_code
     res = session.execute(
         update(User)
@@ -209,7 +211,7 @@ def update_user(
         # it was read is not changed.
         session.rollback()
         raise UserError("version", "the user changed meanwhile; try again")
-    ended = 0
+    ended: list[int] = []
     if changed.keys() & {"role", "area_code", "password_hash", "is_active"}:
         ended = _end_sessions(session, user_id, now)
     shown = {k: (v.value if isinstance(v, Role) else v) for k, v in changed.items()}
@@ -223,7 +225,7 @@ def update_user(
         user,
         also_in=(old_area, changed.get("area_code", old_area)),
         changes=shown,
-        sessions_ended=ended,
+        sessions_ended=len(ended),
     )
     session.commit()
     session.refresh(user)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
 from backend.audit.service import actor_of
+from backend.auth.revocation import announce
 from backend.auth.service import AuthError, Principal
 from backend.authority import Authority, GrantError
 from backend.browser import set_session_cookie
@@ -177,7 +178,7 @@ def sign_out(principal: PrincipalDep, rt: RuntimeDep, session: SessionDep) -> Re
             actor=actor_of(principal),
             now=rt.clock.now(),
         )
-        rt.resolver.clear()
+        announce(rt.hub, rt.resolver, [principal.credential_id])
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -239,8 +240,7 @@ def change_user(
         )
     except (UserError, GrantError) as err:
         raise _refused(err) from None
-    if ended:
-        rt.resolver.clear()
+    announce(rt.hub, rt.resolver, ended)
     return to_public(user)
 
 
@@ -304,7 +304,7 @@ def issue_device_token(
 def revoke_any(
     credential_id: RowId, principal: Admin, session: SessionDep, rt: RuntimeDep
 ) -> CredentialsPublic:
-    """Revoke a credential of your area (admin); servers drop it within seconds."""
+    """Revoke a credential of your area (admin); every server refuses it at once."""
     try:
         public = revoke_credential(
             session=session,
@@ -315,7 +315,7 @@ def revoke_any(
         )
     except UserError as err:
         raise _refused(err) from None
-    rt.resolver.clear()
+    announce(rt.hub, rt.resolver, [public.id])
     return CredentialsPublic(data=[public], count=1)
 
 
@@ -369,5 +369,5 @@ def revoke_kiosk_link(
         )
     except UserError as err:
         raise _refused(err) from None
-    rt.resolver.clear()
+    announce(rt.hub, rt.resolver, [public.id])
     return CredentialsPublic(data=[public], count=1)

@@ -301,7 +301,7 @@ def walk_through(walk: Walk, out: Path, scale: float) -> None:
             )[0][0]
             revoke(session=s, credential_id=cred, now=datetime.now(UTC))
         engine.dispose()
-        time.sleep(6)  # the server's credential cache (credential_cache_s, 5 s) forgets it
+        time.sleep(6)  # the server's credential cache (credential_cache_s, 5 s here) forgets it
         page.goto(base + "#beranda")
         page.wait_for_selector(".card")
         page.locator(".card").first.get_by_role("button", name="Kirim situasi saja").click()
@@ -328,7 +328,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "posko.db"
-        settings = make_settings(db, clock_start=CLOCK_START, clock_speed=1.0)
+        # The walk revokes the phone in SQL, behind the server's back: nothing announces it, so
+        # the server learns it only when its cache entry expires. Keep that short here.
+        settings = make_settings(db, clock_start=CLOCK_START, clock_speed=1.0).model_copy(
+            update={"credential_cache_s": 5.0}
+        )
         seeded = seed(settings)
         row = (
             sqlite3.connect(db)

@@ -167,7 +167,7 @@ def test_a_storm_of_wrong_passwords_never_holds_the_event_loop(settings: Setting
             )
         assert codes == [401] * 12
         time.sleep(0.3)  # the lag watch's next tick
-        # On the loop, the checks would have held it for 12 hashes in all (≥ 12 × one_hash of
+        # On the loop, the checks would have held it for 12 hashes in all (at least 12 hashes of
         # lag); off it, what is left is the machine's own noise, which on a 2-core machine running
         # both database passes at once reached ~7 hashes' worth: the line sits between the two.
         assert _loop_lag_total(server) - before < 9 * one_hash

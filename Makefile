@@ -44,15 +44,16 @@ serve: $(BIN)/posko ## the server alone
 check: install lint test-js ## the quick loop (< 3 min): lint, JS tests, no browser/PostgreSQL/slow tests
 	$(call PYTEST_WITH,$(CHECK_WORKERS)) -m "$(CHECK_MARKS)"
 
-test: install lint test-js test-databases ## everything CI checks
+test: install lint test-js test-sqlite test-postgres ## everything CI checks
 
-# The two passes run at once: the suite mostly waits (servers starting, sockets, timers), so two
-# passes of two workers each keep both cores busy where one pass left one idle. They cannot
-# collide: each test has its own database (a temporary file, or a uniquely named PostgreSQL one),
-# port (bound by the kernel), Redis key prefix and temporary directory; the PostgreSQL pass keeps
-# its own pytest cache. --output-sync: each pass's output is printed whole when it ends; make
-# fails if either does.
-test-databases: install ## the SQLite pass and the PostgreSQL pass at the same time
+# Both passes at once, for a machine with cores to spare. On the 2-core machines here it was no
+# faster (7 Dec 2026: 23 min against ~20 one after the other; the SQLite pass alone went from
+# ~12 to ~23 min at a load average of ~15) and the phone app's offline browser tests failed under
+# that load, so `make test` runs the passes one after the other. They cannot collide: each test
+# has its own database (a temporary file, or a uniquely named PostgreSQL one), port (bound by the
+# kernel), Redis key prefix and temporary directory; the PostgreSQL pass keeps its own pytest
+# cache. --output-sync: each pass's output is printed whole when it ends; make fails if either does.
+test-databases: install ## the SQLite and PostgreSQL passes at the same time (many cores)
 	@echo "SQLite and PostgreSQL passes running at once; each prints its output when it ends"
 	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) -j2 --output-sync=target \
 		test-sqlite test-postgres

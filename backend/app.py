@@ -29,6 +29,7 @@ from backend.audit.anchor import Checkpointer
 from backend.audit.service import claim_key
 from backend.auth import views as auth_views
 from backend.auth.revocation import install as install_revocations
+from backend.auth.revocation import watch_stamp
 from backend.auth.service import CredentialResolver, ReplayGuard
 from backend.browser import OriginGuard
 from backend.channels import sms as sms_channel
@@ -269,6 +270,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await telegram_poll.start()
     # Per node, on purpose: every node keeps its own in-memory registry index.
     watcher = asyncio.create_task(_watch_registry(rt), name="posko-registry-watch")
+    revocations = asyncio.create_task(
+        watch_stamp(engine, rt.resolver, settings.revocation_poll_s), name="posko-revocations"
+    )
     rollup_check = _rollup_check(engine, settings.rollup_check_s)
     await rollup_check.start()
     checkpoints = _audit_checkpoints(engine, settings)
@@ -306,9 +310,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         last_checkpoint = checkpoints is not None and checkpoints[0].is_leader
         if checkpoints is not None:
             await checkpoints[0].stop()
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, revocations):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await sweeper.stop()
         if outbox is not None:
             await outbox.stop()

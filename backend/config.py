@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     # with no resync (docs/deployment.md, "Credential checks"). 300 s: a national phone sends a
     # frame every ~3 min, so nearly every frame is a dict hit, not a database read.
     credential_cache_s: float = 300.0
+    # A revocation made by the CLI leaves a stamp in the database: how often each node reads it.
+    revocation_poll_s: float = Field(default=1.0, gt=0)
     # How often an open /ws/field socket re-checks its credential with no frame coming in: a
     # backstop (a revocation wakes the socket at once), jittered ±20 % so 128k phones that
     # connected together do not re-check together. /ws/live screens are few: every 2 s.

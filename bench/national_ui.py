@@ -21,7 +21,6 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from backend.db import make_engine
@@ -29,7 +28,7 @@ from backend.migrate import upgrade
 from backend.registry.build import Scale, build_registry
 from backend.registry.service import write_registry
 from bench.national import midday
-from bench.prep import bench_settings
+from bench.prep import bench_settings, ensure_pg_database
 from dashboard import ids
 from schemas.enums import Role
 from tests.factories import person_token
@@ -52,15 +51,7 @@ def own_database() -> str:
     server = os.environ.get(
         "POSKO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        exists = c.execute(
-            text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": DEFAULT_DB}
-        ).scalar_one()
-        if not exists:
-            c.execute(text(f'CREATE DATABASE "{DEFAULT_DB}"'))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + DEFAULT_DB
+    return ensure_pg_database(server.rsplit("/", 1)[0] + "/" + DEFAULT_DB)
 
 
 def callback_body(area: str | None, digest: str | None = None) -> dict[str, Any]:

@@ -240,6 +240,20 @@ def _pg_admin(sql: str) -> None:
         admin.dispose()
 
 
+def ensure_pg_database(url: str) -> str:
+    """Create the PostgreSQL database of `url` when missing (a fresh machine); return `url`."""
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            q = text("SELECT count(*) FROM pg_database WHERE datname = :n")
+            if not c.execute(q, {"n": name}).scalar_one():
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return url
+
+
 @contextmanager
 def prepare_pg(*, history: int, n_devices: int = 200) -> Iterator[Prepared | None]:
     """The starting PostgreSQL database, dropped afterwards; None if there is no server."""

@@ -41,6 +41,7 @@ from backend.registry.build import Scale, build_registry
 from backend.registry.service import write_registry
 from backend.tps.liveness import grace_s
 from bench.figures import Figure
+from bench.prep import ensure_pg_database
 from schemas.enums import Phase, RiskRating
 
 NOW = datetime(2024, 11, 27, 4, 0, tzinfo=UTC)  # 11:00 WIB, voting
@@ -267,7 +268,7 @@ def oku(quick: bool) -> list[Figure]:
 
 def national(url: str, quick: bool) -> list[Figure]:
     """National registry on PostgreSQL: steady, storm, latency."""
-    settings = _settings(url)
+    settings = _settings(ensure_pg_database(url))
     engine = make_engine(settings)
     out: list[Figure] = []
     try:

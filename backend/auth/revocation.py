@@ -10,23 +10,34 @@ message to its resolver (`install`), which forgets them too and wakes the socket
 memory:// reaches this process only; redis:// every node. When a node may have missed messages
 (Redis lost, a stream trimmed) the broadcaster delivers a resync, and the resolver forgets
 everything: re-reading is the safe side.
+
+A process without a hub (the CLI) cannot reach a memory:// server, so it also leaves a stamp in
+the database (`STAMP`): every node reads it every `settings.revocation_poll_s` (one row by key),
+and when it changed, asks which of the credentials it holds are now revoked and forgets those.
 """
 
 import asyncio
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
+from backend.auth.models import Credential
 from backend.auth.service import CredentialResolver
+from backend.meta import get_value, set_value
 from backend.realtime.broadcast import RESYNC, Message
 from backend.realtime.hub import LiveHub
 
 log = logging.getLogger("posko.auth")
 
 CHANNEL = "auth:revoked"
+STAMP = "revocation_stamp"  # meta key: changed by every revocation made outside a server
+_CHUNK = 1000  # credential ids per IN (...) when a node re-checks what it holds
 
 
 async def install(hub: LiveHub, resolver: CredentialResolver) -> None:
@@ -73,15 +84,19 @@ def _log_failure(fut: "asyncio.Future[None] | Any") -> None:
         log.error("could not announce a revocation", exc_info=fut.exception())
 
 
-def announce_from_cli(broadcast_url: str, credential_ids: Iterable[int]) -> bool:
-    """Announce from a process without a hub (the CLI); False when no node can be reached.
+def announce_from_cli(broadcast_url: str, session: Session, credential_ids: Iterable[int]) -> None:
+    """Announce from a process without a hub (the CLI): a stamp every node polls, and Redis.
 
-    With memory:// the running server is another process that cannot be told: it refuses the
-    credential when its cache entry expires (credential_cache_s) or the socket's re-check runs.
+    The stamp reaches every server within `revocation_poll_s`, whatever the broadcaster;
+    with redis:// the announcement also reaches them at once.
     """
     ids = sorted(set(credential_ids))
-    if not ids or not broadcast_url.startswith(("redis://", "rediss://")):
-        return False
+    if not ids:
+        return
+    set_value(session=session, key=STAMP, value=uuid.uuid4().hex)
+    session.commit()
+    if not broadcast_url.startswith(("redis://", "rediss://")):
+        return
 
     from redis.exceptions import RedisError
 
@@ -90,6 +105,37 @@ def announce_from_cli(broadcast_url: str, credential_ids: Iterable[int]) -> bool
     try:
         RedisBroadcaster(broadcast_url).publish_blocking(CHANNEL, _body(ids))
     except (RedisError, OSError) as exc:
-        log.error("could not announce a revocation on %s: %s", broadcast_url, exc)
-        return False
-    return True
+        log.error("revocation not announced on %s (the stamp stands): %s", broadcast_url, exc)
+
+
+def _stamp(engine: Engine) -> str | None:
+    with Session(engine) as s:
+        return get_value(session=s, key=STAMP)
+
+
+def _revoked_among(engine: Engine, ids: list[int]) -> list[int]:
+    """Which of these credentials are revoked now (one indexed read per thousand)."""
+    out: list[int] = []
+    with Session(engine) as s:
+        for i in range(0, len(ids), _CHUNK):
+            q = select(Credential.id).where(
+                col(Credential.id).in_(ids[i : i + _CHUNK]), col(Credential.revoked_at).is_not(None)
+            )
+            out += [cid for cid in s.exec(q) if cid is not None]
+    return out
+
+
+async def watch_stamp(engine: Engine, resolver: CredentialResolver, every_s: float) -> None:
+    """Forever: when the stamp changes, forget the held credentials that are now revoked."""
+    seen = await asyncio.to_thread(_stamp, engine)
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            now = await asyncio.to_thread(_stamp, engine)
+            if now == seen:
+                continue
+            revoked = await asyncio.to_thread(_revoked_among, engine, resolver.held_ids())
+            resolver.forget(revoked)  # wakes the sockets that hold them
+            seen = now
+        except Exception:  # the database away: try again next time, keep serving
+            log.exception("could not read the revocation stamp")

@@ -288,6 +288,10 @@ class CredentialResolver:
         self._by_id.clear()
         self._hash_of.clear()
 
+    def held_ids(self) -> list[int]:
+        """The credential ids this cache holds an answer for."""
+        return sorted({*self._by_id, *self._hash_of})
+
     def forget(self, credential_ids: Iterable[int]) -> None:
         """Drop these credentials from the cache and wake the sockets that hold them."""
         self._generation += 1

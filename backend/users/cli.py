@@ -102,13 +102,6 @@ def user_list(database_url: DatabaseUrl = None) -> None:
             typer.echo(f"{u.id:>5}  {u.username:<20} {u.role.value:<9} {u.full_name}  [{state}]")
 
 
-def _told(announced: bool, ids: list[int]) -> str:
-    """What the operator should know about the running servers."""
-    if announced or not ids:
-        return ""
-    return "; servers without a redis:// broadcast refuse it within credential_cache_s"
-
-
 @user_app.command("disable")
 def user_disable(username: str, database_url: DatabaseUrl = None) -> None:
     """Disable a user and end their sessions."""
@@ -125,8 +118,8 @@ def user_disable(username: str, database_url: DatabaseUrl = None) -> None:
             settings=settings,
             authority=SERVER,
         )
-    announced = announce_from_cli(settings.broadcast_url, ended)
-    typer.echo(f"disabled {username}; {len(ended)} session(s) ended{_told(announced, ended)}")
+        announce_from_cli(settings.broadcast_url, session, ended)
+    typer.echo(f"disabled {username}; {len(ended)} session(s) ended")
 
 
 @user_app.command("unlock")
@@ -192,6 +185,6 @@ def kiosk_revoke(credential_id: int, database_url: DatabaseUrl = None) -> None:
             )
         except UserError as err:
             raise typer.BadParameter(err.reason) from None
-    assert cred.id is not None
-    announced = announce_from_cli(settings.broadcast_url, [cred.id])
-    typer.echo(f"revoked kiosk credential {cred.id} ({cred.name}){_told(announced, [cred.id])}")
+        assert cred.id is not None
+        announce_from_cli(settings.broadcast_url, session, [cred.id])
+    typer.echo(f"revoked kiosk credential {cred.id} ({cred.name})")

@@ -18,7 +18,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp
 
 from backend import health, overview
 from backend.aftercommit import AfterCommit, Live
@@ -53,7 +52,7 @@ from backend.incidents.situations import Situations
 from backend.intake import views as intake_views
 from backend.intake.socket import FieldSocketRoute
 from backend.intake.validate import Checker
-from backend.intake.views import WebhookFastPath, WebhookRoute
+from backend.intake.views import WebhookRoute
 from backend.intake.writer import Writer
 from backend.meta import EXERCISE_CLOCK, get_value, set_value
 from backend.migrate import upgrade
@@ -351,26 +350,10 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)  # nobody is left to read it
 
 
-# Responses of 1,000 bytes or more are gzipped for clients that accept it (GZipMiddleware, and
-# WebhookFastPath the same way for the webhooks' acks).
-GZIP_MIN_SIZE = 1000
-GZIP_LEVEL = 6
-
-
-class PoskoApp(FastAPI):
-    """FastAPI with the webhooks' fast path outside its middleware stack (intake/views.py)."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        """The usual stack, behind WebhookFastPath."""
-        return WebhookFastPath(
-            super().build_middleware_stack(), gzip_min_size=GZIP_MIN_SIZE, gzip_level=GZIP_LEVEL
-        )
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API (and, when present, the dashboard) on one FastAPI app."""
     settings = settings or Settings()
-    app = PoskoApp(
+    app = FastAPI(
         title="Posko",
         version="0.1.0",
         description="Election-day security picture for a police command post.",
@@ -413,5 +396,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OriginGuard, settings=settings)
     # Outermost: the dashboard's first load is ~6 MB of JavaScript (1.5 MB compressed); bodies
     # over 128 KiB are compressed in a worker thread, so intake does not wait for it.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=GZIP_LEVEL)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     return app

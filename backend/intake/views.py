@@ -1,25 +1,18 @@
 """Field intake: the device websocket and the webhooks, both acking only after commit.
 
 The webhooks are declared here as FastAPI routes (their OpenAPI documentation), but POSTs to
-them are answered by the same function (_webhook) ahead of FastAPI's router, its dependency
-solver and worker-thread hops, which cost more than the webhook's own work:
-- WebhookFastPath, outside every middleware, takes the POSTs that carry their own credential
-  (Bearer or HMAC): the layers it skips pass those through unchanged (the origin guard checks
-  cookie-authenticated writes only; the dashboard guard, dashboard paths only) or cost per
-  request what they do for nothing here (GZip wraps every response to compress the few over
-  1,000 bytes: done here, the same way). Measured under wrk: ~20 % of the server's CPU per
-  single-ping request went to those layers and the response's trip through them.
-- WebhookRoute, inside them, answers the rest (a cookie-borne credential, or none: refused).
+them are answered by WebhookRoute, an ASGI layer ahead of FastAPI's router: the same function
+(_webhook), without the router, the dependency solver and its worker-thread hops. Measured
+in-process on one ping per request, those cost more than the webhook's own work.
 """
 
 import logging
-import zlib
 from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request, Response, status
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth.service import KEY_ID_HEADER, AuthError
 from backend.auth.signed import device_for_body, signed_header_params
@@ -205,89 +198,3 @@ class WebhookRoute:
             log.info("POST %s cut off by the client (%s)", scope["path"], remote_of(request))
             response = Response(status_code=400)
         await response(scope, receive, send)
-
-
-_PLAIN_500 = b"Internal Server Error"
-
-
-class WebhookFastPath:
-    """ASGI wrapper outside every middleware: webhook POSTs with their own credential, directly.
-
-    Everything else goes to the app's stack. What the skipped layers would do is kept: the
-    response is compressed as GZipMiddleware would (same threshold and level, Vary header),
-    and an unexpected error answers 500 and propagates as ServerErrorMiddleware does.
-    """
-
-    def __init__(self, app: ASGIApp, *, gzip_min_size: int, gzip_level: int) -> None:
-        self.app = app
-        self.gzip_min_size = gzip_min_size
-        self.gzip_level = gzip_level
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Dispatch."""
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path not in WEBHOOK_KINDS:
-            await self.app(scope, receive, send)
-            return
-        only = WEBHOOK_KINDS[path]
-        credential = False
-        encoding: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"authorization" or name == b"x-posko-key-id":
-                credential = True
-            elif name == b"accept-encoding" and encoding is None:
-                encoding = value  # the first one, as Starlette's Headers.get reads it
-        if not credential:
-            # A cookie (the origin guard's business) or nothing at all: the full stack.
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def sent(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        request = Request(scope, receive)
-        try:
-            try:
-                response = await _webhook(request, scope["app"].state.runtime, only)
-            except ClientDisconnect:
-                # As WebhookRoute: nothing was acted on or acked, the phone resends.
-                log.info("POST %s cut off by the client (%s)", path, remote_of(request))
-                response = Response(status_code=400)
-            await self._respond(response, encoding is not None and b"gzip" in encoding, sent)
-        except Exception:
-            if not started:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-length", str(len(_PLAIN_500)).encode()),
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": _PLAIN_500})
-            raise  # the server logs it, as after ServerErrorMiddleware
-
-    async def _respond(self, response: Response, gzip_ok: bool, send: Send) -> None:
-        """Send the response, compressed as GZipMiddleware would."""
-        body = bytes(response.body)
-        headers = response.raw_headers
-        if len(body) >= self.gzip_min_size:
-            headers = [h for h in headers if h[0] != b"content-length"]
-            headers.append((b"vary", b"Accept-Encoding"))
-            if gzip_ok:
-                c = zlib.compressobj(self.gzip_level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-                body = c.compress(body) + c.flush()
-                headers.append((b"content-encoding", b"gzip"))
-            headers.append((b"content-length", str(len(body)).encode()))
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": body})

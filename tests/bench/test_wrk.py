@@ -28,7 +28,8 @@ def test_wrk_window_stores_every_signed_ping_it_counts_as_acked(tmp_path: Path) 
     assert run.failures == [] and run.errors == 0 and run.rejected == 0
     assert run.stored_total > 50 and run.rate > 0
     assert run.stored_total <= run.new_rows <= run.stored_total + run.unanswered
-    assert run.unanswered <= 2 * load.connections  # at most one per connection, per invocation
+    # Unacknowledged rows: only requests in flight when wrk stopped, one per connection at most.
+    assert run.new_rows - run.stored_total <= 2 * load.connections
     assert run.durable and run.generator == "wrk, 2 thread(s)"
 
 

@@ -58,7 +58,7 @@ def test_single_bad_event_answers_422_naming_the_field(
 def test_a_large_ack_is_gzipped_for_clients_that_accept_it_as_every_large_response(
     server: LiveServer, device: str, mini: MiniRegistry
 ) -> None:
-    """The webhooks answer ahead of GZipMiddleware (views.WebhookFastPath), compressing alike."""
+    """Batch acks go through GZipMiddleware like any other response (WebhookRoute is inside)."""
     batch = [ping(mini.tps_codes[i % 3]) for i in range(30)]  # ~2,400 bytes of acks
     gz = _post(server, "/api/v1/pings", batch, device, **{"accept-encoding": "gzip"})
     assert gz.status_code == 200 and gz.headers["content-encoding"] == "gzip"

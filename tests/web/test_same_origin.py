@@ -130,7 +130,7 @@ def test_cookie_writes_from_other_origins_are_refused_and_from_our_pages_pass(
 def test_a_webhook_post_carried_by_the_cookie_alone_is_held_to_the_origin_rule(
     server: LiveServer, viewer: str, mini: MiniRegistry, engine: Engine
 ) -> None:
-    """The webhooks' fast path takes only requests with their own credential; this one is not."""
+    """Webhooks answer ahead of the router but behind the origin guard: a cookie is held to it."""
     r = httpx.post(
         server.url + "/api/v1/pings",
         cookies={"posko_token": viewer},

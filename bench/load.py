@@ -216,7 +216,7 @@ def durability_note(runs: list[Run]) -> str:
     if all(r.durable for r in runs):
         return (
             f"acks ≤ new rows ≤ acks + unanswered ({acked:,} ≤ {rows:,} ≤ {acked:,} + "
-            f"{unanswered:,} in requests unanswered when wrk stopped) ✓, {rejected} rejected"
+            f"{unanswered:,} in flight when wrk stopped) ✓, {rejected} rejected"
         )
     errs = sum(r.errors for r in runs)
     fails = "; ".join(f for r in runs for f in r.failures)[:200]

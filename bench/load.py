@@ -107,7 +107,6 @@ class Run:
     # the Python load processes drain): the server may have committed them, unacknowledged.
     unanswered: int = 0
     generator: str | None = None  # None: the Python load processes (bench/loadgen.py)
-    requests_per_s: float = 0.0
 
     @property
     def durable(self) -> bool:

@@ -15,6 +15,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.figures import Figure
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     figures: list[Figure] = []
     skipped: dict[str, str] = {}
+    # Suites that measured only some of their figures: which of their last ones to keep.
+    keepers: dict[str, Callable[[str], bool]] = {}
     failed = False
     for suite in selected:
         if args.quick and suite in FULL_ONLY and suite not in wanted:
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         for f in got:
             f.note = f"{f.note}; {load}" if f.note else load
         figures += got
+        if hasattr(module, "keeps"):
+            keepers[suite] = module.keeps
         print(f"[bench] {suite}: {len(got)} figures in {time.monotonic() - s0:.0f} s", flush=True)
         for f in got:
             r = ratio(f)
@@ -113,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_others and (args.out / "results.json").exists():
         old = json.loads((args.out / "results.json").read_text())
         rerun = {*selected, *(["wire"] if "pixel" in selected else [])}
-        kept = [f for f in old["figures"] if f["suite"] not in rerun]
+        # A partial re-run (bench/intake.py's POSKO_BENCH_INTAKE) keeps its suite's other figures.
+        kept = [
+            f
+            for f in old["figures"]
+            if f["suite"] not in rerun or (f["suite"] in keepers and keepers[f["suite"]](f["name"]))
+        ]
         fields = set(Figure.__dataclass_fields__)
         figures = [Figure(**{k: v for k, v in f.items() if k in fields}) for f in kept] + figures
         earlier = f"{old['rerun']}; " if old.get("rerun") else ""

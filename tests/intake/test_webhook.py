@@ -55,6 +55,24 @@ def test_single_bad_event_answers_422_naming_the_field(
     assert r.json()["error"]["field"] == "phase"
 
 
+def test_a_large_ack_is_gzipped_for_clients_that_accept_it_as_every_large_response(
+    server: LiveServer, device: str, mini: MiniRegistry
+) -> None:
+    """Batch acks go through GZipMiddleware like any other response (WebhookRoute is inside)."""
+    batch = [ping(mini.tps_codes[i % 3]) for i in range(30)]  # ~2,400 bytes of acks
+    gz = _post(server, "/api/v1/pings", batch, device, **{"accept-encoding": "gzip"})
+    assert gz.status_code == 200 and gz.headers["content-encoding"] == "gzip"
+    assert gz.headers["vary"] == "Accept-Encoding"
+    assert int(gz.headers["content-length"]) < 1000
+    assert [a["result"] for a in gz.json()] == ["stored"] * 30
+    plain = _post(server, "/api/v1/pings", batch, device, **{"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    assert [a["result"] for a in plain.json()] == ["duplicate"] * 30
+    small = _post(server, "/api/v1/pings", ping(mini.tps_codes[0]), device)
+    assert small.status_code == 200
+    assert "content-encoding" not in small.headers and "vary" not in small.headers
+
+
 def test_malformed_json_answers_400_and_is_kept(server: LiveServer, device: str, engine: Engine):
     r = _post(server, "/api/v1/pings", b'{"type": "ping",', device)
     assert r.status_code == 400

@@ -127,6 +127,21 @@ def test_cookie_writes_from_other_origins_are_refused_and_from_our_pages_pass(
     assert written == set(_ours(ops_server))
 
 
+def test_a_webhook_post_carried_by_the_cookie_alone_is_held_to_the_origin_rule(
+    server: LiveServer, viewer: str, mini: MiniRegistry, engine: Engine
+) -> None:
+    """Webhooks answer ahead of the router but behind the origin guard: a cookie is held to it."""
+    r = httpx.post(
+        server.url + "/api/v1/pings",
+        cookies={"posko_token": viewer},
+        headers={"origin": "http://elsewhere.example"},
+        json=ping(mini.tps_codes[0]),
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["detail"]["field"] == "origin"
+    assert count(engine, "ping") == 0
+
+
 def test_programs_with_their_own_credential_are_not_asked_where_they_come_from(
     server: LiveServer, device: str, viewer: str, mini: MiniRegistry, engine: Engine
 ) -> None:

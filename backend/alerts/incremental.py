@@ -18,8 +18,10 @@ and the desired alerts as of its last tick, and each tick re-evaluates only
 
 It calls the same rule functions the full sweep does, and only the keys whose desired alert
 changed go to `service.apply_desired`. A registry write (its stamp), the end of an intake
-stall (frozen kinds), a failed tick, and every `sweep_reconcile_s` rebuild the model from a
-full sweep: that also catches any drift.
+stall (frozen kinds) and a failed tick rebuild the model from a full sweep (`reconcile`: every
+open alert compared). Every `sweep_reconcile_s` the sweeper also reads a new model beside its
+ticks (`rebuild`) and takes it over (`adopt`): whatever the old model drifted on from the
+facts is set right, without holding the ticks for a national read.
 """
 
 import heapq

@@ -26,7 +26,7 @@ facts is set right, without holding the ticks for a national read.
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -460,19 +460,34 @@ def reconcile(
 
 
 def rebuild(
-    *, engine: Engine, settings: Settings, listening_since: datetime, now: datetime
+    *,
+    engine: Engine,
+    settings: Settings,
+    listening_since: datetime,
+    now: datetime,
+    clock: Callable[[], datetime] | None = None,
 ) -> AlertModel:
     """A new model from a full read of the facts at `now`; writes nothing.
 
     The sweeper builds it beside its incremental ticks (a national read takes tens of seconds)
-    and then takes it over with `adopt`.
+    and then takes it over with `adopt`. With `clock`, the model then catches up to it here
+    (`catch_up`), so the tick that takes it over re-reads only what was marked since.
     """
     model = AlertModel(settings, listening_since)
     marked_at = now_utc()
     with Session(engine) as session:
         facts, raw, desired, stamp = _read_all(session, model, now, False)
     model.load(facts, raw, desired, marked_at=marked_at, stamp=stamp)
+    if clock is not None:
+        catch_up(engine=engine, model=model, now=clock())
     return model
+
+
+def catch_up(*, engine: Engine, model: AlertModel, now: datetime) -> None:
+    """Bring a model not yet taken over to `now` (what changed is applied when it is)."""
+    marked_at = now_utc()
+    with Session(engine) as session:
+        model.advance(session, now, False, marked_at)
 
 
 def adopt(

@@ -254,6 +254,7 @@ class Sweeper:
                         settings=self.settings,
                         listening_since=self.listening_since,
                         now=now,
+                        clock=self.clock.now,
                     )
                 )
             except BaseException as e:  # handed to the tick that takes it over

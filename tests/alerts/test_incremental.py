@@ -26,7 +26,14 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from backend.alerts.incremental import AlertModel, adopt, advance, rebuild, reconcile
+from backend.alerts.incremental import (
+    AlertModel,
+    adopt,
+    advance,
+    catch_up,
+    rebuild,
+    reconcile,
+)
 from backend.alerts.models import Alert
 from backend.alerts.rules import evaluate
 from backend.alerts.service import _detail, acknowledge, load_facts, sweep
@@ -364,6 +371,8 @@ def _run(
                 model, pending = pending[0], None
                 adopted += 1
             else:
+                if pending is not None and builds.random() < 0.5:
+                    catch_up(engine=engine_a, model=pending[0], now=now)  # as its thread does
                 if pending is None and builds.random() < 0.15:
                     # Read before this tick's sweep; the ticks go on with the old model.
                     pending = (

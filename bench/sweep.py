@@ -9,7 +9,8 @@ tick of each kind, same run.
 National (PostgreSQL, 435,296 TPS; skipped with --quick): its own database (default
 posko_sweeps on the test server, seeded once and reused; a re-run starts from a fresh mid-day
 state). Between ticks ~1,500 TPS and their officers are heard (their rows written as intake
-writes them: last seen, last received, change mark), the clock moving 2 s per tick. Then a
+writes them: last seen, last received, change mark), the clock moving 2 s per tick. Then the
+sweeper's periodic full read on a thread of its own while the ticks go on (and taken over), a
 storm (a province's TPS and officers silent for an hour: everything raised in chunks, then
 cleared when it is heard again; the longest chunk's transaction is what intake may wait on),
 and the latency of an alert: a kecamatan stops, and on a real-time clock with the sweeper's
@@ -21,6 +22,7 @@ import os
 import random
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from backend.alerts.incremental import AlertModel, advance, reconcile
+from backend.alerts.incremental import AlertModel, adopt, advance, rebuild, reconcile
 from backend.alerts.service import SweepChanges, sweep
 from backend.config import Settings
 from backend.db import make_engine
@@ -301,12 +303,72 @@ def national(url: str, quick: bool) -> list[Figure]:
             )
         )
         print(f"    national steady: full {f} ms, incremental {i} ms", flush=True)
+        figures, model, now = beside(engine, settings, model, now, traffic, i)
+        out += figures
         figures, now = storm(engine, model, now, rng)
         out += figures
         out += latency(engine, model, now, rng)
     finally:
         engine.dispose()
     return out
+
+
+def beside(
+    engine: Engine,
+    settings: Settings,
+    model: AlertModel,
+    now: datetime,
+    traffic: Traffic,
+    alone_ms: float,
+) -> tuple[list[Figure], AlertModel, datetime]:
+    """The periodic full read on a thread of its own while the ticks go on, then taken over."""
+    built: list[AlertModel] = []
+    clock = [now]  # the ticks' clock, which the read catches up to once done (as the sweeper's)
+    reader = threading.Thread(
+        target=lambda: built.append(
+            rebuild(
+                engine=engine,
+                settings=settings,
+                listening_since=SINCE,
+                now=clock[0],
+                clock=lambda: clock[-1],
+            )
+        )
+    )
+    t0 = time.perf_counter()
+    reader.start()
+    ticks: list[float] = []
+    while reader.is_alive():
+        time.sleep(settings.sweep_interval_s)
+        now += TICK
+        clock.append(now)
+        traffic.hear(engine, NATIONAL_PER_TICK, now)
+        ticks.append(_incremental(engine, model, now)[0])
+    read_s = time.perf_counter() - t0
+    time.sleep(settings.sweep_interval_s)
+    now += TICK
+    traffic.hear(engine, NATIONAL_PER_TICK, now)
+    t1 = time.perf_counter()
+    _, tick = adopt(engine=engine, old=model, new=built[0], now=now, intake_stalled=False)
+    adopt_s = time.perf_counter() - t1
+    m = _median_ms(ticks) if ticks else 0.0
+    print(f"    national ticks beside the re-read: {m} ms, taken over in {adopt_s:.1f} s")
+    figure = Figure(
+        suite="sweep",
+        name="steady sweep, national, incremental while the model is re-read beside it",
+        value=m,
+        unit="ms",
+        baseline="steady incremental sweep alone",
+        baseline_value=alone_ms,
+        target="≤ 1 s",
+        met=bool(ticks) and m <= 1000,
+        note=f"median of {len(ticks)} ticks (longest {max(ticks, default=0) * 1000:,.0f} ms) "
+        f"during the {read_s:.0f} s full read on a thread of its own (the sweeper's periodic "
+        f"reconcile, which used to hold the ticks) and its catch-up; then taken over in one "
+        f"tick of {adopt_s * 1000:,.0f} ms ({tick.changed_tps:,} TPS rows marked since, "
+        f"{len(tick.changed):,} keys applied)",
+    )
+    return [figure], built[0], now
 
 
 def storm(
@@ -348,10 +410,20 @@ def storm(
             name=f"storm: province {STORM_PROVINCE} silent, longest chunk transaction",
             value=round(max(raised.longest_chunk_s, cleared.longest_chunk_s) * 1000, 1),
             unit="ms",
+            target="≤ 1 s",
+            met=max(raised.longest_chunk_s, cleared.longest_chunk_s) <= 1,
             note=f"{len(raised.raised):,} alerts raised in {raised.chunks} chunks "
             f"({raised_s:.1f} s in all), {len(cleared.cleared):,} cleared in {cleared.chunks} "
             f"({cleared_s:.1f} s); {len(ids):,} TPS, {len(oids):,} officers",
-        )
+        ),
+        Figure(
+            suite="sweep",
+            name=f"storm: province {STORM_PROVINCE} silent, longest hold of the audit head",
+            value=round(max(raised.longest_head_s, cleared.longest_head_s) * 1000, 1),
+            unit="ms",
+            note="from a chunk's append to the audit chain to its commit: intake's writer "
+            "appends to the same chain, so this (not the whole chunk) is what it may wait on",
+        ),
     ], now
 
 

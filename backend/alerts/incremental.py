@@ -10,20 +10,23 @@ and the desired alerts as of its last tick, and each tick re-evaluates only
 - the TPS and officers whose answer may change by the clock alone, from a heap of the moments
   `rules.tps_next_change` / `rules.officer_next_change` give (grace running out, a kecamatan's
   silence window, the calendar's milestones, the duty window);
-- everything in a kabupaten whose outages appeared or cleared (their alerts are held under
-  them), and the outage counts of kabupaten where a TPS became watched, silent or heard again;
+- the TPS and officers of each kecamatan whose outage appeared, cleared or changed its area
+  (their alerts are held under it), and the outage counts of kabupaten where a TPS became
+  watched, silent or heard again;
 - the open incidents and unfinished boxes, read whole each tick (they are few, and their
   alerts depend on escorts' fixes and acknowledgements written elsewhere).
 
 It calls the same rule functions the full sweep does, and only the keys whose desired alert
 changed go to `service.apply_desired`. A registry write (its stamp), the end of an intake
-stall (frozen kinds), a failed tick, and every `sweep_reconcile_s` rebuild the model from a
-full sweep: that also catches any drift.
+stall (frozen kinds) and a failed tick rebuild the model from a full sweep (`reconcile`: every
+open alert compared). Every `sweep_reconcile_s` the sweeper also reads a new model beside its
+ticks (`rebuild`) and takes it over (`adopt`): whatever the old model drifted on from the
+facts is set right, without holding the ticks for a national read.
 """
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -127,10 +130,10 @@ class AlertModel:
         self.tps: dict[int, TpsFacts] = {}
         self.received: dict[int, datetime | None] = {}  # tps_state.last_received_at
         self.tps_officers: dict[int, list[int]] = defaultdict(list)
-        self.kab_tps: dict[str, list[int]] = defaultdict(list)
+        self.kec_tps: dict[str, list[int]] = defaultdict(list)
         self.officers: dict[int, OfficerFacts] = {}
         self.officer_tps: dict[int, set[int]] = {}
-        self.kab_officers: dict[str, set[int]] = defaultdict(set)
+        self.kec_officers: dict[str, set[int]] = defaultdict(set)
         self.nrp_of: dict[int, str] = {}
         self.watch: dict[int, Watch] = {}
         self.watched: dict[str, int] = defaultdict(int)
@@ -138,6 +141,9 @@ class AlertModel:
         self.kab_kecs: dict[str, set[str]] = defaultdict(set)
         self.outages: dict[str, Desired] = {}  # by the area they cover
         self.desired: dict[Key, Desired] = {}
+        # The keys of the groups read whole each tick (incidents, boxes), so that replacing
+        # one costs its own size, not that of every desired alert.
+        self.groups: dict[frozenset[AlertKind], set[Key]] = {}
         self.incidents: list[IncidentFacts] = []
         self.heap: list[tuple[datetime, int, int]] = []
         self.due: dict[tuple[int, int], datetime] = {}
@@ -161,7 +167,7 @@ class AlertModel:
         for tid, t in zip(raw.tps_ids, facts.tps, strict=True):
             self.tps[tid] = t
             self.received[tid] = raw.tps_received[tid]
-            self.kab_tps[_kab(t.kecamatan_code)].append(tid)
+            self.kec_tps[t.kecamatan_code].append(tid)
             self.kab_kecs[_kab(t.kecamatan_code)].add(t.kecamatan_code)
             w = tps_watch(t, now, self.listening_since, self.settings)
             self.watch[tid] = w
@@ -175,12 +181,16 @@ class AlertModel:
             for tid in tps_ids:
                 self.tps_officers[tid].append(oid)
             for kec in o.kecamatan_codes:
-                self.kab_officers[_kab(kec)].add(oid)
+                self.kec_officers[kec].add(oid)
             self._schedule(
                 _OFFICER, oid, officer_next_change(o, now, self.listening_since, self.settings)
             )
         heapq.heapify(self.heap)
         self.desired = dict(desired)
+        self.groups = {
+            kinds: {k for k in desired if k[0] in kinds}
+            for kinds in (INCIDENT_KINDS, CUSTODY_KINDS)
+        }
         self.outages = {
             d.subject: d for d in desired.values() if d.kind is AlertKind.NETWORK_OUTAGE
         }
@@ -228,10 +238,11 @@ class AlertModel:
             del self.due[(kind, subject)]
             tick.due += 1
             (tps_hit if kind == _TPS else officers_hit).add(subject)
-        for kab in self._recount(now, tps_hit, tick.changed):
-            # Outages appeared or cleared here: what they hold changes with them.
-            tps_hit.update(self.kab_tps.get(kab, ()))
-            officers_hit.update(self.kab_officers.get(kab, ()))
+        for kec in self._recount(now, tps_hit, tick.changed):
+            # An outage now holds this kecamatan, or another one or none does: what it holds
+            # (parent) changes with it.
+            tps_hit.update(self.kec_tps.get(kec, ()))
+            officers_hit.update(self.kec_officers.get(kec, ()))
         facts = Facts(
             now=now, tps=[], officers=[], incidents=[], listening_since=self.listening_since
         )
@@ -305,7 +316,7 @@ class AlertModel:
     def _recount(
         self, now: datetime, tps_hit: Iterable[int], changed: dict[Key, Desired | None]
     ) -> set[str]:
-        """Move the outage counts of the TPS hit; return the kabupaten whose outages moved."""
+        """Move the outage counts of the TPS hit; return the kecamatan held otherwise now."""
         dirty: set[str] = set()
         for tid in tps_hit:
             t = self.tps[tid]
@@ -324,7 +335,10 @@ class AlertModel:
             found = outages_of(
                 {k: self.watched[k] for k in kecs}, {k: self.silent[k] for k in kecs}, self.settings
             )
-            before = {a: d for a, d in self.outages.items() if a == kab or _kab(a) == kab}
+            # The outages of a kabupaten cover it whole or some of its kecamatan.
+            before = {a: self.outages[a] for a in (kab, *kecs) if a in self.outages}
+            areas_moved = before.keys() != found.keys()
+            held = {k: self.held(k) for k in kecs} if areas_moved else {}
             for area in before.keys() | found.keys():
                 d = found.get(area)
                 self._put((AlertKind.NETWORK_OUTAGE, area), d, changed)
@@ -332,8 +346,7 @@ class AlertModel:
                     del self.outages[area]
                 else:
                     self.outages[area] = d
-            if before.keys() != found.keys():
-                moved.add(kab)
+            moved.update(k for k, was in held.items() if self.held(k) != was)
         return moved
 
     def held(self, kecamatan: str) -> Key | None:
@@ -385,10 +398,11 @@ class AlertModel:
     ) -> None:
         """Make the desired alerts of `kinds` exactly `found` (a group read whole each tick)."""
         new = {d.key: d for d in found}
-        for key in [k for k in self.desired if k[0] in kinds and k not in new]:
+        for key in self.groups.get(kinds, set()) - new.keys():
             self._put(key, None, changed)
         for key, d in new.items():
             self._put(key, d, changed)
+        self.groups[kinds] = set(new)
 
     def _put(self, key: Key, new: Desired | None, changed: dict[Key, Desired | None]) -> None:
         old = self.desired.get(key)
@@ -399,6 +413,25 @@ class AlertModel:
         else:
             self.desired[key] = new
         changed[key] = new
+
+
+def _read_all(
+    session: Session, model: AlertModel, now: datetime, intake_stalled: bool
+) -> tuple[Facts, RawFacts, dict[Key, Desired], str | None]:
+    """Every fact, read for `model`, and what the rules want of them at `now`."""
+    settings = model.settings
+    stamp = get_value(session=session, key=REGISTRY_STAMP)
+    raw = RawFacts()
+    facts = load_facts(
+        session=session,
+        now=now,
+        listening_since=model.listening_since,
+        intake_stalled=intake_stalled,
+        custody_still=timedelta(minutes=settings.custody_still_min),
+        custody_radius_m=settings.custody_still_radius_m,
+        raw=raw,
+    )
+    return facts, raw, evaluate(facts, settings), stamp
 
 
 def reconcile(
@@ -413,18 +446,7 @@ def reconcile(
     model = AlertModel(settings, listening_since)
     marked_at = now_utc()  # before the reads: rows written during them are read again
     with Session(engine) as session:
-        stamp = get_value(session=session, key=REGISTRY_STAMP)
-        raw = RawFacts()
-        facts = load_facts(
-            session=session,
-            now=now,
-            listening_since=model.listening_since,
-            intake_stalled=intake_stalled,
-            custody_still=timedelta(minutes=settings.custody_still_min),
-            custody_radius_m=settings.custody_still_radius_m,
-            raw=raw,
-        )
-        desired = evaluate(facts, settings)
+        facts, raw, desired, stamp = _read_all(session, model, now, intake_stalled)
         changes = apply_desired(
             session=session,
             desired=desired,
@@ -435,6 +457,65 @@ def reconcile(
     model.load(facts, raw, desired, marked_at=marked_at, stamp=stamp)
     changes.situations = situations_of((i.tps_id, i.severity) for i in facts.incidents)
     return changes, model
+
+
+def rebuild(
+    *,
+    engine: Engine,
+    settings: Settings,
+    listening_since: datetime,
+    now: datetime,
+    clock: Callable[[], datetime] | None = None,
+) -> AlertModel:
+    """A new model from a full read of the facts at `now`; writes nothing.
+
+    The sweeper builds it beside its incremental ticks (a national read takes tens of seconds)
+    and then takes it over with `adopt`. With `clock`, the model then catches up to it here
+    (`catch_up`), so the tick that takes it over re-reads only what was marked since.
+    """
+    model = AlertModel(settings, listening_since)
+    marked_at = now_utc()
+    with Session(engine) as session:
+        facts, raw, desired, stamp = _read_all(session, model, now, False)
+    model.load(facts, raw, desired, marked_at=marked_at, stamp=stamp)
+    if clock is not None:
+        catch_up(engine=engine, model=model, now=clock())
+    return model
+
+
+def catch_up(*, engine: Engine, model: AlertModel, now: datetime) -> None:
+    """Bring a model not yet taken over to `now` (what changed is applied when it is)."""
+    marked_at = now_utc()
+    with Session(engine) as session:
+        model.advance(session, now, False, marked_at)
+
+
+def adopt(
+    *, engine: Engine, old: AlertModel, new: AlertModel, now: datetime, intake_stalled: bool
+) -> tuple[SweepChanges, Tick]:
+    """Take over `new` (from `rebuild`) from `old`, the model the ticks kept meanwhile.
+
+    `new` is brought to `now` like any model (the rows marked since its read, the moments
+    passed since), then every key where it wants otherwise than `old`, whose wishes the alert
+    table holds, is applied: whatever `old` had drifted on is set right.
+    """
+    marked_at = now_utc()
+    with Session(engine) as session:
+        tick = new.advance(session, now, intake_stalled, marked_at)
+        session.rollback()  # end the reads' transaction before the writes
+        before, after = old.desired, new.desired
+        keys = [k for k in before.keys() | after.keys() if not _same(before.get(k), after.get(k))]
+        tick.changed = {k: after.get(k) for k in keys}
+        changes = apply_desired(
+            session=session,
+            desired={k: after[k] for k in keys if k in after},
+            now=now,
+            frozen=FIELD_KINDS if intake_stalled else frozenset(),
+            webhook=bool(new.settings.alert_webhook_url),
+            keys=keys,
+        )
+    changes.situations = situations_of((i.tps_id, i.severity) for i in new.incidents)
+    return changes, tick
 
 
 def advance(

@@ -380,16 +380,20 @@ class SweepChanges:
     # agree, whichever incident was committed in between (see Sweeper.tick).
     situations: dict[int, Situation] = field(default_factory=dict)
     chunks: int = 0  # transactions committed
-    longest_chunk_s: float = 0.0  # the longest of them (how long intake may have waited)
+    longest_chunk_s: float = 0.0  # the longest of them
+    # The longest time one of them held the audit chain's head (from its append to its
+    # commit): what intake's writer, which appends to the same chain, may have waited.
+    longest_head_s: float = 0.0
 
-    def add(self, other: "SweepChanges", seconds: float) -> None:
-        """Fold in one chunk's changes and how long its transaction took."""
+    def add(self, other: "SweepChanges", seconds: float, head_s: float = 0.0) -> None:
+        """Fold in one chunk's changes, how long its transaction took and held the head."""
         self.raised += other.raised
         self.cleared += other.cleared
         self.updated += other.updated
         self.outbox += other.outbox
         self.chunks += 1
         self.longest_chunk_s = max(self.longest_chunk_s, seconds)
+        self.longest_head_s = max(self.longest_head_s, head_s)
 
     @property
     def alert_ids(self) -> list[int]:
@@ -512,10 +516,13 @@ def apply_desired(
             step.queue_webhooks()
         # Replay's history, in this transaction (a cleared alert's end is its own cleared_at).
         record_versions(session, ids=[*step.changes.raised, *step.changes.updated], at=now)
+        # The chain's head last: intake's writer appends to it too, and waits while it is held.
+        head = time.perf_counter()
         if step.records:
             append(session=session, records=step.records)
         session.commit()
-        total.add(step.changes, time.perf_counter() - started)
+        done = time.perf_counter()
+        total.add(step.changes, done - started, done - head if step.records else 0.0)
     return total
 
 

@@ -5,22 +5,34 @@ once expired, so a scaled-out cluster runs the sweep once however many nodes it 
 Correctness does not depend on the lease (the alert table's constraints make a second sweeper
 harmless); the lease only saves the work.
 
-On gaining the lease, and every `sweep_reconcile_s` on it, the sweep is full (every fact,
-every open alert); in between it is incremental (backend/alerts/incremental.py): it costs what
-changed or fell due, not the size of the registry.
+On gaining the lease (and after a failed tick, a registry write, an intake stall) the sweep is
+full (every fact, every open alert) and the sweeper waits for it; otherwise it is incremental
+(backend/alerts/incremental.py): it costs what changed or fell due, not the size of the
+registry. Every `sweep_reconcile_s` a new model is read in full on a thread of its own while
+the ticks go on (a national read takes tens of seconds: alerts falling due meanwhile must not
+wait for it), and the first tick after it is ready takes it over (`incremental.adopt`).
 """
 
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
 
-from backend.alerts.incremental import AlertModel, NeedsReconcileError, advance, reconcile
+from backend.alerts.incremental import (
+    AlertModel,
+    NeedsReconcileError,
+    adopt,
+    advance,
+    rebuild,
+    reconcile,
+)
 from backend.alerts.service import SweepChanges
 from backend.clock import Clock
 from backend.cluster import acquire, node_id
@@ -88,6 +100,7 @@ class Sweeper:
         # the lease, a failed tick or the end of an intake stall, to be built again).
         self.model: AlertModel | None = None
         self._reconciled_mono = 0.0
+        self.rebuilding: Future[AlertModel] | None = None  # the next model, read beside ticks
         self._was_stalled = False
 
     def wake(self) -> None:
@@ -191,19 +204,13 @@ class Sweeper:
         thawed = self._was_stalled and not stalled
         self._was_stalled = stalled
         model = self.model
-        if (
-            model is not None
-            and not thawed
-            and mono - self._reconciled_mono < self.settings.sweep_reconcile_s
-        ):
+        if model is not None and not thawed:
             try:
-                changes, _ = advance(
-                    engine=self.engine, model=model, now=now, intake_stalled=stalled
-                )
-                return changes
+                return self._incremental(model, now, stalled, mono)
             except NeedsReconcileError as e:
                 log.info("full sweep: %s", e)
         self.model = None
+        self.rebuilding = None  # this full sweep supersedes it
         changes, self.model = reconcile(
             engine=self.engine,
             settings=self.settings,
@@ -213,3 +220,45 @@ class Sweeper:
         )
         self._reconciled_mono = mono
         return changes
+
+    def _incremental(
+        self, model: AlertModel, now: datetime, stalled: bool, mono: float
+    ) -> SweepChanges:
+        """A tick by change; take over the model rebuilt beside the ticks once it is ready."""
+        building = self.rebuilding
+        if building is not None and building.done():
+            self.rebuilding = None
+            new = building.result()  # a failed read fails this tick: the next one is full
+            # Frozen kinds are not applied while intake stalls; its end sweeps in full anyway.
+            if not stalled:
+                changes, _ = adopt(
+                    engine=self.engine, old=model, new=new, now=now, intake_stalled=stalled
+                )
+                self.model = new
+                return changes
+        elif building is None and mono - self._reconciled_mono >= self.settings.sweep_reconcile_s:
+            self._reconciled_mono = mono
+            self.rebuilding = self._start_rebuild(now)
+        changes, _ = advance(engine=self.engine, model=model, now=now, intake_stalled=stalled)
+        return changes
+
+    def _start_rebuild(self, now: datetime) -> "Future[AlertModel]":
+        """Read a new model in full on a thread of its own (a daemon: shutdown never waits)."""
+        done: Future[AlertModel] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(
+                    rebuild(
+                        engine=self.engine,
+                        settings=self.settings,
+                        listening_since=self.listening_since,
+                        now=now,
+                        clock=self.clock.now,
+                    )
+                )
+            except BaseException as e:  # handed to the tick that takes it over
+                done.set_exception(e)
+
+        threading.Thread(target=run, name="posko-sweep-rebuild", daemon=True).start()
+        return done

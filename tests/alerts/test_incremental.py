@@ -3,10 +3,12 @@
 Two databases hold the same OKU Timur registry and receive the same field events, commander
 steps and clock; one is swept in full every tick (`service.sweep`, the oracle), the other by the
 sweeper's incremental model (`incremental.advance`, reconciled in full only where the sweeper
-would). After every tick both hold the same open alerts (kind, subject, outage held under,
-severity, detail), and when intake is not stalled those are exactly what `rules.evaluate` asks
-of the incremental database's own facts. At the end both have the same history: every alert
-raised and cleared at the same moments, the same audit actions, the same replay versions.
+would, and now and then a model rebuilt beside the ticks taken over a few ticks later, as the
+sweeper does every `sweep_reconcile_s`). After every tick both hold the same open alerts
+(kind, subject, outage held under, severity, detail), and when intake is not stalled those are
+exactly what `rules.evaluate` asks of the incremental database's own facts. At the end both
+have the same history: every alert raised and cleared at the same moments, the same audit
+actions, the same replay versions.
 """
 
 import random
@@ -24,7 +26,14 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from backend.alerts.incremental import AlertModel, advance, reconcile
+from backend.alerts.incremental import (
+    AlertModel,
+    adopt,
+    advance,
+    catch_up,
+    rebuild,
+    reconcile,
+)
 from backend.alerts.models import Alert
 from backend.alerts.rules import evaluate
 from backend.alerts.service import _detail, acknowledge, load_facts, sweep
@@ -339,8 +348,11 @@ def _run(
         rng = random.Random(seed)
         scene = Scenario(rng, registry, a, b)
         model: AlertModel | None = None
+        # A model read in full (at the tick it was started) and the tick it is taken over at.
+        pending: tuple[AlertModel, int] | None = None
+        builds = random.Random(seed + 1000)  # its own dice: the scenario stays the same
         was_stalled = False
-        incremental_ticks = 0
+        incremental_ticks = adopted = 0
         for n in range(ticks):
             scene.step()
             now, stalled = scene.now, scene.stalled
@@ -353,7 +365,25 @@ def _run(
                     now=now,
                     intake_stalled=stalled,
                 )
+                pending = None
+            elif pending is not None and pending[1] <= n and not stalled:
+                adopt(engine=engine_a, old=model, new=pending[0], now=now, intake_stalled=False)
+                model, pending = pending[0], None
+                adopted += 1
             else:
+                if pending is not None and builds.random() < 0.5:
+                    catch_up(engine=engine_a, model=pending[0], now=now)  # as its thread does
+                if pending is None and builds.random() < 0.15:
+                    # Read before this tick's sweep; the ticks go on with the old model.
+                    pending = (
+                        rebuild(
+                            engine=engine_a,
+                            settings=settings_a,
+                            listening_since=LISTENING_SINCE,
+                            now=now,
+                        ),
+                        n + builds.choice([1, 2, 3]),
+                    )
                 advance(engine=engine_a, model=model, now=now, intake_stalled=stalled)
                 incremental_ticks += 1
             was_stalled = stalled
@@ -369,6 +399,7 @@ def _run(
             if not stalled:
                 assert got == oracle_rows(engine_a, settings_a, now), (n, now)
         assert incremental_ticks > ticks // 2
+        assert adopted >= 2
         assert history(engine_a) == history(engine_b)
         kinds = {k for k, *_ in open_rows(engine_a)} | {k for k, *_ in history(engine_a)[0]}
         # The scenario reached what it is about (else it proves little).

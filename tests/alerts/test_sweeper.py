@@ -162,7 +162,11 @@ async def test_the_sweeper_sweeps_in_full_on_the_lease_and_after_a_registry_writ
         rebuilt = sweeper.model
         sweeper._reconciled_mono -= settings.sweep_reconcile_s
         await sweeper.tick()
-        assert sweeper.model is not rebuilt  # and every sweep_reconcile_s
+        # Every sweep_reconcile_s a new model is read beside the ticks, which go on meanwhile ...
+        assert sweeper.model is rebuilt and sweeper.rebuilding is not None
+        new = sweeper.rebuilding.result(timeout=60)
+        await sweeper.tick()
+        assert sweeper.model is new and sweeper.rebuilding is None  # ... and then taken over
 
 
 async def test_a_sweep_longer_than_the_lease_keeps_it_so_no_other_node_sweeps_meanwhile(

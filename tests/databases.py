@@ -16,6 +16,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,12 +114,51 @@ def fresh_pg_database(template: str | None = None) -> Iterator[str]:
         DROPPER.drop(name)
 
 
+class _Spares:
+    """One copy of each PostgreSQL template made ahead, while a test runs on the previous one.
+
+    A copy took ~0.28 s of each database test's time on PostgreSQL (a quarter of a worker's
+    time in the pass); made in a thread of its own beside the test, the next test finds it ready.
+    One spare per template at a time, so this process never copies a template twice at once.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-spare")
+        self._next: dict[str, Future[str]] = {}
+
+    @staticmethod
+    def _copy(template: str) -> str:
+        name = f"posko_t_{uuid.uuid4().hex[:12]}"
+        _sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    def take(self, template: str) -> str:
+        """A fresh copy of `template` (the spare, or one made now); the next spare is started."""
+        spare = self._next.pop(template, None)
+        name = None
+        if spare is not None:
+            with contextlib.suppress(Exception):  # a failed spare: make one now, as without
+                name = spare.result()
+        if name is None:
+            name = self._copy(template)
+        self._next[template] = self._pool.submit(self._copy, template)
+        return name
+
+    def close(self) -> None:
+        """Drop the spares not taken (their templates are dropped next)."""
+        for spare in self._next.values():
+            with contextlib.suppress(Exception):
+                DROPPER.drop(spare.result())
+        self._next.clear()
+
+
 class Templates:
     """Migrated databases (bare, and with the mini registry) made once, copied for each test."""
 
     def __init__(self, kind: str, directory: Path) -> None:
         self.kind = kind
         self.directory = directory
+        self._spares = _Spares()
         self._made: dict[bool, str] = {}  # seeded? -> SQLite path or PostgreSQL database name
         self._mini: MiniRegistry | None = None
         self._copies: dict[str, bool] = {}  # database URL made from a template -> seeded?
@@ -153,9 +193,15 @@ class Templates:
     def database(self, tmp_path: Path, *, migrated: bool, seeded: bool) -> Iterator[str]:
         """A database of this run's kind for one test: empty, or a copy of a template."""
         if self.kind == "postgres":
-            template = self.template(seeded) if migrated else None
-            with fresh_pg_database(template) as url:
-                yield from self._noted(url, migrated, seeded)
+            if not migrated:
+                with fresh_pg_database() as url:
+                    yield from self._noted(url, migrated, seeded)
+                return
+            name = self._spares.take(self.template(seeded))
+            try:
+                yield from self._noted(pg_url_of(name), migrated, seeded)
+            finally:
+                DROPPER.drop(name)
             return
         path = tmp_path / "posko.db"
         if migrated:
@@ -183,6 +229,7 @@ class Templates:
     def close(self) -> None:
         """Drop the PostgreSQL templates (SQLite ones go with the temporary directory)."""
         if self.kind == "postgres":
+            self._spares.close()
             for name in self._made.values():
                 DROPPER.drop(name)
         self._made.clear()

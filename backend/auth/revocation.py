@@ -127,15 +127,15 @@ def _revoked_among(engine: Engine, ids: list[int]) -> list[int]:
 
 async def watch_stamp(engine: Engine, resolver: CredentialResolver, every_s: float) -> None:
     """Forever: when the stamp changes, forget the held credentials that are now revoked."""
-    seen = await asyncio.to_thread(_stamp, engine)
+    unread = object()  # the stamp as the node started is read first, not acted on
+    seen: object = unread
     while True:
-        await asyncio.sleep(every_s)
         try:
             now = await asyncio.to_thread(_stamp, engine)
-            if now == seen:
-                continue
-            revoked = await asyncio.to_thread(_revoked_among, engine, resolver.held_ids())
-            resolver.forget(revoked)  # wakes the sockets that hold them
+            if seen is not unread and now != seen:
+                revoked = await asyncio.to_thread(_revoked_among, engine, resolver.held_ids())
+                resolver.forget(revoked)  # wakes the sockets that hold them
             seen = now
         except Exception:  # the database away: try again next time, keep serving
             log.exception("could not read the revocation stamp")
+        await asyncio.sleep(every_s)

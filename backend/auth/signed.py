@@ -6,7 +6,6 @@ every refusal is kept as an `auth_failure` (backend.deps.record_refusal).
 
 import asyncio
 import contextlib
-import functools
 import hmac
 import time
 from typing import Any
@@ -58,12 +57,6 @@ async def _load_key_off_loop(rt: Runtime, key_id: str) -> None:
     await asyncio.to_thread(load)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _signing_key(secret_key: str, cred_id: int, token_hash: str) -> bytes:
-    """hmac_secret as bytes, derived once per credential (every input is in the key)."""
-    return hmac_secret(secret_key, cred_id, token_hash).encode()
-
-
 def _verify_hmac(request: Request, rt: Runtime, key_id: str, body: bytes) -> Principal:
     def refuse(err: AuthError) -> AuthError:
         err.prefix = f"key {key_id}"[:12]
@@ -87,8 +80,8 @@ def _verify_hmac(request: Request, rt: Runtime, key_id: str, body: bytes) -> Pri
         principal, token_hash = rt.resolver.resolve_id(signed.key_id, now=rt.clock.now())
     except AuthError as err:
         raise refuse(AuthError(err.reason, field=KEY_ID_HEADER)) from None
-    secret = _signing_key(rt.settings.secret_key, principal.credential_id, token_hash)
-    mac = hmac.new(secret, signed.stamp.encode() + b"." + body, "sha256")
+    secret = hmac_secret(rt.settings.secret_key, principal.credential_id, token_hash)
+    mac = hmac.new(secret.encode(), signed.stamp.encode() + b"." + body, "sha256")
     expected = mac.hexdigest()
     if not hmac.compare_digest("sha256=" + expected, signed.signature):
         raise refuse(AuthError("bad signature", field=SIGNATURE_HEADER))

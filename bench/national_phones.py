@@ -212,6 +212,10 @@ class Phone:
                     break
                 if not self.making and t > self.drain_until:
                     break
+                # Done: the reader returns only on an ack, and a phone whose last ack came
+                # before its schedule ended would otherwise sit here until the drain deadline.
+                if not self.making and not self.queue and not self.pending:
+                    break
                 if not self.queue:
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):

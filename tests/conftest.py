@@ -168,9 +168,12 @@ def longest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
     """
     cost: dict[str, float] = {}
     for item in items:
-        marks = {m.name for m in item.iter_markers()} & COST_S.keys()
+        # A slow test may say what it costs (`slow(cost_s=120)`): the longest go out first.
+        costs = [
+            m.kwargs.get("cost_s", COST_S[m.name]) for m in item.iter_markers() if m.name in COST_S
+        ]
         usual = COST_DATABASE_S if touches_database(item) else COST_PURE_S
-        each = max((COST_S[m] for m in marks), default=usual)
+        each = max(costs, default=usual)
         cost[_file_of(item)] = cost.get(_file_of(item), 0.0) + each
     order = {f: i for i, f in enumerate(cost)}  # ties keep the collection order
     # sorted() is stable: a file's own tests keep their order.

@@ -37,6 +37,13 @@ _ADMIN_DB = make_url(PG_ADMIN_URL).database or "postgres"
 TEMPLATE_SECRET = "test-template-secret"  # nothing keyed is written while migrating or seeding
 
 
+# A commit on a test database does not wait for its WAL to reach the disk. What a test checks
+# still holds: a committed row is seen at once by every session, and survives the kill of the
+# process that wrote it (kill -9 tests) since PostgreSQL itself keeps running; only a crash of
+# the PostgreSQL server or of the machine could lose the last ~0.2 s of commits. The server is
+# shared, so its own settings (fsync) are left alone: this is the database's.
+_NO_COMMIT_WAIT = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
+
 _pg_answered = False
 
 
@@ -61,13 +68,14 @@ def pg_url_of(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def _sql(statement: str) -> None:
+def _sql(*statements: str) -> None:
     # A connection of its own each time (no pool): the admin engine must never hold a
     # connection to a template, or PostgreSQL refuses to copy it.
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as c:
-            c.execute(text(statement))
+            for statement in statements:  # one by one: CREATE DATABASE refuses a transaction
+                c.execute(text(statement))
     finally:
         admin.dispose()
 
@@ -106,11 +114,19 @@ class _Dropper:
 DROPPER = _Dropper()
 
 
+def _new_name() -> str:
+    """A name for a test database, never used before."""
+    return f"posko_t_{uuid.uuid4().hex[:12]}"
+
+
 @contextmanager
 def fresh_pg_database(template: str | None = None) -> Iterator[str]:
     """Create a PostgreSQL database (empty, or a copy of `template`), yield its URL, drop it."""
-    name = f"posko_t_{uuid.uuid4().hex[:12]}"
-    _sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    name = _new_name()
+    _sql(
+        f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""),
+        _NO_COMMIT_WAIT.format(name=name),
+    )
     try:
         yield pg_url_of(name)
     finally:
@@ -218,10 +234,6 @@ class _Changed(Exception):
     """A used database whose shape is no longer its template's: it is dropped, not reused."""
 
 
-def _new_name() -> str:
-    return f"posko_t_{uuid.uuid4().hex[:12]}"
-
-
 class _Pool:
     """Copies of the PostgreSQL templates, each reset after its test and handed out again.
 
@@ -244,7 +256,7 @@ class _Pool:
 
     def _copy(self, template: str) -> str:
         name = _new_name()
-        _sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        _sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"', _NO_COMMIT_WAIT.format(name=name))
         with self._lock:
             known = template in self._seeds
         if not known:

@@ -8,10 +8,10 @@ sweepers, or a sweeper and a commander, can never undo each other's work.
 
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, Table, text, true, update
@@ -196,6 +196,25 @@ class RawFacts:
     nrp_of: dict[int, str] = field(default_factory=dict)
 
 
+PACE = 5000  # rows or items between two pauses of a paced read (`load_facts(pause=...)`)
+_T = TypeVar("_T")
+
+
+class Paced(list[_T]):
+    """A list whose every walk stops at `pause` each `PACE` items, whoever walks it."""
+
+    def __init__(self, pause: Callable[[], None]) -> None:
+        super().__init__()
+        self.pause = pause
+
+    def __iter__(self) -> Iterator[_T]:
+        it = super().__iter__()
+        for i, x in enumerate(it):
+            if i % PACE == 0:
+                self.pause()
+            yield x
+
+
 def load_facts(
     *,
     session: Session,
@@ -206,29 +225,42 @@ def load_facts(
     custody_still: timedelta = timedelta(minutes=15),
     custody_radius_m: float = 100.0,
     raw: RawFacts | None = None,
+    pause: Callable[[], None] | None = None,
 ) -> Facts:
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement.
 
     With `area_code`, only that area's (the situation reports read one kabupaten's liveness;
     outages are judged per kabupaten, so the rules give the same answer inside it). With `raw`,
-    also the ids and raw columns the incremental sweep needs.
+    also the ids and raw columns the incremental sweep needs. With `pause`, the reads fetch
+    `PACE` rows at a time and call it before each batch, and the facts' lists call it as they
+    are walked (see `Paced`): a read beside the sweeper's ticks lets them go first.
     """
 
     def inside(column: Any) -> Any:
         return kabupaten_in(column, area_code) if area_code is not None else true()
 
+    def rows(stmt: Any) -> Iterator[Any]:
+        if pause is None:
+            yield from session.execute(stmt)
+            return
+        # In batches: a national result fetched at once holds the GIL for as long as the
+        # driver takes to build its rows, and a tick on another thread waits that long.
+        for part in session.execute(stmt.execution_options(yield_per=PACE)).partitions():
+            pause()
+            yield from part
+
     heard: dict[int, datetime] = {}
     kecs: dict[int, set[str]] = defaultdict(set)
     officer_heard: dict[int, datetime | None] = {}
     nrp_of: dict[int, str] = {}
-    for oid, nrp, received in session.execute(
+    for oid, nrp, received in rows(
         sa_select(col(Officer.id), col(Officer.nrp), col(Officer.last_received_at)).where(
             inside(col(Officer.kabupaten_code))
         )
     ):
         officer_heard[oid] = received
         nrp_of[oid] = nrp
-    for oid, tps_id, kec in session.execute(
+    for oid, tps_id, kec in rows(
         sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code))
         .join(Tps, col(Tps.id) == col(Assignment.tps_id))
         .where(inside(col(Tps.kabupaten_code)))
@@ -239,8 +271,8 @@ def load_facts(
         at = officer_heard.get(oid)
         if at is not None and (tps_id not in heard or at > heard[tps_id]):
             heard[tps_id] = at
-    tps = []
-    for row in session.execute(
+    tps: list[TpsFacts] = Paced(pause) if pause is not None else []
+    for row in rows(
         sa_select(*TPS_COLUMNS)
         .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
         .where(inside(col(Tps.kabupaten_code)))
@@ -250,8 +282,8 @@ def load_facts(
             raw.tps_ids.append(row[0])
             raw.tps_received[row[0]] = row[7]
             raw.tps_claimed_by[row[0]] = row[11]
-    officers = []
-    for oid, nrp, kab, received in session.execute(
+    officers: list[OfficerFacts] = Paced(pause) if pause is not None else []
+    for oid, nrp, kab, received in rows(
         sa_select(
             col(Officer.id),
             col(Officer.nrp),

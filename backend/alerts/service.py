@@ -208,11 +208,27 @@ class Paced(list[_T]):
         self.pause = pause
 
     def __iter__(self) -> Iterator[_T]:
-        it = super().__iter__()
-        for i, x in enumerate(it):
-            if i % PACE == 0:
-                self.pause()
-            yield x
+        return paced(super().__iter__(), self.pause)
+
+
+def paced(items: Iterable[_T], pause: Callable[[], None] | None) -> Iterator[_T]:
+    """`items`, stopping at `pause` (if any) every `PACE` of them."""
+    for i, x in enumerate(items):
+        if pause is not None and i % PACE == 0:
+            pause()
+        yield x
+
+
+def paced_rows(session: Session, stmt: Any, pause: Callable[[], None] | None) -> Iterator[Any]:
+    """The rows of `stmt`; with `pause`, fetched `PACE` at a time, calling it before each batch."""
+    if pause is None:
+        yield from session.execute(stmt)
+        return
+    # In batches: a national result fetched at once holds the GIL for as long as the driver
+    # takes to build its rows, and a tick on another thread waits that long.
+    for part in session.execute(stmt.execution_options(yield_per=PACE)).partitions():
+        pause()
+        yield from part
 
 
 def load_facts(
@@ -240,14 +256,7 @@ def load_facts(
         return kabupaten_in(column, area_code) if area_code is not None else true()
 
     def rows(stmt: Any) -> Iterator[Any]:
-        if pause is None:
-            yield from session.execute(stmt)
-            return
-        # In batches: a national result fetched at once holds the GIL for as long as the
-        # driver takes to build its rows, and a tick on another thread waits that long.
-        for part in session.execute(stmt.execution_options(yield_per=PACE)).partitions():
-            pause()
-            yield from part
+        return paced_rows(session, stmt, pause)
 
     heard: dict[int, datetime] = {}
     kecs: dict[int, set[str]] = defaultdict(set)

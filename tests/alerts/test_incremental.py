@@ -375,7 +375,13 @@ def _run(
                 adopted += 1
             else:
                 if pending is not None and builds.random() < 0.5:
-                    catch_up(engine=engine_a, model=pending[0], now=now)  # as its thread does
+                    # As its thread does, stopping at its pauses.
+                    catch_up(
+                        engine=engine_a,
+                        model=pending[0],
+                        now=now,
+                        pause=lambda: pauses.append(None),
+                    )
                 if pending is None and builds.random() < 0.15:
                     # Read before this tick's sweep; the ticks go on with the old model.
                     pending = (

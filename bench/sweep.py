@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from backend.alerts.incremental import AlertModel, adopt, advance, rebuild, reconcile
-from backend.alerts.service import SweepChanges, sweep
+from backend.alerts.incremental import AlertModel, Turns, adopt, advance, rebuild, reconcile
+from backend.alerts.service import PACE, SweepChanges, sweep
 from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
@@ -321,9 +321,13 @@ def beside(
     traffic: Traffic,
     alone_ms: float,
 ) -> tuple[list[Figure], AlertModel, datetime]:
-    """The periodic full read on a thread of its own while the ticks go on, then taken over."""
+    """The periodic full read on a thread of its own while the ticks go on, then taken over.
+
+    As the sweeper does it: the read stops at its pauses while a tick runs (`Turns`).
+    """
     built: list[AlertModel] = []
     clock = [now]  # the ticks' clock, which the read catches up to once done (as the sweeper's)
+    turns = Turns()
     reader = threading.Thread(
         target=lambda: built.append(
             rebuild(
@@ -332,6 +336,7 @@ def beside(
                 listening_since=SINCE,
                 now=clock[0],
                 clock=lambda: clock[-1],
+                pause=turns.pause,
             )
         )
     )
@@ -343,7 +348,8 @@ def beside(
         now += TICK
         clock.append(now)
         traffic.hear(engine, NATIONAL_PER_TICK, now)
-        ticks.append(_incremental(engine, model, now)[0])
+        with turns.tick():
+            ticks.append(_incremental(engine, model, now)[0])
     read_s = time.perf_counter() - t0
     time.sleep(settings.sweep_interval_s)
     now += TICK
@@ -364,7 +370,8 @@ def beside(
         met=bool(ticks) and m <= 1000,
         note=f"median of {len(ticks)} ticks (longest {max(ticks, default=0) * 1000:,.0f} ms) "
         f"during the {read_s:.0f} s full read on a thread of its own (the sweeper's periodic "
-        f"reconcile, which used to hold the ticks) and its catch-up; then taken over in one "
+        f"reconcile, which used to hold the ticks; it waits at its pauses, every {PACE:,} rows, "
+        f"while a tick runs) and its catch-up; then taken over in one "
         f"tick of {adopt_s * 1000:,.0f} ms ({tick.changed_tps:,} TPS rows marked since, "
         f"{len(tick.changed):,} keys applied)",
     )

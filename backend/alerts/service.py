@@ -8,10 +8,10 @@ sweepers, or a sweeper and a commander, can never undo each other's work.
 
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, Table, text, true, update
@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from backend.alerts.history import record_versions
+from backend.alerts import history
 from backend.alerts.models import Alert, AlertOutbox
 from backend.alerts.rules import (
     FIELD_KINDS,
@@ -196,6 +196,41 @@ class RawFacts:
     nrp_of: dict[int, str] = field(default_factory=dict)
 
 
+PACE = 5000  # rows or items between two pauses of a paced read (`load_facts(pause=...)`)
+_T = TypeVar("_T")
+
+
+class Paced(list[_T]):
+    """A list whose every walk stops at `pause` each `PACE` items, whoever walks it."""
+
+    def __init__(self, pause: Callable[[], None]) -> None:
+        super().__init__()
+        self.pause = pause
+
+    def __iter__(self) -> Iterator[_T]:
+        return paced(super().__iter__(), self.pause)
+
+
+def paced(items: Iterable[_T], pause: Callable[[], None] | None) -> Iterator[_T]:
+    """`items`, stopping at `pause` (if any) every `PACE` of them."""
+    for i, x in enumerate(items):
+        if pause is not None and i % PACE == 0:
+            pause()
+        yield x
+
+
+def paced_rows(session: Session, stmt: Any, pause: Callable[[], None] | None) -> Iterator[Any]:
+    """The rows of `stmt`; with `pause`, fetched `PACE` at a time, calling it before each batch."""
+    if pause is None:
+        yield from session.execute(stmt)
+        return
+    # In batches: a national result fetched at once holds the GIL for as long as the driver
+    # takes to build its rows, and a tick on another thread waits that long.
+    for part in session.execute(stmt.execution_options(yield_per=PACE)).partitions():
+        pause()
+        yield from part
+
+
 def load_facts(
     *,
     session: Session,
@@ -206,29 +241,35 @@ def load_facts(
     custody_still: timedelta = timedelta(minutes=15),
     custody_radius_m: float = 100.0,
     raw: RawFacts | None = None,
+    pause: Callable[[], None] | None = None,
 ) -> Facts:
     """Read what the rules need: TPS states, officers, incidents waiting for acknowledgement.
 
     With `area_code`, only that area's (the situation reports read one kabupaten's liveness;
     outages are judged per kabupaten, so the rules give the same answer inside it). With `raw`,
-    also the ids and raw columns the incremental sweep needs.
+    also the ids and raw columns the incremental sweep needs. With `pause`, the reads fetch
+    `PACE` rows at a time and call it before each batch, and the facts' lists call it as they
+    are walked (see `Paced`): a read beside the sweeper's ticks lets them go first.
     """
 
     def inside(column: Any) -> Any:
         return kabupaten_in(column, area_code) if area_code is not None else true()
 
+    def rows(stmt: Any) -> Iterator[Any]:
+        return paced_rows(session, stmt, pause)
+
     heard: dict[int, datetime] = {}
     kecs: dict[int, set[str]] = defaultdict(set)
     officer_heard: dict[int, datetime | None] = {}
     nrp_of: dict[int, str] = {}
-    for oid, nrp, received in session.execute(
+    for oid, nrp, received in rows(
         sa_select(col(Officer.id), col(Officer.nrp), col(Officer.last_received_at)).where(
             inside(col(Officer.kabupaten_code))
         )
     ):
         officer_heard[oid] = received
         nrp_of[oid] = nrp
-    for oid, tps_id, kec in session.execute(
+    for oid, tps_id, kec in rows(
         sa_select(col(Assignment.officer_id), col(Tps.id), col(Tps.kecamatan_code))
         .join(Tps, col(Tps.id) == col(Assignment.tps_id))
         .where(inside(col(Tps.kabupaten_code)))
@@ -239,8 +280,8 @@ def load_facts(
         at = officer_heard.get(oid)
         if at is not None and (tps_id not in heard or at > heard[tps_id]):
             heard[tps_id] = at
-    tps = []
-    for row in session.execute(
+    tps: list[TpsFacts] = Paced(pause) if pause is not None else []
+    for row in rows(
         sa_select(*TPS_COLUMNS)
         .join(TpsState, col(TpsState.tps_id) == col(Tps.id))
         .where(inside(col(Tps.kabupaten_code)))
@@ -250,8 +291,8 @@ def load_facts(
             raw.tps_ids.append(row[0])
             raw.tps_received[row[0]] = row[7]
             raw.tps_claimed_by[row[0]] = row[11]
-    officers = []
-    for oid, nrp, kab, received in session.execute(
+    officers: list[OfficerFacts] = Paced(pause) if pause is not None else []
+    for oid, nrp, kab, received in rows(
         sa_select(
             col(Officer.id),
             col(Officer.nrp),
@@ -514,8 +555,10 @@ def apply_desired(
         step.update_kept(mine, wanted)
         if webhook and step.visible:
             step.queue_webhooks()
-        # Replay's history, in this transaction (a cleared alert's end is its own cleared_at).
-        record_versions(session, ids=[*step.changes.raised, *step.changes.updated], at=now)
+        # Replay's history, in this transaction (a cleared alert's end is its own cleared_at),
+        # from the rows just written: a copy read back from `alert` cost a storm's chunk more
+        # than the rest of it together (its `IN` list planned as a scan of the young table).
+        history.record(session, rows=step.versions, at=now)
         # The chain's head last: intake's writer appends to it too, and waits while it is held.
         head = time.perf_counter()
         if step.records:
@@ -527,6 +570,10 @@ def apply_desired(
 
 
 _OUTAGE = AlertKind.NETWORK_OUTAGE
+# What a raised alert's version has that its INSERT does not name (a person's acts come later).
+_UNSET: dict[str, Any] = {
+    c: None for c in history.COLUMNS if c not in ("version", "severity", "detail", "parent_id")
+}
 
 
 def _open_alerts_of_kind(session: Session, kind: AlertKind) -> dict[Key, _Open]:
@@ -547,6 +594,7 @@ class _Apply:
         self.changes = SweepChanges()
         self.records: list[AuditRecord] = []
         self.visible: list[tuple[int, str]] = []  # (alert id, webhook event)
+        self.versions: list[dict[str, Any]] = []  # rows raised or updated, as written
 
     def clear_unwanted(self, current: dict[Key, _Open], desired: dict[Key, Desired]) -> None:
         """Clear open alerts no longer wanted, or wanted for another reason."""
@@ -611,19 +659,21 @@ class _Apply:
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
             insert_fn(table)
-            .values(rows)
             .on_conflict_do_nothing(
                 index_elements=["kind", "subject"], index_where=text("cleared_at IS NULL")
             )
             .returning(table.c.id, table.c.kind, table.c.subject)
         )
-        # Rows that conflict were raised by another sweeper meanwhile: open, as wanted.
-        got = {(AlertKind(k), subj): new_id for new_id, k, subj in self.session.execute(stmt)}
-        for d in chunk:
+        # Rows that conflict were raised by another sweeper meanwhile: open, as wanted. The rows
+        # go as parameters of one statement (batched into multi-row VALUES by SQLAlchemy), not
+        # in it: `.values(rows)` compiled a new 5,500-parameter statement for every 500 alerts.
+        got = {(AlertKind(k), subj): new_id for new_id, k, subj in self.session.execute(stmt, rows)}
+        for d, row in zip(chunk, rows, strict=True):
             new_id = got.get(d.key)
             if new_id is None:
                 continue
             ids[d.key] = new_id
+            self.versions.append({**_UNSET, **row, "id": new_id})
             self.changes.raised.append(new_id)
             self._audit("alert.raised", new_id, d.key, d.subject_kind, d.kabupaten_code)
             if not (d.parent and d.parent in ids):
@@ -645,13 +695,19 @@ class _Apply:
             released = o.parent_id is not None and parent_id is None and not o.notified
             if released:
                 values["notified_at"] = self.now
-            res = self.session.execute(
-                update(Alert)
-                .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
-                .values(**values, version=col(Alert.version) + 1)
+            row = (
+                self.session.execute(
+                    update(Alert)
+                    .where(col(Alert.id) == o.id, col(Alert.cleared_at).is_(None))
+                    .values(**values, version=col(Alert.version) + 1)
+                    .returning(*history.RETURNED)
+                )
+                .mappings()
+                .first()
             )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
+            if row is None:
                 continue
+            self.versions.append(dict(row))
             self.changes.updated.append(o.id)
             if parent_id != o.parent_id:
                 action = "alert.held" if parent_id is not None else "alert.released"
@@ -759,7 +815,7 @@ def acknowledge(*, session: Session, alert_id: int, actor: str, now: datetime) -
             .where(col(Incident.sos_acknowledged_at).is_(None))
             .values(sos_acknowledged_at=now)
         )
-    record_versions(session, ids=[alert_id], at=now)
+    history.record_versions(session, ids=[alert_id], at=now)
     _audit_person(session, now, actor, "alert.acknowledged", alert)
     session.commit()
     session.refresh(alert)
@@ -789,7 +845,7 @@ def silence(
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise AlertConflictError("cleared_at", "the alert cleared meanwhile")
-    record_versions(session, ids=[alert_id], at=now)
+    history.record_versions(session, ids=[alert_id], at=now)
     _audit_person(session, now, actor, "alert.silenced", alert, minutes=minutes)
     session.commit()
     session.refresh(alert)

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.alerts.models import Alert
+from backend.alerts.models import Alert, AlertVersion
 from backend.alerts.rules import Desired
 from backend.alerts.service import AlertConflictError, acknowledge, apply_desired, silence
 from backend.audit.service import verify
@@ -204,3 +205,44 @@ def test_sweep_through_real_intake_raises_and_clears_not_visited(
     assert count(field.engine, "audit_entry", "action = 'intake.batch'") == 1
     with Session(field.engine) as s:
         assert verify(session=s).ok
+
+
+def test_every_change_a_sweep_makes_leaves_the_version_replay_reads(
+    engine: Engine, mini: MiniRegistry
+) -> None:
+    codes = mini.tps_codes[6:9]
+    ids = apply(engine, [not_visited(c) for c in codes]).raised
+    with Session(engine) as s:
+        acknowledge(session=s, alert_id=ids[0], actor="session:budi#1", now=T0)
+    held = T0 + timedelta(minutes=5)
+    ch = apply(engine, [outage("16.08.03"), *[not_visited(c, "16.08.03") for c in codes]], held)
+    assert len(ch.raised) == 1 and sorted(ch.updated) == sorted(ids)
+    cols = [
+        "version",
+        "severity",
+        "detail",
+        "parent_id",
+        "acknowledged_at",
+        "acknowledged_by",
+        "silenced_at",
+        "silenced_by",
+        "silenced_until",
+    ]
+    alert, version = Alert.__table__, AlertVersion.__table__  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        now = {
+            r[0]: tuple(r[1:])
+            for r in c.execute(sa_select(alert.c.id, *(alert.c[n] for n in cols)))
+        }
+        versions = c.execute(
+            sa_select(version.c.alert_id, version.c.at, *(version.c[n] for n in cols))
+        ).all()
+    # Each alert's versions are 0 .. its version, the last one as the row is now (the held
+    # alerts with their parent and the acknowledgement made between the sweeps).
+    assert sorted((v[0], v[2]) for v in versions) == sorted(
+        (i, n) for i, row in now.items() for n in range(row[0] + 1)
+    )
+    last = {v[0]: tuple(v[2:]) for v in sorted(versions, key=lambda v: v[2])}
+    assert last == now
+    assert {v[1] for v in versions if v[2] == now[v[0]][0] and v[0] != ids[0]} == {held}
+    assert now[ids[0]][5] == "session:budi#1" and now[ids[1]][3] == ch.raised[0]

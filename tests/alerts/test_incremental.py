@@ -13,6 +13,7 @@ actions, the same replay versions.
 
 import random
 import shutil
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from backend.alerts.incremental import (
     AlertModel,
+    Turns,
     adopt,
     advance,
     catch_up,
@@ -353,6 +355,7 @@ def _run(
         builds = random.Random(seed + 1000)  # its own dice: the scenario stays the same
         was_stalled = False
         incremental_ticks = adopted = 0
+        pauses: list[None] = []  # a rebuild stops at its pauses as the sweeper's does
         for n in range(ticks):
             scene.step()
             now, stalled = scene.now, scene.stalled
@@ -372,7 +375,13 @@ def _run(
                 adopted += 1
             else:
                 if pending is not None and builds.random() < 0.5:
-                    catch_up(engine=engine_a, model=pending[0], now=now)  # as its thread does
+                    # As its thread does, stopping at its pauses.
+                    catch_up(
+                        engine=engine_a,
+                        model=pending[0],
+                        now=now,
+                        pause=lambda: pauses.append(None),
+                    )
                 if pending is None and builds.random() < 0.15:
                     # Read before this tick's sweep; the ticks go on with the old model.
                     pending = (
@@ -381,6 +390,7 @@ def _run(
                             settings=settings_a,
                             listening_since=LISTENING_SINCE,
                             now=now,
+                            pause=lambda: pauses.append(None),
                         ),
                         n + builds.choice([1, 2, 3]),
                     )
@@ -399,7 +409,7 @@ def _run(
             if not stalled:
                 assert got == oracle_rows(engine_a, settings_a, now), (n, now)
         assert incremental_ticks > ticks // 2
-        assert adopted >= 2
+        assert adopted >= 2 and pauses
         assert history(engine_a) == history(engine_b)
         kinds = {k for k, *_ in open_rows(engine_a)} | {k for k, *_ in history(engine_a)[0]}
         # The scenario reached what it is about (else it proves little).
@@ -460,4 +470,44 @@ def test_a_ping_read_twice_across_the_overlap_changes_nothing(
             assert again.evaluated_tps == 0 and not again.changed  # ... and nothing follows
         finally:
             f.close()
+            engine.dispose()
+
+
+def test_a_model_read_beside_the_ticks_waits_while_one_runs(
+    tmp_path: Path, registry: Registry
+) -> None:
+    with two_databases(tmp_path, registry) as (sa, _):
+        engine = make_engine(sa)
+        try:
+            now = wib(27, "08:00")
+            turns = Turns()
+            built: list[AlertModel] = []
+            done = threading.Event()
+
+            def read() -> None:
+                built.append(
+                    rebuild(
+                        engine=engine,
+                        settings=sa,
+                        listening_since=LISTENING_SINCE,
+                        now=now,
+                        pause=turns.pause,
+                    )
+                )
+                done.set()
+
+            reader = threading.Thread(target=read, daemon=True)
+            with turns.tick():
+                reader.start()
+                # Alone, this read takes a fraction of a second: it waits for the tick.
+                assert not done.wait(1.5)
+            assert done.wait(60)
+            alone = rebuild(engine=engine, settings=sa, listening_since=LISTENING_SINCE, now=now)
+            assert (built[0].tps, built[0].officers, built[0].desired) == (
+                alone.tps,
+                alone.officers,
+                alone.desired,
+            )
+            assert len(alone.tps) == len(registry.tps)
+        finally:
             engine.dispose()

@@ -176,6 +176,26 @@ class RawDb:
         """Read back a stored UUID."""
         return value if isinstance(value, uuidlib.UUID) else uuidlib.UUID(hex=str(value))
 
+    def insert_all_new(self, sql: str, rows: list[tuple[Any, ...]]) -> bool:
+        """SQLite: insert rows with one cached single-row statement; True if every row went in.
+
+        `sql` skips conflicting rows (ON CONFLICT DO NOTHING). If any was skipped, nothing of
+        this call is kept (rolled back to a savepoint) and False tells the caller to insert
+        them again in a way that says which ones (RETURNING). A multi-row INSERT ... RETURNING
+        is compiled anew for every row count and cost ~3 x as much per row, measured; a batch
+        holding a duplicate is the rare case.
+        """
+        conn = self.conn
+        conn.execute("SAVEPOINT insert_all_new")
+        before = conn.total_changes
+        conn.executemany(sql, rows)
+        if conn.total_changes - before == len(rows):
+            conn.execute("RELEASE insert_all_new")
+            return True
+        conn.execute("ROLLBACK TO insert_all_new")
+        conn.execute("RELEASE insert_all_new")
+        return False
+
     @property
     def is_broken(self) -> bool:
         """Whether the connection is gone for good (PostgreSQL: lost, terminated); SQLite never."""

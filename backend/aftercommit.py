@@ -20,7 +20,7 @@ from backend.incidents.situations import Situations
 from backend.intake.service import BatchOutcome
 from backend.realtime.deltas import Deltas, LivePublisher
 from backend.tps.index import RegistryIndex
-from backend.tps.service import list_views, state_dict
+from backend.tps.service import iso_time, list_views, state_dict
 from backend.tps.state import TpsChange
 from schemas.live import IncidentPublic, TpsView
 from schemas.ops import AlertPublic
@@ -127,7 +127,7 @@ class Live:
                 deltas.log(
                     kab,
                     {
-                        "at": (when or now).isoformat(),
+                        "at": iso_time(when or now),
                         "kind": kind,
                         "tps": ref.code,
                         "officer": nrp,

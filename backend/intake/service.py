@@ -90,6 +90,14 @@ def _insert_returning_keys(
     db: RawDb, table: str, cols: str, row: str, rows: list[tuple[Any, ...]]
 ) -> set[Any]:
     """Insert rows, skipping event ids already stored; return the bound keys actually inserted."""
+    if (
+        db.is_sqlite
+        and rows
+        and db.insert_all_new(
+            f"INSERT INTO {table} ({cols}) VALUES {row} ON CONFLICT (event_id) DO NOTHING", rows
+        )
+    ):
+        return {r[0] for r in rows}  # every row went in: no event id was stored before
     inserted: set[Any] = set()
     cur = db.conn.cursor()
     for i in range(0, len(rows), _CHUNK):

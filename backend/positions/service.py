@@ -166,33 +166,40 @@ def store_fixes(db: RawDb, fixes: Sequence[Fix]) -> list[bool]:
     inserted: set[tuple[Any, ...]] = set()
     cur = db.conn.cursor()
     fmt = db.time
-    for i in range(0, len(rows), _CHUNK):
-        chunk = rows[i : i + _CHUNK]
-        cur.execute(
-            db.sql(
-                f"INSERT INTO officer_position ({_POS_COLS}) VALUES "
-                f"{','.join(['(?,?,?,?,?,?,?,?,?,?,?)'] * len(chunk))} "
-                "ON CONFLICT DO NOTHING RETURNING officer_id, device_time, lat, lon"
-            ),
-            [
-                v
-                for k, f in chunk
-                for v in (
-                    f.officer_id,
-                    k[1],
-                    f.lat,
-                    f.lon,
-                    fmt(f.received_at),
-                    f.accuracy_m,
-                    f.speed_ms,
-                    f.heading,
-                    f.altitude_m,
-                    f.battery,
-                    f.source,
-                )
-            ],
+    params = [
+        (
+            f.officer_id,
+            k[1],
+            f.lat,
+            f.lon,
+            fmt(f.received_at),
+            f.accuracy_m,
+            f.speed_ms,
+            f.heading,
+            f.altitude_m,
+            f.battery,
+            f.source,
         )
-        inserted.update((r[0], r[1], r[2], r[3]) for r in cur.fetchall())
+        for k, f in rows
+    ]
+    if db.is_sqlite and db.insert_all_new(
+        f"INSERT INTO officer_position ({_POS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT DO NOTHING",
+        params,
+    ):
+        inserted = {k for k, _ in rows}  # every fix went in (keys as bound: as RETURNING says)
+    else:
+        for i in range(0, len(params), _CHUNK):
+            chunk = params[i : i + _CHUNK]
+            cur.execute(
+                db.sql(
+                    f"INSERT INTO officer_position ({_POS_COLS}) VALUES "
+                    f"{','.join(['(?,?,?,?,?,?,?,?,?,?,?)'] * len(chunk))} "
+                    "ON CONFLICT DO NOTHING RETURNING officer_id, device_time, lat, lon"
+                ),
+                [v for r in chunk for v in r],
+            )
+            inserted.update((r[0], r[1], r[2], r[3]) for r in cur.fetchall())
     newest: dict[int, Fix] = {}
     for k, f in rows:
         if k in inserted:

@@ -37,8 +37,26 @@ def area_clause(area_code: str | None) -> ColumnElement[bool] | None:
     return col(Tps.kabupaten_code) == area_code
 
 
-def _iso(v: datetime | None) -> str | None:
-    return v.isoformat() if v is not None else None
+# id -> (datetime, its isoformat()): a batch's live rows repeat the same few datetime objects
+# (a ping's time is often the phase, situation and last-seen time at once), and isoformat() on
+# pydantic's own UTC zone was a quarter of the after-commit work. Holding the object keeps its
+# id from being reused while the entry lives.
+_ISO_KEPT = 16_384
+_iso_seen: dict[int, tuple[datetime, str]] = {}
+
+
+def iso_time(v: datetime | None) -> str | None:
+    """isoformat(), remembered for the same datetime object (None stays None)."""
+    if v is None:
+        return None
+    hit = _iso_seen.get(id(v))
+    if hit is not None and hit[0] is v:
+        return hit[1]
+    text = v.isoformat()
+    if len(_iso_seen) >= _ISO_KEPT:
+        _iso_seen.clear()
+    _iso_seen[id(v)] = (v, text)
+    return text
 
 
 def state_dict(
@@ -56,16 +74,16 @@ def state_dict(
         "code": code,
         "phase": phase.value if phase is not None else None,
         "situation": s.situation.value if s.situation is not None else None,
-        "phase_at": _iso(s.postponed_at if phase is Phase.DITUNDA else s.phase_at),
-        "situation_at": _iso(s.situation_at),
-        "last_seen_at": _iso(s.last_seen_at),
-        "last_received_at": _iso(s.last_received_at),
+        "phase_at": iso_time(s.postponed_at if phase is Phase.DITUNDA else s.phase_at),
+        "situation_at": iso_time(s.situation_at),
+        "last_seen_at": iso_time(s.last_seen_at),
+        "last_received_at": iso_time(s.last_received_at),
         "last_officer": officer_nrp,
         "version": s.version,
         "claimed_phase": claimed.value if claimed is not None else None,
         "claimed_by": claimed_nrp if claimed is not None else None,
-        "claimed_at": _iso(s.claimed_at) if claimed is not None else None,
-        "corrected_at": _iso(s.corrected_at),
+        "claimed_at": iso_time(s.claimed_at) if claimed is not None else None,
+        "corrected_at": iso_time(s.corrected_at),
     }
 
 

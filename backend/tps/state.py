@@ -190,7 +190,22 @@ def merge_all(state: StateRow, pings: list[PingFacts]) -> StateRow:
             )
         ):
             situation, situation_at = p.situation, at
-    new = StateRow(
+    if (
+        rank == s.phase_rank
+        and phase_at == s.phase_at
+        and postponed_at == s.postponed_at
+        and situation == s.situation
+        and situation_at == s.situation_at
+        and seen_at == s.last_seen_at
+        and received == s.last_received_at
+        and officer == s.last_officer_id
+        and c_rank == s.claimed_rank
+        and c_at == s.claimed_at
+        and c_off == s.claimed_officer_id
+    ):
+        return s
+    # One frozen construction per changed TPS (each costs a setattr per field).
+    return StateRow(
         tps_id=s.tps_id,
         phase_rank=rank,
         phase_at=phase_at,
@@ -204,9 +219,8 @@ def merge_all(state: StateRow, pings: list[PingFacts]) -> StateRow:
         claimed_at=c_at,
         claimed_officer_id=c_off,
         corrected_at=corrected,
-        version=s.version,
+        version=s.version + 1,
     )
-    return s if new == s else replace(new, version=s.version + 1)
 
 
 @dataclass(slots=True)

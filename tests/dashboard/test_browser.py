@@ -342,6 +342,69 @@ def test_wall003_a_tps_not_seen_within_its_grace_turns_to_its_own_colour(
     assert "tidak terpantau" in log
 
 
+ISOLATED = """([id, codes]) => {
+  // Of `codes`, the one on screen farthest from its nearest neighbour.
+  const g = document.querySelector('#' + id + ' .js-plotly-plot');
+  const fd = g._fullData[0];
+  const map = g._fullLayout.map._subplot.map;
+  const pts = fd.ids.map((c, j) => map.project([fd.lon[j], fd.lat[j]]));
+  const w = map.getCanvas().clientWidth, h = map.getCanvas().clientHeight;
+  let best = null, gap = -1;
+  for (const code of codes) {
+    const p = pts[fd.ids.indexOf(code)];
+    if (!p || p.x < 30 || p.y < 30 || p.x > w - 30 || p.y > h - 30) continue;
+    const d = Math.min(...pts.filter((q) => q !== p).map((q) => Math.hypot(q.x - p.x, q.y - p.y)));
+    if (d > gap) { gap = d; best = code; }
+  }
+  return best;
+}"""
+OVERLAY_AT = """([id, code]) => {
+  // The overlay's pixel at a TPS's marker: [r, g, b, a], or null before the overlay exists.
+  const g = document.querySelector('#' + id + ' .js-plotly-plot');
+  const fd = g._fullData[0];
+  const j = fd.ids.indexOf(code);
+  const p = g._fullLayout.map._subplot.map.project([fd.lon[j], fd.lat[j]]);
+  const ov = document.querySelector('#' + id + ' canvas.posko-overlay');
+  if (!ov || !ov.width) return null;
+  const k = ov.width / ov.clientWidth;
+  const d = ov.getContext('2d').getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data;
+  return Array.from(d);
+}"""
+
+
+def test_wall007_a_changed_marker_is_painted_on_the_overlay_until_the_map_shows_it(
+    wall: View, env: Env
+) -> None:
+    # A marker no other overlaps (later markers are drawn over earlier ones, here as on the map).
+    taken = {c for n in range(4) for c in _tps(env, n)}
+    free = [v.code for v in env.seeded.views if v.officers and v.code not in taken]
+    code = wall.page.evaluate(ISOLATED, [ids.WALL.map, free])
+    red = theme.SITUATION_COLOURS["gangguan"]
+    assert wall.colour(ids.WALL.map, code) != red
+    env.send_ping(code, "pemungutan", "gangguan")
+    # At once on the overlay, opaque and red (0.95 of it over the land colour).
+    px = wall.page.wait_for_function(
+        f"""(args) => {{
+          const p = window.poskoLive.painted(args[1]);
+          const px = ({OVERLAY_AT})(args);
+          return p && p[0] === '{red}' && px && px[3] === 255 ? px : null;
+        }}""",
+        arg=[ids.WALL.map, code],
+        polling="raf",
+        timeout=WAIT,
+    ).json_value()
+    want = [int(red[i : i + 2], 16) for i in (1, 3, 5)]
+    assert all(abs(a - b) <= 20 for a, b in zip(px[:3], want, strict=True)), (px, want)
+    # The map follows within seconds; then the overlay steps aside and shows the map's pixel.
+    wall.page.wait_for_function(
+        f"""(args) => ({MARKER_COLOUR})(args) === '{red}'
+          && ({OVERLAY_AT})(args)[3] === 0""",
+        arg=[ids.WALL.map, code],
+        timeout=WAIT,
+    )
+    assert wall.page.evaluate("() => window.poskoLive.stats.overlayPaints") > 0
+
+
 def test_cmd001_commander_shows_all_tps_offline_without_console_errors(
     commander: View, env: Env
 ) -> None:

@@ -12,11 +12,11 @@ const { mapGap } = live("60-figures");
 const GREEN = "#22c55e";
 const RED = "#ef4444";
 
-test("the map follows every 3 s with an overlay, ten times its draw when slow, at most every 10 s", () => {
+test("the map follows every 4 s with an overlay, twenty times its draw when slow, at most every 10 s", () => {
   assert.equal(mapGap(0, false), 100); // no overlay: a change goes to the map at once
   assert.equal(mapGap(450, false), 100);
-  assert.equal(mapGap(0, true), 3000);
-  assert.equal(mapGap(450, true), 4500);
+  assert.equal(mapGap(0, true), 4000);
+  assert.equal(mapGap(300, true), 6000);
   assert.equal(mapGap(5000, true), 10000);
 });
 

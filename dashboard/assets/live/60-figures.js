@@ -37,9 +37,9 @@
   // every MAP_EVERY_MS, and less often when its draws are slow (its share of the page's thread
   // and of a core near MAP_SHARE), at least every MAP_MAX_MS: it keeps the hover labels current
   // and lets the overlay's entries go.
-  var MAP_EVERY_MS = 3000;
+  var MAP_EVERY_MS = 4000;
   var MAP_MAX_MS = 10000;
-  var MAP_SHARE = 0.1;
+  var MAP_SHARE = 0.05;
   var HOVER_REFRESH_MS = 30000; // "x min ago" in every hover label
   var ms = text.ms;
 

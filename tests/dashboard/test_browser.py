@@ -280,8 +280,9 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
     # bench/pixel.py, idle and under load; here a generous deadline, and the times printed.
     red = theme.SITUATION_COLOURS["gangguan"]
     before = wall.count("wall", "gangguan")
-    applied, drawn, painted, delta_bytes, patch_bytes = [], [], [], [], []
+    applied, drawn, painted, overlaid, delta_bytes, patch_bytes = [], [], [], [], [], []
     codes = _tps(env, 0)[:5]
+    wholes = wall.page.evaluate("() => window.poskoLive.stats.wholeMapPatches || 0")
     for code in codes:
         assert wall.colour(ids.WALL.map, code) != red
         view = next(v for v in env.seeded.views if v.code == code)
@@ -297,22 +298,28 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
         wall.page.wait_for_function("() => window.__t2 > 0", timeout=WAIT)
         t = wall.page.evaluate(
             "(code) => [window.poskoLive.appliedAt(code) - window.__t0,"
-            " window.__t1 - window.__t0, window.__t2 - window.__t0]",
+            " window.__t1 - window.__t0, window.__t2 - window.__t0,"
+            " (window.poskoLive.painted(code) || [0, NaN])[1] - window.__t0]",
             code,
         )
         stats = wall.page.evaluate("() => window.poskoLive.stats")
         delta_bytes.append(stats["lastDeltaBytes"])
-        patch_bytes.append(stats["lastPatchBytes"])
+        if stats.get("wholeMapPatches", 0) == wholes:
+            # Not the map's whole arrays (its labels' refresh every 30 s, which a change may ride).
+            patch_bytes.append(stats["lastPatchBytes"])
+        wholes = stats.get("wholeMapPatches", 0)
         applied.append(t[0])
         drawn.append(t[1])
         painted.append(t[2])
+        overlaid.append(t[3])
     wall.page.wait_for_function(
         "([id, n]) => Number(document.getElementById(id).textContent) === n",
         arg=[counter("wall", "gangguan"), before + len(codes)],
         timeout=WAIT,
     )
     print(
-        f"\nping -> applied p50 {statistics.median(applied):.0f} ms,"
+        f"\nping -> on the overlay p50 {statistics.median(overlaid):.0f} ms,"
+        f" -> applied p50 {statistics.median(applied):.0f} ms,"
         f" -> in Plotly p50 {statistics.median(drawn):.0f} ms,"
         f" -> painted p50 {statistics.median(painted):.0f} ms (n={len(codes)})"
     )
@@ -323,7 +330,7 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
     # One ping is a few hundred bytes on the socket, never a figure (the target is 1 KB per
     # changed TPS); the last delta may be the sweeper's, carrying alerts, hence the max's slack.
     assert statistics.median(delta_bytes) < 1000 and max(delta_bytes) < 4000
-    assert max(patch_bytes) < 5000
+    assert len(patch_bytes) >= 3 and max(patch_bytes) < 5000
 
 
 def test_wall003_a_tps_not_seen_within_its_grace_turns_to_its_own_colour(

@@ -140,7 +140,7 @@
         if (i === undefined || !t) return;
         var s = styleOf(view, t);
         if (s[0] === view.colour[i] && s[1] === view.size[i]) {
-          if (entries.delete(i)) painted.set(code, [s[0], o.now()]);
+          if (entries.delete(i)) painted.set(code, [s[0], o.now()]); // the map's own pixel shows again
           return;
         }
         var had = entries.get(i);
@@ -220,7 +220,9 @@
       });
       var at = o.now();
       entries.forEach(function (s, i) {
-        painted.set(view.codes[i], [s[0], at]);
+        // When this colour first showed here (later paints of the same colour keep that time).
+        var had = painted.get(view.codes[i]);
+        if (!had || had[0] !== s[0]) painted.set(view.codes[i], [s[0], at]);
       });
       stats.overlayPaints = (stats.overlayPaints || 0) + 1;
       stats.overlayMs = (stats.overlayMs || 0) + (at - t0);

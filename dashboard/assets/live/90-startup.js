@@ -56,6 +56,7 @@
       mapDrawMs: 0,
       chartDraws: 0, // rounds of timeline/progress draws and the ms they held the thread
       chartDrawMs: 0,
+      wholeMapPatches: 0, // map patches of three whole arrays (a refit, the labels' refresh)
       overlayPaints: 0, // paints of the map's overlay and the ms they took
       overlayMs: 0,
     };

@@ -83,6 +83,7 @@ PAGE_SETUP = """([mapId]) => {
     P.tData = P.tPixel = P.tShown = P.tSocket = 0; P.src = null;
     P.applied0 = window.poskoLive.appliedAt(P.code);
     P.armedAt = performance.now();
+    P.seq = (P.seq || 0) + 1;
     P.done = new Promise((r) => { P.resolve = r; });
     P.armed = true;
     P.timer = setTimeout(P.finish, %(timeout)d);
@@ -93,8 +94,9 @@ PAGE_SETUP = """([mapId]) => {
     if (fd && fd.marker.color[P.j] === P.want) {
       P.tData = wall();
       if (P.method === 'two animation frames after (a)') {
+        const seq = P.seq;
         requestAnimationFrame(() => requestAnimationFrame(() => {
-          P.tShown = wall(); P.finish(); }));
+          if (P.seq === seq) { P.tShown = wall(); P.finish(); } }));
       }
     }
   };
@@ -121,7 +123,8 @@ PAGE_SETUP = """([mapId]) => {
     if (!p) return;
     if (dist(p.slice(0, 3), P.wantRgb) < dist(p.slice(0, 3), P.oldRgb)) {
       P.tPixel = wall(); P.src = ov && ov[3] > 128 ? 'overlay' : src;
-      requestAnimationFrame(() => { P.tShown = wall(); P.finish(); });
+      const seq = P.seq;  // a frame of a probe that timed out must not end the next one
+      requestAnimationFrame(() => { if (P.seq === seq) { P.tShown = wall(); P.finish(); } });
     }
   };
   // The page's thread per animation frame: gaps between frames, and long tasks (> 50 ms).
@@ -142,6 +145,7 @@ PAGE_SETUP = """([mapId]) => {
   graph().on('plotly_afterplot', () => checkData('afterplot'));
   graph().on('plotly_react', () => checkData('react'));
   const map = theMap();
+  P.repaint = () => map.triggerRepaint();  // a first read of the map's pixel at the probe
   const px = new Uint8Array(4);
   P.read = () => {
     const canvas = map.getCanvas();
@@ -443,7 +447,7 @@ def probe_series(
             if seen is not None:
                 row["wire"], row["built"] = seen[0] - t0, seen[1] - t0
             stages.append(row)
-        if res["shown"]:
+        if res["shown"] and (res["pixel"] or res["data"]):
             # (a) the colour in what the page draws from: Plotly's data or the overlay's paint.
             drawn = [v for v in (res["data"], res["painted"]) if v]
             data_ms.append(min(drawn) - t0 if drawn else res["pixel"] - t0)
@@ -506,7 +510,8 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
     probe = candidates[0]
     code, j = probe["code"], probe["j"]
     page.evaluate(
-        "([x, y, c]) => { window.__px.x = x; window.__px.y = y; window.__px.code = c; }",
+        "([x, y, c]) => { window.__px.x = x; window.__px.y = y; window.__px.code = c;"
+        " window.__px.repaint(); }",
         [probe["x"], probe["y"], code],
     )
     token = seeded.devices[officer_of[code]]

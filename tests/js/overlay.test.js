@@ -46,3 +46,38 @@ test("neighbours an eraser touches are painted again, in the map's order, as the
 test("nothing changed: nothing to paint", () => {
   assert.deepEqual(plan(new Map(), [[1, 1]], () => [GREEN, 7]), { erase: [], paint: [] });
 });
+
+// dash.scale() reads the window's size: a 1920x1080 wall.
+global.window = { innerWidth: 1920, innerHeight: 1080 };
+
+test("a change that came while the map drew the one before stays painted until the map shows it", () => {
+  const { createOverlay } = live("62-overlay");
+  const theme = { situation_colours: { aman: GREEN, gangguan: RED }, situation_sizes: { aman: 7, gangguan: 14 } };
+  const t = { code: "A", situation: "aman" };
+  const store = { tps: new Map([["A", t]]), stale: new Set() };
+  const view = { lat: [0], lon: [0], codes: ["A"], index: new Map([["A", 0]]), mode: "situation", colour: [GREEN], size: [7] };
+  const ov = createOverlay({
+    store,
+    bridge: { plotOf: () => null },
+    cfg: () => ({ ids: { map: "m" }, theme }),
+    now: () => 0,
+    view: () => view,
+  });
+  const codes = new Set(["A"]);
+  t.situation = "gangguan";
+  ov.mark(codes);
+  assert.equal(ov.size, 1); // red on the overlay, the map still green
+  t.situation = "aman";
+  ov.mark(codes);
+  assert.equal(ov.size, 0); // back to green: the map's own pixel is right
+  // The map finishes drawing the red it was handed meanwhile: green goes on the overlay again.
+  view.colour[0] = RED;
+  view.size[0] = 14;
+  ov.settled(codes);
+  assert.equal(ov.size, 1);
+  // The map's next draw shows green: the overlay lets go.
+  view.colour[0] = GREEN;
+  view.size[0] = 7;
+  ov.settled(codes);
+  assert.equal(ov.size, 0);
+});

@@ -517,12 +517,14 @@
           stats.mapDrawMs = (stats.mapDrawMs || 0) + mapMs;
         }
         if (!pending && M && inflight.length) {
+          var drawn = new Set();
           inflight.forEach(function (c) {
             M.shownColour[c[0]] = c[1];
             M.shownSize[c[0]] = c[2];
+            drawn.add(M.codes[c[0]]);
           });
           inflight = [];
-          if (o.overlay) o.overlay.settled();
+          if (o.overlay) o.overlay.settled(drawn);
         }
         // The next change goes out as soon as the map is done.
         if (!pending && (store.changed.codes.size || Q.map.codes.size)) o.onIdle();

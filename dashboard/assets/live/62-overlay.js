@@ -130,8 +130,11 @@
       return view;
     }
 
-    /** These TPS may look different now: paint those the map does not show as they are. */
-    function mark(codes) {
+    /**
+     * These TPS may look different now: paint those the map does not show as they are (and,
+     * unless `keep`, let go of those it does).
+     */
+    function mark(codes, keep) {
       var view = current();
       if (!view || !codes.size) return;
       codes.forEach(function (code) {
@@ -140,6 +143,7 @@
         if (i === undefined || !t) return;
         var s = styleOf(view, t);
         if (s[0] === view.colour[i] && s[1] === view.size[i]) {
+          if (keep) return;
           if (entries.delete(i)) painted.set(code, [s[0], o.now()]); // the map's own pixel shows again
           return;
         }
@@ -149,8 +153,12 @@
       ask();
     }
 
-    /** The map finished a draw: drop what it shows now, once its tiles are back. */
-    function settled() {
+    /**
+     * The map finished a draw of `codes`: paint those it now shows other than they are (a
+     * change that came while it drew), and drop what it shows as they are, once its tiles are back.
+     */
+    function settled(codes) {
+      if (codes) mark(codes, true);
       var m = mapInstance();
       var done = false;
       var run = function () {

@@ -141,7 +141,9 @@
     function drawMap() {
       var id = cfg().ids.map;
       var urgent = !M || Q.map.all || Q.map.incidents;
-      if (bridge.busy(id) || now() - mapAt < (urgent ? MAP_MIN_MS : mapGap(mapCost, !!o.overlay))) return false;
+      // Only the wall's map is paced: the commander reads its hover labels, which the overlay lacks.
+      var paced = !!o.overlay && cfg().view === "wall";
+      if (bridge.busy(id) || now() - mapAt < (urgent ? MAP_MIN_MS : mapGap(mapCost, paced))) return false;
       var patch = bridge.newPatch();
       var sent = syncMap(patch) && bridge.send(id, patch);
       if (sent) mapAt = now();

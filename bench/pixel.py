@@ -60,7 +60,7 @@ RED = "#ef4444"
 # Installed once in the page: probe state, the (a)/(b) observers, and a way to pick the probe.
 PAGE_SETUP = """([mapId]) => {
   if (window.__px) return window.__px.method;
-  const P = window.__px = {armed: false, method: 'readPixels in MapLibre render event'};
+  const P = window.__px = {armed: false, method: 'composite of the overlay and the map canvas'};
   const wall = () => performance.timeOrigin + performance.now();
   const graph = () => document.querySelector('#' + mapId + ' .js-plotly-plot');
   const theMap = () => graph()._fullLayout.map._subplot.map;
@@ -71,14 +71,19 @@ PAGE_SETUP = """([mapId]) => {
     P.armed = false;
     clearTimeout(P.timer);
     const a = window.poskoLive.appliedAt(P.code);
+    const pt = window.poskoLive.painted ? window.poskoLive.painted(P.code) : null;
+    const painted = pt && pt[0] === P.want && pt[1] >= P.armedAt
+      ? performance.timeOrigin + pt[1] : null;
     P.resolve({data: P.tData || null, pixel: P.tPixel || null, shown: P.tShown || null,
-               src: P.src || null, socket: P.tSocket || null,
+               src: P.src || null, socket: P.tSocket || null, painted,
                applied: a && a !== P.applied0 ? performance.timeOrigin + a : null});
   };
   P.arm = (want, old, j) => {
     P.want = want; P.wantRgb = rgb(want); P.oldRgb = rgb(old); P.j = j;
     P.tData = P.tPixel = P.tShown = P.tSocket = 0; P.src = null;
     P.applied0 = window.poskoLive.appliedAt(P.code);
+    P.armedAt = performance.now();
+    P.seq = (P.seq || 0) + 1;
     P.done = new Promise((r) => { P.resolve = r; });
     P.armed = true;
     P.timer = setTimeout(P.finish, %(timeout)d);
@@ -87,18 +92,60 @@ PAGE_SETUP = """([mapId]) => {
     if (!P.armed || P.tData) return;
     const fd = graph() && graph()._fullData && graph()._fullData[0];
     if (fd && fd.marker.color[P.j] === P.want) {
-      P.tData = wall(); P.src = src;
-      if (P.method !== 'readPixels in MapLibre render event') {
+      P.tData = wall();
+      if (P.method === 'two animation frames after (a)') {
+        const seq = P.seq;
         requestAnimationFrame(() => requestAnimationFrame(() => {
-          P.tShown = wall(); P.finish(); }));
+          if (P.seq === seq) { P.tShown = wall(); P.finish(); } }));
       }
     }
   };
-  const frame = () => { checkData('raf'); requestAnimationFrame(frame); };
+  // What the screen shows at the probe: the overlay's pixel where it is opaque, else the map
+  // canvas's pixel as its last render left it (read in MapLibre's render event, while the
+  // drawing buffer is valid).
+  P.mapPx = null;
+  const overlayPx = () => {
+    const ov = document.querySelector('#' + mapId + ' canvas.posko-overlay');
+    if (!ov || !ov.width || !ov.clientWidth) return null;
+    const k = ov.width / ov.clientWidth;
+    const x = Math.round(P.x * k), y = Math.round(P.y * k);
+    return Array.from(ov.getContext('2d').getImageData(x, y, 1, 1).data);
+  };
+  P.screenPx = () => {
+    const ov = overlayPx();
+    return ov && ov[3] > 128 ? ov : P.mapPx;
+  };
+  const checkScreen = (src) => {
+    if (P.x === undefined || !P.armed || P.tPixel) return;
+    if (P.method === 'two animation frames after (a)') return;
+    const ov = overlayPx();
+    const p = ov && ov[3] > 128 ? ov : P.mapPx;
+    if (!p) return;
+    if (dist(p.slice(0, 3), P.wantRgb) < dist(p.slice(0, 3), P.oldRgb)) {
+      P.tPixel = wall(); P.src = ov && ov[3] > 128 ? 'overlay' : src;
+      const seq = P.seq;  // a frame of a probe that timed out must not end the next one
+      requestAnimationFrame(() => { if (P.seq === seq) { P.tShown = wall(); P.finish(); } });
+    }
+  };
+  // The page's thread per animation frame: gaps between frames, and long tasks (> 50 ms).
+  P.gaps = []; P.longMs = 0; P.longN = 0;
+  let lastFrame = 0;
+  const frame = (t) => {
+    if (lastFrame && P.gaps.length < 100000) P.gaps.push(t - lastFrame);
+    lastFrame = t;
+    checkData('raf'); checkScreen('map');
+    requestAnimationFrame(frame);
+  };
   requestAnimationFrame(frame);
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) { P.longMs += e.duration; P.longN += 1; }
+    }).observe({type: 'longtask', buffered: false});
+  } catch (e) { P.noLongtask = String(e); }
   graph().on('plotly_afterplot', () => checkData('afterplot'));
   graph().on('plotly_react', () => checkData('react'));
   const map = theMap();
+  P.repaint = () => map.triggerRepaint();  // a first read of the map's pixel at the probe
   const px = new Uint8Array(4);
   P.read = () => {
     const canvas = map.getCanvas();
@@ -111,17 +158,19 @@ PAGE_SETUP = """([mapId]) => {
     return P.lastPx;
   };
   map.on('render', () => {
-    if (P.x === undefined || P.method !== 'readPixels in MapLibre render event') return;
-    // readPixels makes this thread wait for the GPU process: only on frames that may show it.
-    if (!P.armed || !P.tData || P.tPixel) return;
-    const p = P.read().slice(0, 3);
-    if (dist(p, P.wantRgb) < dist(p, P.oldRgb)) {
-      P.tPixel = wall();
-      requestAnimationFrame(() => { P.tShown = wall(); P.finish(); });
-    }
+    if (P.x === undefined) return;
+    // Every render: the map renders only when it draws (every few seconds) or moves.
+    P.mapPx = P.read();
+    checkScreen('map');
   });
   return P.method;
 }"""
+
+# The page's thread since the last call: frame gaps (ms) and long tasks; resets them.
+THREAD = """() => { const P = window.__px;
+  const out = {gaps: P.gaps, longMs: P.longMs, longN: P.longN,
+    t: performance.now(), noLongtask: P.noLongtask || null};
+  P.gaps = []; P.longMs = 0; P.longN = 0; return out; }"""
 
 # Codes of on-screen TPS markers, the most isolated first, with their screen positions.
 PICK_PROBES = """([mapId]) => {
@@ -398,8 +447,10 @@ def probe_series(
             if seen is not None:
                 row["wire"], row["built"] = seen[0] - t0, seen[1] - t0
             stages.append(row)
-        if res["data"] and res["shown"]:
-            data_ms.append(res["data"] - t0)
+        if res["shown"] and (res["pixel"] or res["data"]):
+            # (a) the colour in what the page draws from: Plotly's data or the overlay's paint.
+            drawn = [v for v in (res["data"], res["painted"]) if v]
+            data_ms.append(min(drawn) - t0 if drawn else res["pixel"] - t0)
             screen_ms.append(res["shown"] - t0)
         else:
             misses += 1
@@ -436,6 +487,8 @@ def measure(quick: bool, probes: int | None = None) -> dict[str, Any]:
                         viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]}
                     ).new_page()
                     page.add_init_script(SOCKET_HOOK)
+                    if NO_OVERLAY:
+                        page.add_init_script("window.poskoOverlay = false;")
                     page.goto(f"{node.url}/login?token={seeded.kiosk}&next=/wall")
                     page.wait_for_function(MAP_READY, arg=ids.WALL.map, timeout=60_000)
                     time.sleep(2)  # boundaries and first paint settle
@@ -457,7 +510,8 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
     probe = candidates[0]
     code, j = probe["code"], probe["j"]
     page.evaluate(
-        "([x, y, c]) => { window.__px.x = x; window.__px.y = y; window.__px.code = c; }",
+        "([x, y, c]) => { window.__px.x = x; window.__px.y = y; window.__px.code = c;"
+        " window.__px.repaint(); }",
         [probe["x"], probe["y"], code],
     )
     token = seeded.devices[officer_of[code]]
@@ -471,7 +525,7 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
     with field_socket(node.ws_url, token) as phone:
         # Warm-up: the first flips (first state of this TPS, first patches) are not measured.
         probe_series(page, phone, code, j, 6, flip)
-        res["pixel_check"] = page.evaluate("() => window.__px.lastPx")
+        res["pixel_check"] = page.evaluate("() => window.__px.screenPx()")
         if not _near_wanted(res["pixel_check"], flip[0]):
             # The canvas read nothing useful (blank buffer): fall back to the usual estimate.
             method = "two animation frames after (a)"
@@ -479,7 +533,9 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
         res["method"] = method
         res["loadavg_idle"] = os.getloadavg()[0]
         res["idle_stages"] = []
+        page.evaluate(THREAD)
         res["idle"] = probe_series(page, phone, code, j, n, flip, res["idle_stages"], watcher)
+        res["thread_idle"] = page.evaluate(THREAD)
         res["loop_lag_idle_ms"] = _loop_lag(node.url)
         others = [v.code for v in seeded.views if v.code != code]
         probe_nrp = officer_of[code]
@@ -508,11 +564,13 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
             if PROFILE_TO:
                 _profile(page, Path(PROFILE_TO))
             stats0 = page.evaluate(STATS)
+            page.evaluate(THREAD)
             res["loadavg_load"] = os.getloadavg()[0]
             res["load_stages"] = []
             res["load"] = probe_series(page, phone, code, j, n, flip, res["load_stages"], watcher)
             res["loop_lag_load_ms"] = _loop_lag(node.url)
             stats1 = page.evaluate(STATS)
+            res["thread_load"] = page.evaluate(THREAD)
         finally:
             stop.set()
             try:
@@ -531,7 +589,7 @@ def _run_probes(page: Any, node: Any, seeded: Any, map_id: str, n: int, quick: b
     res["browser_resyncs"] = stats1["resyncs"] - stats0["resyncs"]
     res["browser_patches"] = stats1["patches"] - stats0["patches"]
     res["load_s"] = stats1["t"] - stats0["t"]
-    for k in ("mapDraws", "mapDrawMs", "chartDraws", "chartDrawMs"):
+    for k in ("mapDraws", "mapDrawMs", "chartDraws", "chartDrawMs", "overlayPaints", "overlayMs"):
         # Counters of the live client (a client without them counts nothing).
         res[f"browser_{k}"] = (stats1.get(k) or 0) - (stats0.get(k) or 0)
     return res
@@ -562,6 +620,7 @@ WRAP_REACT = """() => {
   };
 }"""
 PROFILE_TO: str | None = None  # --profile: where to write a CPU profile of the page under load
+NO_OVERLAY = False  # --no-overlay: the live client without its map overlay (A/B runs)
 
 
 def _profile(page: Any, path: Path) -> None:
@@ -586,6 +645,7 @@ STAGES = (
     ("built", "delta built on the server"),
     ("wire", "delta on the wire"),
     ("socket", "frame handled in the page"),
+    ("painted", "painted on the overlay"),
     ("applied", "patch handed to Dash"),
     ("data", "colour in Plotly's data"),
     ("pixel", "pixel drawn"),
@@ -632,6 +692,21 @@ def figures_from(m: dict[str, Any]) -> list[Figure]:
             f"({m['browser_mapDrawMs'] / max(draws, 1):.0f} ms each, patch to repaint) and "
             f"the timeline and progress bars {m['browser_chartDraws']} times in {secs:.0f} s "
             f"({m['browser_chartDrawMs'] / secs:.0f} ms of the page's thread per s)"
+        )
+    for phase in ("load", "idle"):
+        th = m.get(f"thread_{phase}")
+        if th and th["gaps"]:
+            secs_th = sum(th["gaps"]) / 1000.0
+            cond += (
+                f"; page's thread {phase}: animation frame gap p50 / p95 / max "
+                f"{pct(th['gaps'], 50):.0f} / {pct(th['gaps'], 95):.0f} / {max(th['gaps']):.0f} ms "
+                f"over {len(th['gaps'])} frames, long tasks {th['longN']} "
+                f"({th['longMs'] / secs_th:.0f} ms per s)"
+            )
+    if m.get("browser_overlayPaints"):
+        cond += (
+            f"; overlay painted {m['browser_overlayPaints']} times under load, "
+            f"{m['browser_overlayMs'] / m['browser_overlayPaints']:.1f} ms each"
         )
     out: list[Figure] = []
     for what, load, idle, target in (
@@ -701,9 +776,13 @@ def main() -> None:
     parser.add_argument("--probes", type=int, help="probes per phase (idle, load)")
     parser.add_argument("--raw", type=Path, help="write the raw samples here (JSON)")
     parser.add_argument("--profile", help="write a CPU profile of the page under load here")
+    parser.add_argument(
+        "--no-overlay", action="store_true", help="the live client without its map overlay"
+    )
     args = parser.parse_args()
-    global PROFILE_TO
+    global PROFILE_TO, NO_OVERLAY
     PROFILE_TO = args.profile
+    NO_OVERLAY = args.no_overlay
     started = time.monotonic()
     m = measure(args.quick, args.probes)
     if args.raw:

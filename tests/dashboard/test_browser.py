@@ -280,8 +280,9 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
     # bench/pixel.py, idle and under load; here a generous deadline, and the times printed.
     red = theme.SITUATION_COLOURS["gangguan"]
     before = wall.count("wall", "gangguan")
-    applied, drawn, painted, delta_bytes, patch_bytes = [], [], [], [], []
+    applied, drawn, painted, overlaid, delta_bytes, patch_bytes = [], [], [], [], [], []
     codes = _tps(env, 0)[:5]
+    wholes = wall.page.evaluate("() => window.poskoLive.stats.wholeMapPatches || 0")
     for code in codes:
         assert wall.colour(ids.WALL.map, code) != red
         view = next(v for v in env.seeded.views if v.code == code)
@@ -297,22 +298,28 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
         wall.page.wait_for_function("() => window.__t2 > 0", timeout=WAIT)
         t = wall.page.evaluate(
             "(code) => [window.poskoLive.appliedAt(code) - window.__t0,"
-            " window.__t1 - window.__t0, window.__t2 - window.__t0]",
+            " window.__t1 - window.__t0, window.__t2 - window.__t0,"
+            " (window.poskoLive.painted(code) || [0, NaN])[1] - window.__t0]",
             code,
         )
         stats = wall.page.evaluate("() => window.poskoLive.stats")
         delta_bytes.append(stats["lastDeltaBytes"])
-        patch_bytes.append(stats["lastPatchBytes"])
+        if stats.get("wholeMapPatches", 0) == wholes:
+            # Not the map's whole arrays (its labels' refresh every 30 s, which a change may ride).
+            patch_bytes.append(stats["lastPatchBytes"])
+        wholes = stats.get("wholeMapPatches", 0)
         applied.append(t[0])
         drawn.append(t[1])
         painted.append(t[2])
+        overlaid.append(t[3])
     wall.page.wait_for_function(
         "([id, n]) => Number(document.getElementById(id).textContent) === n",
         arg=[counter("wall", "gangguan"), before + len(codes)],
         timeout=WAIT,
     )
     print(
-        f"\nping -> applied p50 {statistics.median(applied):.0f} ms,"
+        f"\nping -> on the overlay p50 {statistics.median(overlaid):.0f} ms,"
+        f" -> applied p50 {statistics.median(applied):.0f} ms,"
         f" -> in Plotly p50 {statistics.median(drawn):.0f} ms,"
         f" -> painted p50 {statistics.median(painted):.0f} ms (n={len(codes)})"
     )
@@ -323,7 +330,7 @@ def test_wall002_ping_turns_its_marker_red_and_moves_the_counters(wall: View, en
     # One ping is a few hundred bytes on the socket, never a figure (the target is 1 KB per
     # changed TPS); the last delta may be the sweeper's, carrying alerts, hence the max's slack.
     assert statistics.median(delta_bytes) < 1000 and max(delta_bytes) < 4000
-    assert max(patch_bytes) < 5000
+    assert len(patch_bytes) >= 3 and max(patch_bytes) < 5000
 
 
 def test_wall003_a_tps_not_seen_within_its_grace_turns_to_its_own_colour(
@@ -340,6 +347,69 @@ def test_wall003_a_tps_not_seen_within_its_grace_turns_to_its_own_colour(
     assert wall.count("wall", "stale") == before + 1
     log = wall.page.evaluate("(id) => document.getElementById(id).textContent", ids.WALL.log)
     assert "tidak terpantau" in log
+
+
+ISOLATED = """([id, codes]) => {
+  // Of `codes`, the one on screen farthest from its nearest neighbour.
+  const g = document.querySelector('#' + id + ' .js-plotly-plot');
+  const fd = g._fullData[0];
+  const map = g._fullLayout.map._subplot.map;
+  const pts = fd.ids.map((c, j) => map.project([fd.lon[j], fd.lat[j]]));
+  const w = map.getCanvas().clientWidth, h = map.getCanvas().clientHeight;
+  let best = null, gap = -1;
+  for (const code of codes) {
+    const p = pts[fd.ids.indexOf(code)];
+    if (!p || p.x < 30 || p.y < 30 || p.x > w - 30 || p.y > h - 30) continue;
+    const d = Math.min(...pts.filter((q) => q !== p).map((q) => Math.hypot(q.x - p.x, q.y - p.y)));
+    if (d > gap) { gap = d; best = code; }
+  }
+  return best;
+}"""
+OVERLAY_AT = """([id, code]) => {
+  // The overlay's pixel at a TPS's marker: [r, g, b, a], or null before the overlay exists.
+  const g = document.querySelector('#' + id + ' .js-plotly-plot');
+  const fd = g._fullData[0];
+  const j = fd.ids.indexOf(code);
+  const p = g._fullLayout.map._subplot.map.project([fd.lon[j], fd.lat[j]]);
+  const ov = document.querySelector('#' + id + ' canvas.posko-overlay');
+  if (!ov || !ov.width) return null;
+  const k = ov.width / ov.clientWidth;
+  const d = ov.getContext('2d').getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data;
+  return Array.from(d);
+}"""
+
+
+def test_wall007_a_changed_marker_is_painted_on_the_overlay_until_the_map_shows_it(
+    wall: View, env: Env
+) -> None:
+    # A marker no other overlaps (later markers are drawn over earlier ones, here as on the map).
+    taken = {c for n in range(4) for c in _tps(env, n)}
+    free = [v.code for v in env.seeded.views if v.officers and v.code not in taken]
+    code = wall.page.evaluate(ISOLATED, [ids.WALL.map, free])
+    red = theme.SITUATION_COLOURS["gangguan"]
+    assert wall.colour(ids.WALL.map, code) != red
+    env.send_ping(code, "pemungutan", "gangguan")
+    # At once on the overlay, opaque and red (0.95 of it over the land colour).
+    px = wall.page.wait_for_function(
+        f"""(args) => {{
+          const p = window.poskoLive.painted(args[1]);
+          const px = ({OVERLAY_AT})(args);
+          return p && p[0] === '{red}' && px && px[3] === 255 ? px : null;
+        }}""",
+        arg=[ids.WALL.map, code],
+        polling="raf",
+        timeout=WAIT,
+    ).json_value()
+    want = [int(red[i : i + 2], 16) for i in (1, 3, 5)]
+    assert all(abs(a - b) <= 20 for a, b in zip(px[:3], want, strict=True)), (px, want)
+    # The map follows within seconds; then the overlay steps aside and shows the map's pixel.
+    wall.page.wait_for_function(
+        f"""(args) => ({MARKER_COLOUR})(args) === '{red}'
+          && ({OVERLAY_AT})(args)[3] === 0""",
+        arg=[ids.WALL.map, code],
+        timeout=WAIT,
+    )
+    assert wall.page.evaluate("() => window.poskoLive.stats.overlayPaints") > 0
 
 
 def test_cmd001_commander_shows_all_tps_offline_without_console_errors(

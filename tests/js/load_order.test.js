@@ -73,6 +73,7 @@ test("every live module loads in Dash's order and finds the modules it needs", (
     "maprepair",
     "markers",
     "operations",
+    "overlay",
     "panels",
     "replay",
     "sos",

@@ -33,12 +33,25 @@
   var CHARTS_MAX_MS = 15000;
   var CHARTS_SHARE = 0.1;
   var MAP_MIN_MS = 100; // an idle map takes a change at once, but not more often than this
+  // With the overlay (62-overlay.js) painting changes at once, the map itself follows at most
+  // every MAP_EVERY_MS, and less often when its draws are slow (its share of the page's thread
+  // and of a core near MAP_SHARE), at least every MAP_MAX_MS: it keeps the hover labels current
+  // and lets the overlay's entries go.
+  var MAP_EVERY_MS = 4000;
+  var MAP_MAX_MS = 10000;
+  var MAP_SHARE = 0.05;
   var HOVER_REFRESH_MS = 30000; // "x min ago" in every hover label
   var ms = text.ms;
 
   /** How long after a round of chart draws the next may start, given what that round cost. */
   function chartsGap(costMs) {
     return Math.min(CHARTS_MAX_MS, Math.max(CHARTS_EVERY_MS, (costMs || 0) / CHARTS_SHARE));
+  }
+
+  /** How long after a map draw the next may start, given what it cost; `painted`: an overlay paints changes. */
+  function mapGap(costMs, painted) {
+    if (!painted) return MAP_MIN_MS;
+    return Math.min(MAP_MAX_MS, Math.max(MAP_EVERY_MS, (costMs || 0) / MAP_SHARE));
   }
 
   /**
@@ -83,7 +96,10 @@
     var T = null; // timeline figure tracker
     var P = null; // progress figure tracker
     var lastHoverAll = 0;
+    var hoverDeferred = false;
     var mapAt = 0;
+    var mapCost = 0; // ms the last map draw took (patch to repaint)
+    var inflight = []; // [index, colour, size] handed to the map, not yet drawn
     var chartsAt = 0;
     var chartsCost = 0; // ms the last round of chart draws held the page's thread
     var chartsMeter = createMeter();
@@ -124,7 +140,10 @@
     /** Patch the map if it is idle; true when a patch went out. */
     function drawMap() {
       var id = cfg().ids.map;
-      if (bridge.busy(id) || now() - mapAt < MAP_MIN_MS) return false;
+      var urgent = !M || Q.map.all || Q.map.incidents;
+      // Only the wall's map is paced: the commander reads its hover labels, which the overlay lacks.
+      var paced = !!o.overlay && cfg().view === "wall";
+      if (bridge.busy(id) || now() - mapAt < (urgent ? MAP_MIN_MS : mapGap(mapCost, paced))) return false;
       var patch = bridge.newPatch();
       var sent = syncMap(patch) && bridge.send(id, patch);
       if (sent) mapAt = now();
@@ -160,7 +179,14 @@
           size: fig.data[0].marker.size.slice(),
           text: fig.data[0].hovertext.slice(),
           incidents: null,
+          // What the map shows (drawn), for the overlay: the figure's arrays until a draw is done.
+          lat: fig.data[0].lat,
+          lon: fig.data[0].lon,
+          opacity: fig.data[0].marker.opacity === undefined ? 1 : fig.data[0].marker.opacity,
+          shownColour: fig.data[0].marker.color.slice(),
+          shownSize: fig.data[0].marker.size.slice(),
         };
+        inflight = [];
         ids.forEach(function (code, i) {
           M.index.set(code, i);
         });
@@ -170,7 +196,11 @@
       var at = store.serverNow();
       var k = dash.scale();
       var theme = cfg().theme;
-      var wantAllText = all || now() - lastHoverAll > HOVER_REFRESH_MS;
+      // The labels' refresh (three whole arrays, ~230 KB) does not ride on the first patch that
+      // carries a few changed markers: it takes the next draw, whatever that carries.
+      var textDue = now() - lastHoverAll > HOVER_REFRESH_MS;
+      var wantAllText = all || (textDue && (hoverDeferred || !Q.map.codes.size));
+      hoverDeferred = textDue && !wantAllText;
       var codes = all ? M.codes : Array.from(Q.map.codes);
       var changes = [];
       codes.forEach(function (code) {
@@ -201,9 +231,13 @@
           });
         }
         if (changes.length || wantAllText) {
+          M.colour.forEach(function (c, i) {
+            inflight.push([i, c, M.size[i]]);
+          });
           patch.assign(["data", 0, "marker", "color"], M.colour.slice());
           patch.assign(["data", 0, "marker", "size"], M.size.slice());
           patch.assign(["data", 0, "hovertext"], M.text.slice());
+          stats.wholeMapPatches = (stats.wholeMapPatches || 0) + 1; // what the tests tell apart
         }
       } else {
         changes.forEach(function (c) {
@@ -214,6 +248,7 @@
           M.colour[i] = c[1];
           M.size[i] = c[2];
           M.text[i] = c[3];
+          inflight.push([i, c[1], c[2]]);
         });
       }
       if (all || Q.map.incidents) syncIncidents(patch);
@@ -479,8 +514,19 @@
       if (which === "map") {
         var mapMs = mapMeter.note("map", pending, t);
         if (mapMs !== null) {
+          mapCost = mapMs;
           stats.mapDraws = (stats.mapDraws || 0) + 1;
           stats.mapDrawMs = (stats.mapDrawMs || 0) + mapMs;
+        }
+        if (!pending && M && inflight.length) {
+          var drawn = new Set();
+          inflight.forEach(function (c) {
+            M.shownColour[c[0]] = c[1];
+            M.shownSize[c[0]] = c[2];
+            drawn.add(M.codes[c[0]]);
+          });
+          inflight = [];
+          if (o.overlay) o.overlay.settled(drawn);
         }
         // The next change goes out as soon as the map is done.
         if (!pending && (store.changed.codes.size || Q.map.codes.size)) o.onIdle();
@@ -528,6 +574,21 @@
       refit: function () {
         M = null;
       },
+      /** What the map shows, for the overlay (62-overlay.js); null before the first draw. */
+      mapView: function () {
+        if (!M) return null;
+        return {
+          rev: M.rev,
+          mode: M.mode,
+          codes: M.codes,
+          index: M.index,
+          lat: M.lat,
+          lon: M.lon,
+          opacity: M.opacity,
+          colour: M.shownColour,
+          size: M.shownSize,
+        };
+      },
       appliedAt: function (code) {
         return applied.get(code) || null;
       },
@@ -537,5 +598,5 @@
     };
   }
 
-  return { createFigures: createFigures, chartsGap: chartsGap, createMeter: createMeter };
+  return { createFigures: createFigures, chartsGap: chartsGap, mapGap: mapGap, createMeter: createMeter };
 });

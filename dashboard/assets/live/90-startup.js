@@ -3,7 +3,8 @@
  * the page's config to them.
  *
  *   /ws/live ─▶ connection (40) ─▶ store (30) ─▶ every tick, per changed component, ONE
- *   dash_clientside.set_props: figures (60, a Patch), panels (70), operations (80).
+ *   dash_clientside.set_props: figures (60, a Patch), panels (70), operations (80);
+ *   and at the next animation frame a changed marker on the map's overlay (62).
  *
  * The server's callbacks give the config (callbacks.browser_config) through the clientside
  * functions registered here (dash_clientside.posko.*); the first config starts the connection
@@ -26,8 +27,8 @@
 })(
   typeof self !== "undefined" ? self : this,
   "startup",
-  ["30-store", "40-connection", "50-dash", "60-figures", "65-maprepair", "70-panels", "75-sos", "80-operations", "85-replay", "10-text"],
-  function (storeModule, connection, dash, figuresModule, maprepair, panelsModule, sosModule, operations, replayModule, text) {
+  ["30-store", "40-connection", "50-dash", "60-figures", "62-overlay", "65-maprepair", "70-panels", "75-sos", "80-operations", "85-replay", "10-text"],
+  function (storeModule, connection, dash, figuresModule, overlayModule, maprepair, panelsModule, sosModule, operations, replayModule, text) {
     "use strict";
 
     var TICK_MS = 150;
@@ -55,6 +56,9 @@
       mapDrawMs: 0,
       chartDraws: 0, // rounds of timeline/progress draws and the ms they held the thread
       chartDrawMs: 0,
+      wholeMapPatches: 0, // map patches of three whole arrays (a refit, the labels' refresh)
+      overlayPaints: 0, // paints of the map's overlay and the ms they took
+      overlayMs: 0,
     };
     var cfg = null;
     var store = storeModule.createStore({ now: now, stats: stats });
@@ -108,10 +112,12 @@
         flush();
       },
       onDelta: function () {
-        if (store.changed.codes.size) soon();
+        if (!store.changed.codes.size) return;
+        if (cfg && overlayOn) overlay.mark(store.changed.codes);
+        soon();
       },
     });
-    var figures = figuresModule.createFigures({
+    var figureOpts = {
       store: store,
       bridge: bridge,
       cfg: getCfg,
@@ -119,7 +125,21 @@
       onNewDay: refresh,
       onIdle: soon,
       stats: stats,
+      overlay: null,
+    };
+    var figures = figuresModule.createFigures(figureOpts);
+    var overlay = overlayModule.createOverlay({
+      store: store,
+      bridge: bridge,
+      cfg: getCfg,
+      now: now,
+      view: figures.mapView,
+      stats: stats,
     });
+    // bench/pixel.py --no-overlay sets this before any script runs: the map takes every change
+    // itself, as before the overlay (its A/B comparison on one machine state).
+    var overlayOn = window.poskoOverlay !== false;
+    if (overlayOn) figureOpts.overlay = overlay;
     var repair = maprepair.createMapRepair({ cfg: getCfg, bridge: bridge, now: now, isLive: conn.isLive });
     var panels = panelsModule.createPanels({
       store: store,
@@ -298,6 +318,9 @@
 
     function flush() {
       if (!cfg || !store.tps.size) return;
+      // Everything changed (a snapshot, a resize): the map redraws at once, the overlay steps aside.
+      if (store.changed.all) overlay.clear();
+      else if (overlayOn) overlay.mark(store.changed.codes);
       figures.take(store.changed);
       var mapSent = figures.drawMap();
       figures.drawCharts();
@@ -449,6 +472,8 @@
       },
       serverNow: store.serverNow,
       appliedAt: figures.appliedAt,
+      /** [colour, performance.now()] of a TPS's last paint on the map's overlay, or null. */
+      painted: overlay.painted,
       appliedVersion: figures.appliedVersion,
       state: function (code) {
         var t = store.tps.get(code);

@@ -187,9 +187,9 @@ class RawDb:
         """
         conn = self.conn
         conn.execute("SAVEPOINT insert_all_new")
-        before = conn.total_changes
-        conn.executemany(sql, rows)
-        if conn.total_changes - before == len(rows):
+        # The statement's own row count (summed over executemany), not total_changes, which
+        # would also count rows a trigger wrote and could hide a skipped one.
+        if conn.executemany(sql, rows).rowcount == len(rows):
             conn.execute("RELEASE insert_all_new")
             return True
         conn.execute("ROLLBACK TO insert_all_new")

@@ -44,10 +44,14 @@ TARGET = {Format.CSV: 0.15, Format.GEOJSON: 0.15, Format.XLSX: 0.02}
 
 def _fill(engine: Engine, n: int) -> None:
     """The mini registry and n fixes over its four officers."""
-    mini = seed_mini(engine)
-    per = n // len(mini.officer_ids)
+    fill_positions(engine, seed_mini(engine).officer_ids, n)
+
+
+def fill_positions(engine: Engine, officer_ids: list[int], n: int) -> None:
+    """n position fixes from T0, one a second, spread over the officers (also the tests' data)."""
+    per = n // len(officer_ids)
     with Session(engine) as s:
-        for officer in mini.officer_ids:
+        for officer in officer_ids:
             for start in range(0, per, 20_000):
                 s.execute(
                     insert(OfficerPosition),
